@@ -1,0 +1,288 @@
+//! The `Message` protobuf struct and its helpers.
+
+use bytes::{Buf, Bytes};
+use prost::Message as _;
+
+use crate::field::{Field, FieldValue};
+
+/// A Heka message (`message.Message` in Heka's `message.proto`).
+///
+/// Optional header values are `Option`s so that presence survives a round trip; the getters
+/// return Heka's defaults for unset values (severity 7, numbers 0, strings empty).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Message {
+    /// Raw UUID bytes (16 when Heka generated them; not enforced).
+    #[prost(bytes = "bytes", required, tag = "1")]
+    pub uuid: Bytes,
+    /// Nanoseconds since the Unix epoch.
+    #[prost(int64, required, tag = "2")]
+    pub timestamp: i64,
+    /// Message type.
+    #[prost(bytes = "bytes", optional, tag = "3")]
+    pub r#type: Option<Bytes>,
+    /// Logger (usually the name of the plugin that produced the message).
+    #[prost(bytes = "bytes", optional, tag = "4")]
+    pub logger: Option<Bytes>,
+    /// Syslog severity; 7 when unset.
+    #[prost(int32, optional, tag = "5")]
+    pub severity: Option<i32>,
+    /// Payload text (any bytes).
+    #[prost(bytes = "bytes", optional, tag = "6")]
+    pub payload: Option<Bytes>,
+    /// Envelope version.
+    #[prost(bytes = "bytes", optional, tag = "7")]
+    pub env_version: Option<Bytes>,
+    /// Process id of the producer.
+    #[prost(int32, optional, tag = "8")]
+    pub pid: Option<i32>,
+    /// Hostname of the producer.
+    #[prost(bytes = "bytes", optional, tag = "9")]
+    pub hostname: Option<Bytes>,
+    /// Dynamic fields, in order; names may repeat.
+    #[prost(message, repeated, tag = "10")]
+    pub fields: Vec<Field>,
+}
+
+/// A buffer that is not a valid encoded message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid protobuf message: {0}")]
+pub struct DecodeError(String);
+
+impl From<prost::DecodeError> for DecodeError {
+    fn from(e: prost::DecodeError) -> Self {
+        DecodeError(e.to_string())
+    }
+}
+
+fn bytes_or_empty(v: &Option<Bytes>) -> &[u8] {
+    v.as_deref().unwrap_or(&[])
+}
+
+impl Message {
+    /// Decodes a message from `buf`. String fields borrow from `buf` (no copy).
+    pub fn decode_bytes(buf: Bytes) -> Result<Message, DecodeError> {
+        Ok(<Message as prost::Message>::decode(buf)?)
+    }
+
+    /// Decodes a message from a byte slice (copies string fields).
+    pub fn decode_slice(mut buf: &[u8]) -> Result<Message, DecodeError> {
+        let mut m = Message::default();
+        m.merge(&mut buf)?;
+        Ok(m)
+    }
+
+    /// Decodes from any buffer, replacing the whole content of `self`.
+    pub fn decode_from(&mut self, buf: impl Buf) -> Result<(), DecodeError> {
+        self.clear();
+        self.merge(buf)?;
+        Ok(())
+    }
+
+    /// Appends the protobuf encoding of this message to `out`.
+    pub fn encode_to_vec_into(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        // Encoding into a Vec cannot fail: the Vec grows as needed.
+        let _ = self.encode(out);
+    }
+
+    /// The protobuf encoding of this message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode_to_vec()
+    }
+
+    /// A new message with a random v4 UUID and the current time, as Heka creates them.
+    pub fn new_now() -> Message {
+        Message {
+            uuid: Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes()),
+            timestamp: now_ns(),
+            ..Message::default()
+        }
+    }
+
+    /// The type, or empty.
+    pub fn type_bytes(&self) -> &[u8] {
+        bytes_or_empty(&self.r#type)
+    }
+    /// The logger, or empty.
+    pub fn logger_bytes(&self) -> &[u8] {
+        bytes_or_empty(&self.logger)
+    }
+    /// The payload, or empty.
+    pub fn payload_bytes(&self) -> &[u8] {
+        bytes_or_empty(&self.payload)
+    }
+    /// The envelope version, or empty.
+    pub fn env_version_bytes(&self) -> &[u8] {
+        bytes_or_empty(&self.env_version)
+    }
+    /// The hostname, or empty.
+    pub fn hostname_bytes(&self) -> &[u8] {
+        bytes_or_empty(&self.hostname)
+    }
+    /// The severity, 7 when unset.
+    pub fn severity_or_default(&self) -> i32 {
+        self.severity.unwrap_or(7)
+    }
+    /// The pid, 0 when unset.
+    pub fn pid_or_default(&self) -> i32 {
+        self.pid.unwrap_or(0)
+    }
+
+    /// Sets the type.
+    pub fn set_type(&mut self, v: impl Into<Bytes>) {
+        self.r#type = Some(v.into());
+    }
+    /// Sets the logger.
+    pub fn set_logger(&mut self, v: impl Into<Bytes>) {
+        self.logger = Some(v.into());
+    }
+    /// Sets the payload.
+    pub fn set_payload(&mut self, v: impl Into<Bytes>) {
+        self.payload = Some(v.into());
+    }
+    /// Sets the envelope version.
+    pub fn set_env_version(&mut self, v: impl Into<Bytes>) {
+        self.env_version = Some(v.into());
+    }
+    /// Sets the hostname.
+    pub fn set_hostname(&mut self, v: impl Into<Bytes>) {
+        self.hostname = Some(v.into());
+    }
+
+    /// Lowercase `8-4-4-4-12` hex form of the UUID; empty when the UUID is not 16 bytes.
+    pub fn uuid_string(&self) -> String {
+        let mut s = String::new();
+        self.write_uuid_string(&mut s);
+        s
+    }
+
+    /// Writes the formatted UUID into `out` (nothing when the UUID is not 16 bytes), without allocating
+    /// when `out` has room.
+    pub fn write_uuid_string(&self, out: &mut String) {
+        if let Ok(u) = uuid::Uuid::from_slice(&self.uuid) {
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            out.push_str(u.hyphenated().encode_lower(&mut buf));
+        }
+    }
+
+    /// The first field named `name`, in list order.
+    pub fn find_first_field(&self, name: &[u8]) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The `index`-th field (0-based) among those named `name`.
+    pub fn find_field(&self, name: &[u8], index: usize) -> Option<&Field> {
+        self.fields.iter().filter(|f| f.name == name).nth(index)
+    }
+
+    /// All fields named `name`, in order.
+    pub fn find_all_fields<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Field> + 'a {
+        self.fields.iter().filter(move |f| f.name == name)
+    }
+
+    /// Heka's `GetFieldValue`: `None` when no field has that name, `Some(None)` when it exists with
+    /// an empty value array, else its first value.
+    pub fn field_value(&self, name: &[u8]) -> Option<Option<FieldValue<'_>>> {
+        self.find_first_field(name).map(|f| f.value(0))
+    }
+
+    /// Appends a field.
+    pub fn add_field(&mut self, field: Field) {
+        self.fields.push(field);
+    }
+}
+
+/// Current time in nanoseconds since the Unix epoch.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::ValueType;
+
+    fn sample() -> Message {
+        let mut m = Message::new_now();
+        m.set_type("TEST");
+        m.severity = Some(6);
+        m.set_payload(Bytes::from_static(b"\xff\xfe not utf8"));
+        m.add_field(Field::new_string("foo", "bar"));
+        m.add_field(Field::new_integers("int", &[999, 1024]));
+        m.add_field(Field::new_double("double", 99.9));
+        m.add_field(Field::new_bool("bool", true));
+        m.add_field(Field::new_bytes("bytes", b"data".to_vec()));
+        m
+    }
+
+    #[test]
+    fn round_trip_keeps_every_value_and_non_utf8_payload() {
+        let m = sample();
+        let enc = m.to_bytes();
+        let d = Message::decode_bytes(Bytes::from(enc.clone())).unwrap();
+        assert_eq!(d, m);
+        assert_eq!(d.payload_bytes(), b"\xff\xfe not utf8");
+        assert_eq!(d.to_bytes(), enc);
+    }
+
+    #[test]
+    fn defaults_when_unset() {
+        let m = Message::default();
+        assert_eq!(m.severity_or_default(), 7);
+        assert_eq!(m.pid_or_default(), 0);
+        assert_eq!(m.type_bytes(), b"");
+        assert_eq!(m.uuid_string(), "");
+    }
+
+    #[test]
+    fn uuid_formatting() {
+        let m = Message {
+            uuid: Bytes::from_static(&[
+                0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+                0xcd, 0xef,
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(m.uuid_string(), "01234567-89ab-cdef-0123-456789abcdef");
+    }
+
+    #[test]
+    fn truncated_and_garbage_buffers_are_errors() {
+        let enc = sample().to_bytes();
+        for cut in [1, 5, enc.len() / 2, enc.len() - 1] {
+            assert!(Message::decode_slice(&enc[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(Message::decode_slice(&[0xff; 12]).is_err());
+    }
+
+    #[test]
+    fn unpacked_repeated_numbers_and_unknown_fields_decode() {
+        // Field: name "n" (tag 1), value_type INTEGER (tag 2), value_integer 5 and 6 unpacked (tag 6,
+        // wire type 0), plus an unknown tag 15 varint.
+        let field = [0x0a, 0x01, b'n', 0x10, 0x02, 0x30, 0x05, 0x30, 0x06, 0x78, 0x01];
+        let mut msg = vec![0x0a, 0x00, 0x10, 0x01, 0x52, field.len() as u8];
+        msg.extend_from_slice(&field);
+        msg.extend_from_slice(&[0x98, 0x01, 0x07]); // unknown tag 19
+        let m = Message::decode_slice(&msg).unwrap();
+        let f = m.find_first_field(b"n").unwrap();
+        assert_eq!(f.value_type(), ValueType::Integer);
+        assert_eq!(f.value_integer, vec![5, 6]);
+        assert_eq!(f.representation_bytes(), b"");
+    }
+
+    #[test]
+    fn find_field_by_index() {
+        let mut m = sample();
+        m.add_field(Field::new_string("foo", "alternate"));
+        assert_eq!(
+            m.find_field(b"foo", 1).unwrap().value(0),
+            Some(FieldValue::String(b"alternate"))
+        );
+        assert!(m.find_field(b"foo", 2).is_none());
+        assert_eq!(m.find_all_fields(b"foo").count(), 2);
+        assert_eq!(m.field_value(b"missing"), None);
+    }
+}
