@@ -1,0 +1,3 @@
+//! Shared code of the `hekad` binary and Heka's command-line tools.
+
+pub mod cli;

@@ -1,0 +1,220 @@
+//! The table of plugin types the builder draws from.
+//!
+//! Each plugin file ends with one const spec; each kind's `mod.rs` in the plugins crate lists
+//! them, and `heka_plugins::builtin()` returns the whole [`Registry`]. There is no global
+//! registration: this table is the only list of plugins.
+
+use crate::config::{ConfigError, Globals, PluginKind, PluginOptions, Section};
+use crate::plugin::{Decoder, Encoder, Filter, Input, Output, Splitter};
+
+/// What a plugin's build function gets.
+pub struct BuildContext<'a> {
+    /// The instance name (for templates: `<input>-<splitter>`, `<output>-<encoder>`).
+    pub name: &'a str,
+    /// The config section the plugin comes from (for errors naming file, section and option).
+    pub section: &'a Section,
+    /// The plugin's own options (the common ones removed).
+    pub options: &'a PluginOptions,
+    /// The `[hekad]` globals.
+    pub globals: &'a Globals,
+}
+
+impl BuildContext<'_> {
+    /// A config error about `option` of this plugin's section.
+    pub fn error(&self, option: Option<&str>, msg: impl std::fmt::Display) -> ConfigError {
+        self.section.error(option, msg)
+    }
+}
+
+/// Build function of a plugin kind.
+pub type BuildFn<T> = fn(&BuildContext<'_>) -> Result<Box<T>, ConfigError>;
+
+/// Whether a filter or output takes a ticker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ticker {
+    /// `ticker_interval` is a config error.
+    Unsupported,
+    /// A ticker runs only when `ticker_interval` is set.
+    Optional,
+    /// A ticker runs with this many seconds unless `ticker_interval` says otherwise.
+    Default(u64),
+}
+
+/// When an output frames its encoder's output by default (`use_framing` absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramingDefault {
+    /// Never.
+    Never,
+    /// Always (AMQPOutput).
+    Always,
+    /// When the encoder is a `ProtobufEncoder` (TcpOutput, FileOutput).
+    WhenProtobuf,
+}
+
+/// An input type.
+pub struct InputSpec {
+    /// Heka type name.
+    pub type_name: &'static str,
+    /// One line for docs and `-help`.
+    pub summary: &'static str,
+    /// Splitter used when the config names none.
+    pub default_splitter: &'static str,
+    /// Decoder used when the config names none.
+    pub default_decoder: Option<&'static str>,
+    /// Builds an instance.
+    pub build: BuildFn<dyn Input>,
+}
+
+/// A splitter type.
+pub struct SplitterSpec {
+    /// Heka type name.
+    pub type_name: &'static str,
+    /// One line for docs.
+    pub summary: &'static str,
+    /// Default of `use_message_bytes`.
+    pub use_message_bytes: bool,
+    /// Default of `min_buffer_size`.
+    pub min_buffer_size: usize,
+    /// Builds an instance (called once per input stream).
+    pub build: BuildFn<dyn Splitter>,
+}
+
+/// A decoder type.
+pub struct DecoderSpec {
+    /// Heka type name.
+    pub type_name: &'static str,
+    /// One line for docs.
+    pub summary: &'static str,
+    /// Builds an instance (called once per input stream).
+    pub build: BuildFn<dyn Decoder>,
+}
+
+/// An encoder type.
+pub struct EncoderSpec {
+    /// Heka type name.
+    pub type_name: &'static str,
+    /// One line for docs.
+    pub summary: &'static str,
+    /// Builds an instance (called once per output).
+    pub build: BuildFn<dyn Encoder>,
+}
+
+/// A filter type.
+pub struct FilterSpec {
+    /// Heka type name.
+    pub type_name: &'static str,
+    /// One line for docs.
+    pub summary: &'static str,
+    /// Matcher used when the config names none (else a missing matcher is an error).
+    pub default_matcher: Option<&'static str>,
+    /// Ticker support.
+    pub ticker: Ticker,
+    /// Builds an instance.
+    pub build: BuildFn<dyn Filter>,
+}
+
+/// An output type.
+pub struct OutputSpec {
+    /// Heka type name.
+    pub type_name: &'static str,
+    /// One line for docs.
+    pub summary: &'static str,
+    /// Matcher used when the config names none.
+    pub default_matcher: Option<&'static str>,
+    /// Encoder used when the config names none.
+    pub default_encoder: Option<&'static str>,
+    /// Default of `use_framing`.
+    pub framing: FramingDefault,
+    /// Ticker support.
+    pub ticker: Ticker,
+    /// Builds an instance.
+    pub build: BuildFn<dyn Output>,
+}
+
+/// All plugin types known to a build of hekad.
+#[derive(Default)]
+pub struct Registry {
+    /// Input types.
+    pub inputs: Vec<InputSpec>,
+    /// Splitter types.
+    pub splitters: Vec<SplitterSpec>,
+    /// Decoder types.
+    pub decoders: Vec<DecoderSpec>,
+    /// Filter types.
+    pub filters: Vec<FilterSpec>,
+    /// Encoder types.
+    pub encoders: Vec<EncoderSpec>,
+    /// Output types.
+    pub outputs: Vec<OutputSpec>,
+}
+
+impl Registry {
+    /// The input type with this name.
+    pub fn input(&self, t: &str) -> Option<&InputSpec> {
+        self.inputs.iter().find(|s| s.type_name == t)
+    }
+    /// The splitter type with this name.
+    pub fn splitter(&self, t: &str) -> Option<&SplitterSpec> {
+        self.splitters.iter().find(|s| s.type_name == t)
+    }
+    /// The decoder type with this name.
+    pub fn decoder(&self, t: &str) -> Option<&DecoderSpec> {
+        self.decoders.iter().find(|s| s.type_name == t)
+    }
+    /// The filter type with this name.
+    pub fn filter(&self, t: &str) -> Option<&FilterSpec> {
+        self.filters.iter().find(|s| s.type_name == t)
+    }
+    /// The encoder type with this name.
+    pub fn encoder(&self, t: &str) -> Option<&EncoderSpec> {
+        self.encoders.iter().find(|s| s.type_name == t)
+    }
+    /// The output type with this name.
+    pub fn output(&self, t: &str) -> Option<&OutputSpec> {
+        self.outputs.iter().find(|s| s.type_name == t)
+    }
+
+    /// Whether a type of this name and kind is registered.
+    pub fn has(&self, kind: PluginKind, t: &str) -> bool {
+        match kind {
+            PluginKind::Input => self.input(t).is_some(),
+            PluginKind::Splitter => self.splitter(t).is_some(),
+            PluginKind::Decoder => self.decoder(t).is_some(),
+            PluginKind::Filter => self.filter(t).is_some(),
+            PluginKind::Encoder => self.encoder(t).is_some(),
+            PluginKind::Output => self.output(t).is_some(),
+        }
+    }
+
+    /// Every registered type name with its kind, in table order.
+    pub fn type_names(&self) -> Vec<(PluginKind, &'static str)> {
+        let mut v = Vec::new();
+        v.extend(self.inputs.iter().map(|s| (PluginKind::Input, s.type_name)));
+        v.extend(
+            self.splitters
+                .iter()
+                .map(|s| (PluginKind::Splitter, s.type_name)),
+        );
+        v.extend(
+            self.decoders
+                .iter()
+                .map(|s| (PluginKind::Decoder, s.type_name)),
+        );
+        v.extend(
+            self.filters
+                .iter()
+                .map(|s| (PluginKind::Filter, s.type_name)),
+        );
+        v.extend(
+            self.encoders
+                .iter()
+                .map(|s| (PluginKind::Encoder, s.type_name)),
+        );
+        v.extend(
+            self.outputs
+                .iter()
+                .map(|s| (PluginKind::Output, s.type_name)),
+        );
+        v
+    }
+}

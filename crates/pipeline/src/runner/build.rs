@@ -1,0 +1,619 @@
+//! Turns a loaded config into a pipeline, starts it and stops it in Heka's order.
+//!
+//! Building checks everything before anything starts (Heka: "N errors loading plugins"):
+//! registered types, common options, matchers, tickers, the splitter/decoder/encoder each
+//! plugin names, and every plugin's own options (by building one instance of each template).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, Sender};
+use heka_matcher::Matcher;
+
+use crate::config::{self, Config, ConfigError, Globals, PluginKind, PluginOptions, Section};
+use crate::pack::Batch;
+use crate::plugin::{Decoder, Encoder, Splitter};
+use crate::registry::{BuildContext, FramingDefault, Registry, Ticker};
+use crate::router::{Destination, Router};
+use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
+use crate::runner::input::{InputContext, InputRunner};
+use crate::runner::report::{Report, ReportEntry};
+use crate::runner::stream::{Factory, SplitterOptions, StreamShared, StreamStats};
+use crate::runner::{Backoff, ShutdownHandle, ShutdownRequest, StopSignal, stop_signal};
+
+/// Every error found while building, in config order.
+#[derive(Debug)]
+pub struct BuildErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for BuildErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.0 {
+            writeln!(f, "{e}")?;
+        }
+        write!(f, "{} errors loading plugins", self.0.len())
+    }
+}
+
+impl std::error::Error for BuildErrors {}
+
+/// Types hekad registers under their own name unless the config has a section of that name.
+const DEFAULT_SECTIONS: &[&str] = &[
+    "ProtobufDecoder",
+    "ProtobufEncoder",
+    "HekaFramingSplitter",
+    "NullSplitter",
+    "TokenSplitter",
+    "PatternGroupingSplitter",
+];
+
+/// A splitter, decoder or encoder section: instantiated once per user.
+struct Template {
+    section: Section,
+    options: PluginOptions,
+}
+
+/// A built pipeline, ready to start.
+pub struct Pipeline {
+    globals: Arc<Globals>,
+    router: Arc<Router>,
+    input_stop: Arc<StopSignal>,
+    fo_stop: Arc<StopSignal>,
+    inputs: Vec<InputRunner>,
+    filters: Vec<FoRunner>,
+    outputs: Vec<FoRunner>,
+    controls: Vec<Sender<Control>>,
+    shutdown_rx: Receiver<ShutdownRequest>,
+    report: Report,
+}
+
+fn backoff(r: &config::RetryOptions) -> Backoff {
+    Backoff::new(r.delay, r.max_delay, r.max_jitter, r.max_retries)
+}
+
+fn build_instance<T: ?Sized>(
+    build: fn(&BuildContext<'_>) -> Result<Box<T>, ConfigError>,
+    name: &str,
+    t: &Template,
+    globals: &Globals,
+) -> Result<Box<T>, ConfigError> {
+    build(&BuildContext {
+        name,
+        section: &t.section,
+        options: &t.options,
+        globals,
+    })
+}
+
+struct Builder<'a> {
+    registry: &'a Registry,
+    globals: Arc<Globals>,
+    templates: HashMap<String, Arc<Template>>,
+    errors: Vec<ConfigError>,
+}
+
+impl Builder<'_> {
+    fn template(&self, name: &str, kind: PluginKind) -> Option<Arc<Template>> {
+        self.templates
+            .get(name)
+            .filter(|t| t.section.kind == kind)
+            .cloned()
+    }
+
+    fn splitter_factory(
+        &self,
+        input: &Section,
+        name: &str,
+    ) -> Result<(Factory<dyn Splitter>, SplitterOptions), ConfigError> {
+        let t = self.template(name, PluginKind::Splitter).ok_or_else(|| {
+            input.error(
+                Some("splitter"),
+                format!("{} specifies undefined splitter {name}", input.name),
+            )
+        })?;
+        let spec = self
+            .registry
+            .splitter(&t.section.type_name)
+            .ok_or_else(|| t.section.error(Some("type"), "no registered splitter type"))?;
+        let (common, _) = t.section.common_splitter()?;
+        let max_record = heka_message::framing::max_record_size(self.globals.max_message_size);
+        let min_buffer_size = common.min_buffer_size.unwrap_or(spec.min_buffer_size);
+        if min_buffer_size > max_record {
+            return Err(t.section.error(
+                Some("min_buffer_size"),
+                format!("min_buffer_size {min_buffer_size} exceeds MAX_RECORD_SIZE {max_record}"),
+            ));
+        }
+        let opts = SplitterOptions {
+            keep_truncated: common.keep_truncated.unwrap_or(false),
+            use_message_bytes: common.use_message_bytes.unwrap_or(spec.use_message_bytes),
+            min_buffer_size,
+            deliver_incomplete_final: common.deliver_incomplete_final.unwrap_or(false),
+        };
+        let inst = format!("{}-{}", input.name, name);
+        let build = spec.build;
+        let globals = self.globals.clone();
+        // Validate the options once now.
+        build_instance(build, &inst, &t, &globals)?;
+        let f: Factory<dyn Splitter> = Arc::new(move || build_instance(build, &inst, &t, &globals));
+        Ok((f, opts))
+    }
+
+    fn decoder_factory(
+        &self,
+        input: &Section,
+        name: &str,
+    ) -> Result<Factory<dyn Decoder>, ConfigError> {
+        let t = self.template(name, PluginKind::Decoder).ok_or_else(|| {
+            input.error(Some("decoder"), format!("no registered '{name}' decoder"))
+        })?;
+        let spec = self
+            .registry
+            .decoder(&t.section.type_name)
+            .ok_or_else(|| t.section.error(Some("type"), "no registered decoder type"))?;
+        let inst = format!("{}-{}", input.name, name);
+        let build = spec.build;
+        let globals = self.globals.clone();
+        build_instance(build, &inst, &t, &globals)?;
+        Ok(Arc::new(move || build_instance(build, &inst, &t, &globals)))
+    }
+
+    fn encoder(
+        &self,
+        output: &Section,
+        name: &str,
+    ) -> Result<(Box<dyn Encoder>, String), ConfigError> {
+        let t = self.template(name, PluginKind::Encoder).ok_or_else(|| {
+            output.error(
+                Some("encoder"),
+                format!("{} can't create encoder {name}", output.name),
+            )
+        })?;
+        let spec = self
+            .registry
+            .encoder(&t.section.type_name)
+            .ok_or_else(|| t.section.error(Some("type"), "no registered encoder type"))?;
+        let inst = format!("{}-{}", output.name, name);
+        Ok((
+            build_instance(spec.build, &inst, &t, &self.globals)?,
+            t.section.type_name.clone(),
+        ))
+    }
+}
+
+/// What every runner of one pipeline shares.
+struct Shared {
+    router: Arc<Router>,
+    input_stop: Arc<StopSignal>,
+    fo_stop: Arc<StopSignal>,
+    shutdown: ShutdownHandle,
+}
+
+/// A filter or output runner with the ends of its channels.
+struct BuiltFo {
+    runner: FoRunner,
+    tx: Sender<Arc<Batch>>,
+    ctl: Sender<Control>,
+}
+
+impl Builder<'_> {
+    fn input(
+        &self,
+        s: &Section,
+        shared: &Shared,
+        report: &mut Report,
+    ) -> Result<Option<InputRunner>, ConfigError> {
+        let Some(spec) = self.registry.input(&s.type_name) else {
+            return Ok(None);
+        };
+        let globals = &self.globals;
+        let (common, options) = s.common_input()?;
+        let splitter = common
+            .splitter
+            .clone()
+            .unwrap_or_else(|| spec.default_splitter.to_string());
+        let (splitter, splitter_options) = self.splitter_factory(s, &splitter)?;
+        // Deliberate difference: Heka reads `decoder = ""` as "unset", so TcpInput always
+        // decoded protobuf; an explicit empty string here means "no decoder".
+        let no_decoder = matches!(s.get("decoder"), Some(toml::Value::String(d)) if d.is_empty());
+        let decoder = match common.decoder.as_deref().or(spec.default_decoder) {
+            Some(d) if !no_decoder => Some(self.decoder_factory(s, d)?),
+            _ => None,
+        };
+        let stats = Arc::new(StreamStats::default());
+        let streams = StreamShared {
+            input_name: s.name.clone(),
+            logger: Bytes::from(s.name.clone()),
+            splitter,
+            splitter_options,
+            decoder,
+            send_decode_failures: common.send_decode_failures.unwrap_or(false),
+            log_decode_failures: common.log_decode_failures.unwrap_or(true),
+            max_message_size: globals.max_message_size,
+            router: shared.router.clone(),
+            stats: stats.clone(),
+        };
+        let t = Arc::new(Template {
+            section: s.clone(),
+            options,
+        });
+        let input = build_instance(spec.build, &s.name, &t, globals)?;
+        let build = spec.build;
+        let g = globals.clone();
+        let name = s.name.clone();
+        report.entries.push(ReportEntry::input(&s.name, stats));
+        Ok(Some(InputRunner {
+            ctx: InputContext {
+                name: s.name.as_str().into(),
+                stop: shared.input_stop.clone(),
+                streams: Arc::new(streams),
+                globals: globals.clone(),
+                ticker: common.ticker_interval.map(std::time::Duration::from_secs),
+            },
+            input,
+            rebuild: Box::new(move || {
+                build_instance(build, &name, &t, &g).map_err(|e| e.to_string())
+            }),
+            backoff: backoff(&common.retries),
+            can_exit: common.can_exit.unwrap_or(false),
+            shutdown: shared.shutdown.clone(),
+        }))
+    }
+
+    fn filter_output(
+        &self,
+        s: &Section,
+        shared: &Shared,
+        report: &mut Report,
+    ) -> Result<Option<BuiltFo>, ConfigError> {
+        let is_output = s.kind == PluginKind::Output;
+        let (common, options) = s.common_filter_output(is_output)?;
+        let t = Arc::new(Template {
+            section: s.clone(),
+            options,
+        });
+        let g = self.globals.clone();
+        let n = s.name.clone();
+        let mut encoder = None;
+        let mut use_framing = false;
+        let (default_matcher, ticker_support, plugin, rebuild): (_, _, FoPlugin, Rebuild) =
+            if is_output {
+                let Some(spec) = self.registry.output(&s.type_name) else {
+                    return Ok(None);
+                };
+                let mut encoder_type = String::new();
+                if let Some(e) = common.encoder.as_deref().or(spec.default_encoder) {
+                    let (enc, ty) = self.encoder(s, e)?;
+                    encoder = Some(enc);
+                    encoder_type = ty;
+                }
+                use_framing = common.use_framing.unwrap_or(match spec.framing {
+                    FramingDefault::Never => false,
+                    FramingDefault::Always => true,
+                    FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
+                });
+                let plugin = build_instance(spec.build, &s.name, &t, &g)?;
+                let build = spec.build;
+                (
+                    spec.default_matcher,
+                    spec.ticker,
+                    FoPlugin::Output(plugin),
+                    Box::new(move || {
+                        build_instance(build, &n, &t, &g)
+                            .map(FoPlugin::Output)
+                            .map_err(|e| e.to_string())
+                    }),
+                )
+            } else {
+                let Some(spec) = self.registry.filter(&s.type_name) else {
+                    return Ok(None);
+                };
+                let plugin = build_instance(spec.build, &s.name, &t, &g)?;
+                let build = spec.build;
+                (
+                    spec.default_matcher,
+                    spec.ticker,
+                    FoPlugin::Filter(plugin),
+                    Box::new(move || {
+                        build_instance(build, &n, &t, &g)
+                            .map(FoPlugin::Filter)
+                            .map_err(|e| e.to_string())
+                    }),
+                )
+            };
+        let tick = ticker(s, ticker_support, common.ticker_interval)?;
+        let matcher = matcher(s, common.message_matcher.as_deref(), default_matcher)?;
+        if common.use_buffering == Some(true) {
+            tracing::warn!(plugin = %s.name, "use_buffering is not implemented yet: delivering from memory");
+        }
+        let (tx, rx) = crossbeam_channel::bounded(self.globals.plugin_chansize.max(1));
+        let (ctl, ctl_rx) = crossbeam_channel::unbounded();
+        let stats = Arc::new(FoStats::default());
+        report.entries.push(ReportEntry::filter_output(
+            &s.name,
+            is_output,
+            rx.clone(),
+            stats.clone(),
+        ));
+        let runner = FoRunner {
+            name: s.name.as_str().into(),
+            type_name: s.type_name.clone(),
+            matcher,
+            signer: common.message_signer.clone().map(Bytes::from),
+            rx,
+            ctl: ctl_rx,
+            ticker: tick,
+            plugin,
+            encoder,
+            use_framing,
+            rebuild,
+            backoff: backoff(&common.retries),
+            can_exit: common.can_exit.unwrap_or(false),
+            router: shared.router.clone(),
+            shutdown: shared.shutdown.clone(),
+            stop: shared.fo_stop.clone(),
+            globals: self.globals.clone(),
+            stats,
+        };
+        Ok(Some(BuiltFo { runner, tx, ctl }))
+    }
+}
+
+fn ticker(
+    section: &Section,
+    support: Ticker,
+    configured: Option<u64>,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    let secs = match (support, configured) {
+        (Ticker::Unsupported, Some(_)) => {
+            return Err(section.error(
+                Some("ticker_interval"),
+                format!("'{}' can't support a ticker_interval setting", section.name),
+            ));
+        }
+        (_, Some(s)) => Some(s),
+        (Ticker::Default(d), None) => Some(d),
+        _ => None,
+    };
+    Ok(secs.map(std::time::Duration::from_secs))
+}
+
+fn matcher(
+    section: &Section,
+    configured: Option<&str>,
+    default: Option<&str>,
+) -> Result<Matcher, ConfigError> {
+    let text = configured.or(default).ok_or_else(|| {
+        section.error(
+            Some("message_matcher"),
+            format!("'{}' missing message matcher", section.name),
+        )
+    })?;
+    Matcher::parse(text).map_err(|e| section.error(Some("message_matcher"), e))
+}
+
+impl Pipeline {
+    /// Builds a pipeline from `config` with the plugin types of `registry`.
+    pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline, BuildErrors> {
+        let globals = Arc::new(config.globals.clone());
+        let mut b = Builder {
+            registry,
+            globals: globals.clone(),
+            templates: HashMap::new(),
+            errors: Vec::new(),
+        };
+        let mut sections: Vec<Section> = config.sections.clone();
+        for d in DEFAULT_SECTIONS {
+            if sections.iter().any(|s| s.name == *d) {
+                continue;
+            }
+            let Some(kind) = PluginKind::from_type_name(d) else {
+                continue;
+            };
+            if registry.has(kind, d)
+                && let Ok(c) = config::load_str(&format!("[{d}]\n"), Path::new("<defaults>"))
+            {
+                sections.extend(c.sections);
+            }
+        }
+        for s in &sections {
+            if !registry.has(s.kind, &s.type_name) {
+                b.errors.push(s.error(
+                    Some("type"),
+                    format!("No registered plugin type: {}", s.type_name),
+                ));
+            }
+        }
+        // Templates: splitters, decoders, encoders. Their own options are checked once each.
+        for s in &sections {
+            if !matches!(
+                s.kind,
+                PluginKind::Splitter | PluginKind::Decoder | PluginKind::Encoder
+            ) || !registry.has(s.kind, &s.type_name)
+            {
+                continue;
+            }
+            let split = match s.kind {
+                PluginKind::Splitter => s.common_splitter().map(|(_, o)| o),
+                _ => s.no_common(),
+            };
+            match split {
+                Ok(options) => {
+                    let t = Template {
+                        section: s.clone(),
+                        options,
+                    };
+                    let r = match s.kind {
+                        PluginKind::Splitter => registry
+                            .splitter(&s.type_name)
+                            .map(|sp| build_instance(sp.build, &s.name, &t, &globals).map(drop)),
+                        PluginKind::Decoder => registry
+                            .decoder(&s.type_name)
+                            .map(|sp| build_instance(sp.build, &s.name, &t, &globals).map(drop)),
+                        _ => registry
+                            .encoder(&s.type_name)
+                            .map(|sp| build_instance(sp.build, &s.name, &t, &globals).map(drop)),
+                    };
+                    match r {
+                        Some(Err(e)) => b.errors.push(e),
+                        _ => {
+                            b.templates.insert(s.name.clone(), Arc::new(t));
+                        }
+                    }
+                }
+                Err(e) => b.errors.push(e),
+            }
+        }
+
+        let router = Arc::new(Router::default());
+        let input_stop = stop_signal();
+        let fo_stop = stop_signal();
+        let (shutdown_tx, shutdown_rx) = crossbeam_channel::unbounded();
+        let shutdown = ShutdownHandle(shutdown_tx);
+        let mut p = Pipeline {
+            globals: globals.clone(),
+            router: router.clone(),
+            input_stop: input_stop.clone(),
+            fo_stop: fo_stop.clone(),
+            inputs: Vec::new(),
+            filters: Vec::new(),
+            outputs: Vec::new(),
+            controls: Vec::new(),
+            shutdown_rx,
+            report: Report::default(),
+        };
+
+        let shared = Shared {
+            router: router.clone(),
+            input_stop: input_stop.clone(),
+            fo_stop: fo_stop.clone(),
+            shutdown: shutdown.clone(),
+        };
+        for s in sections.iter().filter(|s| s.kind == PluginKind::Input) {
+            match b.input(s, &shared, &mut p.report) {
+                Ok(Some(i)) => p.inputs.push(i),
+                Ok(None) => {}
+                Err(e) => b.errors.push(e),
+            }
+        }
+        for s in sections
+            .iter()
+            .filter(|s| matches!(s.kind, PluginKind::Filter | PluginKind::Output))
+        {
+            match b.filter_output(s, &shared, &mut p.report) {
+                Ok(Some(fo)) => {
+                    router.add(Destination {
+                        name: fo.runner.name.clone(),
+                        tx: fo.tx,
+                    });
+                    p.controls.push(fo.ctl);
+                    if s.kind == PluginKind::Output {
+                        p.outputs.push(fo.runner);
+                    } else {
+                        p.filters.push(fo.runner);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => b.errors.push(e),
+            }
+        }
+        if b.errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(BuildErrors(b.errors))
+        }
+    }
+
+    /// The `[hekad]` globals in force.
+    pub fn globals(&self) -> &Globals {
+        &self.globals
+    }
+
+    /// Starts outputs, then filters, then inputs, each on its own thread.
+    pub fn start(self) -> std::io::Result<Running> {
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.chars().take(15).collect())
+                .spawn(f)
+        };
+        let mut outputs = Vec::new();
+        for r in self.outputs {
+            let name = r.name.to_string();
+            outputs.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+        }
+        let mut filters = Vec::new();
+        for r in self.filters {
+            let name = r.name.to_string();
+            filters.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+        }
+        let mut inputs = Vec::new();
+        for r in self.inputs {
+            let name = r.ctx.name.to_string();
+            inputs.push(spawn(&name, Box::new(move || r.run()))?);
+        }
+        Ok(Running {
+            router: self.router,
+            input_stop: self.input_stop,
+            fo_stop: self.fo_stop,
+            inputs,
+            filters,
+            outputs,
+            controls: self.controls,
+            shutdown_rx: self.shutdown_rx,
+            report: self.report,
+        })
+    }
+}
+
+/// A running pipeline.
+pub struct Running {
+    router: Arc<Router>,
+    input_stop: Arc<StopSignal>,
+    fo_stop: Arc<StopSignal>,
+    inputs: Vec<JoinHandle<()>>,
+    filters: Vec<(String, JoinHandle<()>)>,
+    outputs: Vec<(String, JoinHandle<()>)>,
+    controls: Vec<Sender<Control>>,
+    shutdown_rx: Receiver<ShutdownRequest>,
+    report: Report,
+}
+
+impl Running {
+    /// Requests from runners to shut hekad down (a plugin stopped without `can_exit`).
+    pub fn shutdown_requests(&self) -> &Receiver<ShutdownRequest> {
+        &self.shutdown_rx
+    }
+
+    /// SIGHUP: asks every output to reopen its files.
+    pub fn reload(&self) {
+        for c in &self.controls {
+            let _ = c.send(Control::Reload);
+        }
+    }
+
+    /// The all-report as Heka's text table (SIGUSR1).
+    pub fn report_text(&self) -> String {
+        self.report.text(&self.router)
+    }
+
+    /// Stops in Heka's order: inputs; then filters (their channels drain, and what they inject
+    /// still reaches the outputs); then outputs, which write out everything they hold.
+    pub fn stop(self) {
+        self.input_stop.stop();
+        for h in self.inputs {
+            let _ = h.join();
+        }
+        for (name, h) in self.filters {
+            self.router.remove(&name);
+            let _ = h.join();
+        }
+        self.fo_stop.stop();
+        for (name, h) in self.outputs {
+            self.router.remove(&name);
+            let _ = h.join();
+        }
+        tracing::info!("Shutdown complete.");
+    }
+}

@@ -1,0 +1,122 @@
+//! The input runner: runs an input on its own thread, restarts it per its `retries` policy, and
+//! hands it an [`InputContext`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Globals;
+use crate::plugin::{Input, ProcessError};
+use crate::runner::stream::{Stream, StreamShared};
+use crate::runner::{Backoff, ShutdownHandle, StopSignal};
+
+/// What an input gets from its runner.
+pub struct InputContext {
+    pub(crate) name: Arc<str>,
+    pub(crate) stop: Arc<StopSignal>,
+    pub(crate) streams: Arc<StreamShared>,
+    pub(crate) globals: Arc<Globals>,
+    pub(crate) ticker: Option<Duration>,
+}
+
+impl InputContext {
+    /// The input's instance name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether hekad is shutting down; a running input should return soon.
+    pub fn stopping(&self) -> bool {
+        self.stop.is_stopped()
+    }
+
+    /// Registers a callback run once when hekad starts shutting down, to wake blocking calls
+    /// (close a listener, shut a socket down). Runs at once when already stopping.
+    pub fn on_stop(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.stop.on_stop(Box::new(f));
+    }
+
+    /// Sleeps up to `d`, returning early (true) when hekad starts shutting down.
+    pub fn sleep(&self, d: Duration) -> bool {
+        self.stop.wait(d)
+    }
+
+    /// A new stream with its own splitter and decoder instances (one per connection or file).
+    pub fn stream(&self) -> Result<Stream, ProcessError> {
+        Stream::new(self.streams.clone()).map_err(|e| ProcessError::Fatal(e.to_string()))
+    }
+
+    /// The `[hekad]` globals.
+    pub fn globals(&self) -> &Globals {
+        &self.globals
+    }
+
+    /// The input's `ticker_interval`, when set.
+    pub fn ticker_interval(&self) -> Option<Duration> {
+        self.ticker
+    }
+}
+
+/// Everything the input runner thread needs.
+pub(crate) struct InputRunner {
+    pub(crate) ctx: InputContext,
+    pub(crate) input: Box<dyn Input>,
+    pub(crate) rebuild: Box<dyn Fn() -> Result<Box<dyn Input>, String> + Send>,
+    pub(crate) backoff: Backoff,
+    pub(crate) can_exit: bool,
+    pub(crate) shutdown: ShutdownHandle,
+}
+
+impl InputRunner {
+    pub(crate) fn run(mut self) {
+        let name = self.ctx.name.clone();
+        loop {
+            let res = self.input.run(&mut self.ctx);
+            if self.ctx.stopping() {
+                if let Err(e) = res {
+                    tracing::debug!(input = %name, "stopped with: {e}");
+                }
+                break;
+            }
+            let reason = match res {
+                Ok(()) => {
+                    tracing::info!(input = %name, "input exited");
+                    "Run exited.".to_string()
+                }
+                Err(e) => {
+                    tracing::error!(input = %name, "input failed: {e}");
+                    match self.restart() {
+                        Ok(()) => continue,
+                        Err(why) => why,
+                    }
+                }
+            };
+            if self.can_exit {
+                tracing::info!(input = %name, "input has stopped, exiting plugin without shutting down");
+            } else {
+                tracing::error!(input = %name, "input has stopped, shutting down");
+                self.shutdown
+                    .request(1, format!("input '{name}' stopped: {reason}"));
+            }
+            break;
+        }
+    }
+
+    fn restart(&mut self) -> Result<(), String> {
+        loop {
+            let Some(d) = self.backoff.next_delay() else {
+                return Err("Max retries exceeded".into());
+            };
+            if self.ctx.stop.wait(d) {
+                return Err("stopping".into());
+            }
+            tracing::info!(input = %self.ctx.name, "restarting");
+            match (self.rebuild)() {
+                Ok(i) => {
+                    self.input = i;
+                    return Ok(());
+                }
+                Err(e) => tracing::error!(input = %self.ctx.name, "restart failed: {e}"),
+            }
+        }
+    }
+}
