@@ -355,6 +355,7 @@ impl Builder<'_> {
             shutdown: shared.shutdown.clone(),
             stop: shared.fo_stop.clone(),
             globals: self.globals.clone(),
+            hostname: Bytes::from(self.globals.hostname.clone()),
             stats,
         };
         Ok(Some(BuiltFo { runner, tx, ctl }))
@@ -405,8 +406,22 @@ impl Pipeline {
             errors: Vec::new(),
         };
         let mut sections: Vec<Section> = config.sections.clone();
-        for d in DEFAULT_SECTIONS {
-            if sections.iter().any(|s| s.name == *d) {
+        // Heka's always-registered defaults, plus the default splitter/decoder/encoder of every
+        // input and output type the config uses.
+        let mut defaults: Vec<&str> = DEFAULT_SECTIONS.to_vec();
+        for s in &config.sections {
+            if let Some(i) = registry.input(&s.type_name) {
+                defaults.push(i.default_splitter);
+                defaults.extend(i.default_decoder);
+            }
+            if let Some(o) = registry.output(&s.type_name) {
+                defaults.extend(o.default_encoder);
+            }
+        }
+        defaults.sort_unstable();
+        defaults.dedup();
+        for d in defaults {
+            if sections.iter().any(|s| s.name == d) {
                 continue;
             }
             let Some(kind) = PluginKind::from_type_name(d) else {

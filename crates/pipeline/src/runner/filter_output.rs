@@ -195,6 +195,7 @@ pub(crate) struct FoRunner {
     pub(crate) shutdown: ShutdownHandle,
     pub(crate) stop: Arc<StopSignal>,
     pub(crate) globals: Arc<Globals>,
+    pub(crate) hostname: Bytes,
     pub(crate) stats: Arc<FoStats>,
 }
 
@@ -205,7 +206,12 @@ struct Work {
     injected: Vec<Pack>,
     scratch: Vec<u8>,
     stop_seen: Option<Instant>,
+    /// The output's last `flush` left data unwritten: poll it again soon.
+    pending: bool,
 }
+
+/// How often an output with unwritten data is asked to flush while no batches arrive.
+const FLUSH_POLL: Duration = Duration::from_millis(50);
 
 impl FoRunner {
     pub(crate) fn run(mut self) {
@@ -228,6 +234,7 @@ impl FoRunner {
                     }
                     Ok(())
                 },
+                default(if w.pending { FLUSH_POLL } else { Duration::from_secs(3600) }) => self.flush_output(&mut w),
             };
             if let Err(e) = res {
                 tracing::error!(plugin = %self.name, "fatal: {e}");
@@ -259,7 +266,7 @@ impl FoRunner {
             let mut m = Message::new_now();
             m.set_type("heka.terminated");
             m.set_logger("hekad");
-            m.hostname = Some(Bytes::from(self.globals.hostname.clone()));
+            m.hostname = Some(self.hostname.clone());
             m.pid = Some(std::process::id() as i32);
             m.set_payload(format!(
                 "{} (type {}) terminated. Error: {reason}",
@@ -304,7 +311,7 @@ impl FoRunner {
                     loop_count: 0,
                     max_loops: self.globals.max_message_loops,
                     own_matcher: &self.matcher,
-                    hostname: &Bytes::from(self.globals.hostname.clone()),
+                    hostname: &self.hostname,
                 };
                 f.shutdown(&mut ctx);
             }
@@ -337,7 +344,7 @@ impl FoRunner {
     }
 
     fn batch(&mut self, w: &mut Work, b: Arc<Batch>) -> Result<(), String> {
-        let hostname = Bytes::from(self.globals.hostname.clone());
+        let hostname = self.hostname.clone();
         for pack in &b.packs {
             if let Some(s) = &self.signer
                 && pack.signer.as_ref() != Some(s)
@@ -350,31 +357,39 @@ impl FoRunner {
             self.stats.matched.fetch_add(1, Ordering::Relaxed);
             self.deliver(w, pack, &hostname)?;
         }
-        if let FoPlugin::Output(o) = &mut self.plugin {
+        if let FoPlugin::Output(_) = &self.plugin {
             if b.has_ack() {
                 w.held.push(b);
             }
-            let mut ctx = output_ctx(
-                &self.name,
-                &mut self.encoder,
-                self.use_framing,
-                &self.globals,
-                &mut w.scratch,
-                &self.stop,
-            );
-            match o.flush(&mut ctx) {
-                Ok(true) => w.held.clear(),
-                Ok(false) => {}
-                Err(e) => return self.handle_flush_error(e),
-            }
+            return self.flush_output(w);
         }
         Ok(())
     }
 
-    fn handle_flush_error(&self, e: ProcessError) -> Result<(), String> {
-        match e {
-            ProcessError::Fatal(e) => Err(e),
-            other => {
+    /// Asks the output to write out what it must; releases held batches once all is written.
+    fn flush_output(&mut self, w: &mut Work) -> Result<(), String> {
+        let FoPlugin::Output(o) = &mut self.plugin else {
+            return Ok(());
+        };
+        let mut ctx = output_ctx(
+            &self.name,
+            &mut self.encoder,
+            self.use_framing,
+            &self.globals,
+            &mut w.scratch,
+            &self.stop,
+        );
+        match o.flush(&mut ctx) {
+            Ok(done) => {
+                w.pending = !done;
+                if done {
+                    w.held.clear();
+                }
+                Ok(())
+            }
+            Err(ProcessError::Fatal(e)) => Err(e),
+            Err(other) => {
+                w.pending = true;
                 tracing::error!(plugin = %self.name, "flush: {other}");
                 Ok(())
             }
@@ -447,7 +462,7 @@ impl FoRunner {
         let now = heka_message::now_ns();
         let res = match &mut self.plugin {
             FoPlugin::Filter(f) => {
-                let hostname = Bytes::from(self.globals.hostname.clone());
+                let hostname = self.hostname.clone();
                 let mut ctx = FilterContext {
                     name: &self.name,
                     injected: &mut w.injected,
@@ -471,15 +486,10 @@ impl FoRunner {
                     &mut w.scratch,
                     &self.stop,
                 );
-                o.timer_event(&mut ctx, now).and_then(|()| {
-                    o.flush(&mut ctx).map(|done| {
-                        if done {
-                            w.held.clear();
-                        }
-                    })
-                })
+                o.timer_event(&mut ctx, now)
             }
         };
+        let res = res.and_then(|()| self.flush_output(w).map_err(ProcessError::Fatal));
         match res {
             Ok(()) => Ok(()),
             Err(ProcessError::Fatal(e)) => Err(e),
