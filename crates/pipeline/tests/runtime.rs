@@ -1,4 +1,6 @@
 //! The runtime with tiny fakes of our own plugin traits: routing and matching, injection and its
+
+#![allow(clippy::unwrap_used)]
 //! guards, `can_exit` termination, retries and delivery acknowledgement.
 
 use std::collections::BTreeMap;
