@@ -1,1 +1,188 @@
-fn main() {}
+//! `hekad`: Heka's daemon.
+//!
+//! `hekad -config=PATH` loads a TOML file or a directory of them; without `-config` it runs a
+//! built-in default config (a TcpInput on 127.0.0.1:5565 decoding Heka protobuf, a CounterFilter
+//! and a LogOutput printing its counts). `-test` checks the config and exits.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use crossbeam_channel::select;
+use heka_pipeline::config::{self, Config};
+use heka_pipeline::runner::build::Pipeline;
+use hekad::cli::{CliError, FlagSpec, Flags, usage};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+
+const VERSION: &str = "0.11.0";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec {
+        name: "config",
+        takes_value: true,
+        help: "config file or directory (default: the built-in config)",
+    },
+    FlagSpec {
+        name: "version",
+        takes_value: false,
+        help: "print the version and exit",
+    },
+    FlagSpec {
+        name: "test",
+        takes_value: false,
+        help: "check the config and exit",
+    },
+];
+
+/// The config used when no `-config` is given.
+fn default_config() -> String {
+    let base = std::env::temp_dir().join("hekad");
+    format!(
+        r#"# hekad's built-in default config.
+[hekad]
+base_dir = "{}"
+
+[TcpInput]
+address = "127.0.0.1:5565"
+
+[CounterFilter]
+message_matcher = "Type != 'heka.counter-output'"
+ticker_interval = 5
+
+[LogOutput]
+message_matcher = "Type == 'heka.counter-output'"
+encoder = "PayloadEncoder"
+
+[PayloadEncoder]
+append_newlines = false
+"#,
+        base.display()
+    )
+}
+
+fn main() -> ExitCode {
+    let flags = match Flags::parse(std::env::args().skip(1), FLAGS) {
+        Ok(f) => f,
+        Err(CliError::Help) => {
+            eprint!("{}", usage("hekad", FLAGS));
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("hekad: {e}\n{}", usage("hekad", FLAGS));
+            return ExitCode::from(2);
+        }
+    };
+    if flags.is_set("version") {
+        println!("{VERSION}");
+        return ExitCode::SUCCESS;
+    }
+    init_logging();
+    match run(&flags) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEKAD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn load(flags: &Flags) -> anyhow::Result<Config> {
+    let config = match flags.value("config") {
+        Some(p) => config::load(Path::new(p))?,
+        None => {
+            tracing::info!("no -config given: running the built-in default config");
+            config::load_str(&default_config(), Path::new("<built-in>"))?
+        }
+    };
+    if config.is_empty() {
+        bail!("Empty configuration, exiting.");
+    }
+    Ok(config)
+}
+
+fn run(flags: &Flags) -> anyhow::Result<u8> {
+    let config = load(flags)?;
+    let pipeline = Pipeline::build(&config, &heka_plugins::builtin())?;
+    if flags.is_set("test") {
+        println!("Configuration OK");
+        return Ok(0);
+    }
+    let g = pipeline.globals();
+    std::fs::create_dir_all(&g.base_dir)
+        .with_context(|| format!("creating base_dir {}", g.base_dir.display()))?;
+    let pid_file = g.pid_file.clone();
+    if let Some(p) = &pid_file {
+        write_pid_file(p)?;
+    }
+    let signals = signal_channel()?;
+    tracing::info!("Starting hekad...");
+    let running = pipeline.start().context("starting plugins")?;
+    let code = loop {
+        select! {
+            recv(signals) -> s => match s {
+                Ok(SIGHUP) => {
+                    tracing::info!("Reload initiated.");
+                    running.reload();
+                }
+                Ok(SIGUSR1) => eprint!("{}", running.report_text()),
+                Ok(_) => {
+                    tracing::info!("Shutdown initiated.");
+                    break 0;
+                }
+                Err(_) => break 1,
+            },
+            recv(running.shutdown_requests()) -> r => {
+                let reason = r.map(|r| r.reason).unwrap_or_default();
+                tracing::error!("shutting down: {reason}");
+                break 1;
+            }
+        }
+    };
+    running.stop();
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(code)
+}
+
+fn signal_channel() -> anyhow::Result<crossbeam_channel::Receiver<i32>> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
+        .context("installing signal handlers")?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                if tx.send(s).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting the signal thread")?;
+    Ok(rx)
+}
+
+/// Heka's `pid_file`: refuse to start when it names a live process.
+fn write_pid_file(path: &PathBuf) -> anyhow::Result<()> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let pid: u32 = text
+            .trim()
+            .parse()
+            .with_context(|| format!("pid_file {} holds no pid", path.display()))?;
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            bail!("Process {pid} is already running.");
+        }
+    }
+    std::fs::write(path, std::process::id().to_string())
+        .with_context(|| format!("writing pid_file {}", path.display()))
+}

@@ -1,7 +1,7 @@
 //! The runtime with tiny fakes of our own plugin traits: routing and matching, injection and its
+//! guards, `can_exit` termination, retries and delivery acknowledgement.
 
 #![allow(clippy::unwrap_used)]
-//! guards, `can_exit` termination, retries and delivery acknowledgement.
 
 use std::collections::BTreeMap;
 use std::path::Path;
