@@ -1,0 +1,11 @@
+//! Decoders: turn records into structured messages.
+
+mod payload_regex;
+mod protobuf;
+
+use heka_pipeline::registry::DecoderSpec;
+
+/// Every built-in decoder (keep sorted).
+pub(crate) fn all() -> Vec<DecoderSpec> {
+    vec![payload_regex::SPEC, protobuf::SPEC]
+}

@@ -1,0 +1,789 @@
+//! PayloadRegexDecoder: parses the payload with a regex and fills the message from its
+//! captures.
+//!
+//! ```toml
+//! [nginx_decoder]
+//! type = "PayloadRegexDecoder"
+//! match_regex = '^(?P<RemoteIP>\S+) \S+ \S+ \[(?P<Timestamp>[^\]]+)\] "(?P<Method>[A-Z]+) (?P<Url>[^\s]+)[^"]*" (?P<StatusCode>\d+) (?P<RequestSize>\d+)'
+//! timestamp_layout = "02/Jan/2006:15:04:05 -0700"
+//! timestamp_location = "UTC"
+//! log_errors = true
+//!
+//! [nginx_decoder.severity_map]
+//! warning = 4
+//!
+//! [nginx_decoder.message_fields]
+//! Type = "nginx.access"
+//! RemoteIP = "%RemoteIP%"
+//! "RequestSize|B" = "%RequestSize%"
+//! Url = "%Method% %Url%"
+//! ```
+//!
+//! Options:
+//! - `match_regex` (required): Go RE2 regex with at least one capture group, searched (not
+//!   anchored) in the payload. Named groups are captures by name, unnamed ones by number
+//!   (`"1"`, `"2"`, …); a group that did not take part captures `""`.
+//! - `timestamp_layout`: a Go reference-time layout (`Jan _2 15:04:05`, …) or `Epoch`,
+//!   `EpochMilli`, `EpochMicro`, `EpochNano`. A capture named `Timestamp` is parsed with it,
+//!   then with each of Go's named layouts (`RFC3339`, `Stamp`, …). A time without a year gets
+//!   the current year; a time without a date gets today's date (hekad's local zone).
+//! - `timestamp_location` (default UTC): IANA zone name for times that carry no zone, read from
+//!   `/usr/share/zoneinfo` (or `$ZONEINFO`); `Local` is hekad's zone.
+//! - `severity_map`: names to severities for a capture named `Severity` (else it must be an
+//!   integer). That capture is then removed, so `%Severity%` renders `<Severity>`.
+//! - `message_fields`: `name = "template"`; `%capture%` is replaced by the capture (an unknown
+//!   name by `<name>`). `Type`, `Logger`, `Hostname`, `Payload`, `Pid` (integer part),
+//!   `Severity` and `Uuid` (16 raw bytes or the 36-character text form) set the header; any
+//!   other key adds a string field, `name|representation` with a representation.
+//! - `log_errors` (default true): a payload that does not match fails with
+//!   `No match: <payload>`; when false it is dropped silently.
+//!
+//! An unparseable timestamp or severity is logged and the message keeps its value; a `Pid`,
+//! `Severity` or `Uuid` template that does not parse fails the decode.
+//!
+//! Differences from Heka:
+//! - An unparseable timestamp leaves the timestamp alone; Heka stored an overflowed value.
+//! - Heka tried its fallback layouts in random order; here the order is fixed (Go's list).
+//! - An unknown `Epoch…` layout is a config error; Heka failed every timestamp at run time.
+//! - `message_fields` entries are applied in key order (Heka: random order).
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use heka_message::Field;
+use heka_pipeline::config::ConfigError;
+use heka_pipeline::pack::Pack;
+use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
+use heka_pipeline::registry::{BuildContext, DecoderSpec};
+use regex::bytes::{CaptureLocations, Regex};
+use serde::Deserialize;
+
+use crate::support::gotime::{
+    Layout, NAMED_LAYOUTS, WallClock, Zone, civil_from_days, days_from_civil,
+};
+
+/// PayloadRegexDecoder options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct PayloadRegexDecoderConfig {
+    /// The regex applied to the payload.
+    match_regex: String,
+    /// Severity names to numbers.
+    severity_map: BTreeMap<String, i32>,
+    /// Message template.
+    message_fields: BTreeMap<String, String>,
+    /// Go layout or `Epoch*` for the `Timestamp` capture.
+    timestamp_layout: String,
+    /// Zone of timestamps that carry none.
+    timestamp_location: String,
+    /// Whether a non-matching payload is an error (true) or dropped silently.
+    log_errors: bool,
+}
+
+impl Default for PayloadRegexDecoderConfig {
+    fn default() -> Self {
+        PayloadRegexDecoderConfig {
+            match_regex: String::new(),
+            severity_map: BTreeMap::new(),
+            message_fields: BTreeMap::new(),
+            timestamp_layout: String::new(),
+            timestamp_location: String::new(),
+            log_errors: true,
+        }
+    }
+}
+
+/// How the `Timestamp` capture is read.
+#[derive(Debug)]
+enum TimestampFormat {
+    /// Decimal seconds scaled by 10^digits to nanoseconds (`Epoch` = 9 … `EpochNano` = 0).
+    Epoch(usize),
+    /// A Go layout, tried before the named layouts.
+    Layout(Box<Layout>),
+}
+
+/// One part of a template value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(Bytes),
+    /// The capture group with this index.
+    Group(usize),
+}
+
+/// What a template entry sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Logger,
+    Type,
+    Payload,
+    Hostname,
+    Pid,
+    Severity,
+    Uuid,
+    Field { name: Bytes, representation: Bytes },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TemplateEntry {
+    target: Target,
+    value: Vec<Piece>,
+}
+
+/// Compiles a template value: `%word%` (word = ASCII letters, digits, `_`) refers to a capture;
+/// names that are not captures render as `<word>`.
+fn compile_template(value: &str, groups: &HashMap<String, usize>) -> Vec<Piece> {
+    let b = value.as_bytes();
+    let mut pieces = Vec::new();
+    let mut text = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let word = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            if word > 0 && b.get(i + 1 + word) == Some(&b'%') {
+                let name = &value[i + 1..i + 1 + word];
+                match groups.get(name) {
+                    Some(&g) => {
+                        if !text.is_empty() {
+                            pieces.push(Piece::Text(Bytes::from(std::mem::take(&mut text))));
+                        }
+                        pieces.push(Piece::Group(g));
+                    }
+                    None => text.extend_from_slice(format!("<{name}>").as_bytes()),
+                }
+                i += word + 2;
+                continue;
+            }
+        }
+        text.push(b[i]);
+        i += 1;
+    }
+    if !text.is_empty() || pieces.is_empty() {
+        pieces.push(Piece::Text(Bytes::from(text)));
+    }
+    pieces
+}
+
+fn target(key: &str) -> Target {
+    match key {
+        "Logger" => Target::Logger,
+        "Type" => Target::Type,
+        "Payload" => Target::Payload,
+        "Hostname" => Target::Hostname,
+        "Pid" => Target::Pid,
+        "Severity" => Target::Severity,
+        "Uuid" => Target::Uuid,
+        _ => {
+            let (name, representation) = key.split_once('|').unwrap_or((key, ""));
+            Target::Field {
+                name: Bytes::copy_from_slice(name.as_bytes()),
+                representation: Bytes::copy_from_slice(representation.as_bytes()),
+            }
+        }
+    }
+}
+
+/// Go's `strconv.ParseInt(s, 10, 32)`, with its error texts.
+fn parse_go_int32(s: &[u8]) -> Result<i32, String> {
+    let text = String::from_utf8_lossy(s);
+    text.parse::<i32>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        format!("strconv.ParseInt: parsing {text:?}: {why}")
+    })
+}
+
+/// A UUID given as 16 raw bytes or as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (optionally
+/// prefixed `urn:uuid:`), as Heka's message template accepts it.
+fn parse_uuid(v: &Bytes) -> Option<Bytes> {
+    if v.len() == 16 {
+        return Some(v.clone());
+    }
+    let mut s: &[u8] = v;
+    if s.len() >= 9 && s[..9].eq_ignore_ascii_case(b"urn:uuid:") {
+        s = &s[9..];
+    }
+    if s.len() != 36 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(16);
+    let mut i = 0;
+    while i < 36 {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if s[i] != b'-' {
+                return None;
+            }
+            i += 1;
+            continue;
+        }
+        let hex = |c: u8| (c as char).to_digit(16);
+        out.push((hex(s[i])? * 16 + hex(s[i + 1])?) as u8);
+        i += 2;
+    }
+    Some(Bytes::from(out))
+}
+
+/// Heka's `Epoch*` parsing: integer or decimal text scaled to nanoseconds without floats.
+fn parse_epoch(v: &[u8], digits: usize) -> Option<i64> {
+    let s = std::str::from_utf8(v).ok()?;
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if digits == 0 && s.contains('.') {
+        return None;
+    }
+    let mut text = String::with_capacity(int.len() + digits);
+    text.push_str(int);
+    let frac = &frac[..frac.len().min(digits)];
+    text.push_str(frac);
+    text.extend(std::iter::repeat_n('0', digits - frac.len()));
+    // Go's ParseUint: digits only.
+    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok())
+}
+
+/// Parses `PayloadRegexDecoder` captures into messages.
+struct PayloadRegexDecoder {
+    name: String,
+    regex: Regex,
+    locs: CaptureLocations,
+    timestamp_group: Option<usize>,
+    severity_group: Option<usize>,
+    severity_map: HashMap<Vec<u8>, i32>,
+    template: Vec<TemplateEntry>,
+    timestamp: TimestampFormat,
+    fallbacks: Vec<Layout>,
+    location: Zone,
+    log_errors: bool,
+}
+
+impl PayloadRegexDecoder {
+    /// Nanoseconds since the epoch of a `Timestamp` capture, or `None` if no layout fits.
+    fn parse_timestamp(&self, v: &[u8]) -> Option<i64> {
+        let layout = match &self.timestamp {
+            TimestampFormat::Epoch(digits) => return parse_epoch(v, *digits),
+            TimestampFormat::Layout(l) => l,
+        };
+        let mut parsed = std::iter::once(&**layout)
+            .chain(&self.fallbacks)
+            .find_map(|l| l.parse(v).ok())?;
+        // Heka compat: plugins/payload/payload_decoder_helper.go dates a time-only value
+        // (also a yearless January 1) today, and a yearless date this year, in local time.
+        if parsed.year == 0 {
+            let today = WallClock::at(heka_message::now_ns(), &Zone::local());
+            if parsed.month == 1 && parsed.day == 1 {
+                parsed.month = today.month;
+                parsed.day = today.day;
+            }
+            // A February 29 of year 0 rolls over like Go's AddDate.
+            let days = days_from_civil(today.year, parsed.month, parsed.day);
+            (parsed.year, parsed.month, parsed.day) = civil_from_days(days);
+        }
+        parsed.to_unix_nanos(&self.location)
+    }
+
+    fn render(&self, value: &[Piece], payload: &Bytes) -> Bytes {
+        let group = |g: usize| match self.locs.get(g) {
+            Some((s, e)) => payload.slice(s..e),
+            None => Bytes::new(),
+        };
+        match value {
+            [Piece::Text(t)] => t.clone(),
+            [Piece::Group(g)] => group(*g),
+            _ => {
+                let mut out = Vec::new();
+                for p in value {
+                    match p {
+                        Piece::Text(t) => out.extend_from_slice(t),
+                        Piece::Group(g) => out.extend_from_slice(&group(*g)),
+                    }
+                }
+                Bytes::from(out)
+            }
+        }
+    }
+}
+
+impl Decoder for PayloadRegexDecoder {
+    fn decode(&mut self, pack: &mut Pack, _extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
+        let payload = pack.message.payload.clone().unwrap_or_default();
+        if self.regex.captures_read(&mut self.locs, &payload).is_none() {
+            if !self.log_errors {
+                return Ok(Decoded::Drop);
+            }
+            // Heka compat: plugins/payload/payloadregex_decoder.go's error text.
+            return Err(CodecError::new(format!(
+                "No match: {}",
+                String::from_utf8_lossy(&payload)
+            )));
+        }
+        let capture = |g: usize| match self.locs.get(g) {
+            Some((s, e)) => &payload[s..e],
+            None => &[][..],
+        };
+        pack.raw = None;
+        if let Some(g) = self.timestamp_group {
+            let v = capture(g);
+            match self.parse_timestamp(v) {
+                Some(ts) => pack.message.timestamp = ts,
+                None => tracing::error!(
+                    decoder = %self.name,
+                    "don't recognize Timestamp: '{}'",
+                    String::from_utf8_lossy(v)
+                ),
+            }
+        }
+        if let Some(g) = self.severity_group {
+            let v = capture(g);
+            match self.severity_map.get(v) {
+                Some(s) => pack.message.severity = Some(*s),
+                None => match parse_go_int32(v) {
+                    Ok(s) => pack.message.severity = Some(s),
+                    Err(_) => tracing::error!(
+                        decoder = %self.name,
+                        "don't recognize severity: '{}'",
+                        String::from_utf8_lossy(v)
+                    ),
+                },
+            }
+        }
+        for entry in &self.template {
+            let v = self.render(&entry.value, &payload);
+            let m = &mut pack.message;
+            match &entry.target {
+                Target::Logger => m.logger = Some(v),
+                Target::Type => m.r#type = Some(v),
+                Target::Payload => m.payload = Some(v),
+                Target::Hostname => m.hostname = Some(v),
+                Target::Pid => {
+                    let int = v.split(|&c| c == b'.').next().unwrap_or(&[]);
+                    m.pid = Some(parse_go_int32(int).map_err(CodecError)?);
+                }
+                Target::Severity => m.severity = Some(parse_go_int32(&v).map_err(CodecError)?),
+                Target::Uuid => {
+                    // Heka compat: pipeline/message_template.go's error text.
+                    m.uuid =
+                        parse_uuid(&v).ok_or_else(|| CodecError::new("Invalid UUID string."))?
+                }
+                Target::Field {
+                    name,
+                    representation,
+                } => m.add_field(
+                    Field::new_string(name.clone(), v).with_representation(representation.clone()),
+                ),
+            }
+        }
+        Ok(Decoded::Keep)
+    }
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
+    let c: PayloadRegexDecoderConfig = ctx.options.parse()?;
+    let regex = heka_matcher::go_regex::compile(&c.match_regex)
+        .map_err(|e| ctx.error(Some("match_regex"), format!("PayloadRegexDecoder: {e}")))?;
+    if regex.captures_len() < 2 {
+        return Err(ctx.error(
+            Some("match_regex"),
+            "PayloadRegexDecoder regex must contain capture groups",
+        ));
+    }
+    let mut groups = HashMap::new();
+    for (i, name) in regex.capture_names().enumerate().skip(1) {
+        groups.insert(name.map_or_else(|| i.to_string(), str::to_string), i);
+    }
+    let timestamp = match c.timestamp_layout.strip_prefix("Epoch") {
+        Some(unit) => TimestampFormat::Epoch(match unit {
+            "" => 9,
+            "Milli" => 6,
+            "Micro" => 3,
+            "Nano" => 0,
+            _ => {
+                return Err(ctx.error(
+                    Some("timestamp_layout"),
+                    format!("unrecognized `Epoch` time format: {}", c.timestamp_layout),
+                ));
+            }
+        }),
+        None => TimestampFormat::Layout(Box::new(Layout::new(&c.timestamp_layout))),
+    };
+    let location = Zone::load(&c.timestamp_location).map_err(|e| {
+        ctx.error(
+            Some("timestamp_location"),
+            format!(
+                "PayloadRegexDecoder unknown timestamp_location '{}': {e}",
+                c.timestamp_location
+            ),
+        )
+    })?;
+    let timestamp_group = groups.get("Timestamp").copied();
+    // The Severity capture is consumed before the template is applied.
+    let severity_group = groups.remove("Severity");
+    let template = c
+        .message_fields
+        .iter()
+        .map(|(k, v)| TemplateEntry {
+            target: target(k),
+            value: compile_template(v, &groups),
+        })
+        .collect();
+    Ok(Box::new(PayloadRegexDecoder {
+        name: ctx.name.to_string(),
+        locs: regex.capture_locations(),
+        regex,
+        timestamp_group,
+        severity_group,
+        severity_map: c
+            .severity_map
+            .into_iter()
+            .map(|(k, v)| (k.into_bytes(), v))
+            .collect(),
+        template,
+        timestamp,
+        fallbacks: NAMED_LAYOUTS.iter().map(|l| Layout::new(l)).collect(),
+        location,
+        log_errors: c.log_errors,
+    }))
+}
+
+pub(super) const SPEC: DecoderSpec = DecoderSpec {
+    type_name: "PayloadRegexDecoder",
+    summary: "Parses the payload with a regex and fills the message from its captures.",
+    build,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heka_message::{FieldValue, Message};
+    use heka_pipeline::config::load_str;
+    use std::path::Path;
+
+    fn build_from(options: &str) -> Result<Box<dyn Decoder>, ConfigError> {
+        let toml = format!("[d]\ntype = \"PayloadRegexDecoder\"\n{options}\n");
+        let cfg = load_str(&toml, Path::new("test.toml"))?;
+        let s = cfg.section("d").unwrap();
+        let options = s.no_common()?;
+        let ctx = BuildContext {
+            name: &s.name,
+            section: s,
+            options: &options,
+            globals: &cfg.globals,
+        };
+        (SPEC.build)(&ctx)
+    }
+
+    /// Timestamp of the packs before decoding.
+    const BEFORE: i64 = 12_345;
+
+    /// A pack as the stream runner builds it for a text record.
+    fn pack(payload: &str) -> Pack {
+        let mut m = Message::new_now();
+        m.timestamp = BEFORE;
+        m.set_payload(payload.to_string());
+        m.set_logger("input");
+        Pack {
+            message: m,
+            raw: Some(Bytes::from_static(b"stale")),
+            ..Pack::default()
+        }
+    }
+
+    fn decode(d: &mut dyn Decoder, payload: &str) -> (Result<Decoded, CodecError>, Message) {
+        let mut p = pack(payload);
+        let mut extra = Vec::new();
+        let r = d.decode(&mut p, &mut extra);
+        assert!(extra.is_empty());
+        if r == Ok(Decoded::Keep) {
+            assert!(
+                p.raw.is_none(),
+                "a changed message must drop its old encoding"
+            );
+        }
+        (r, p.message)
+    }
+
+    fn field<'a>(m: &'a Message, name: &str) -> Option<&'a [u8]> {
+        match m.field_value(name.as_bytes()) {
+            Some(Some(FieldValue::String(s))) => Some(s),
+            _ => None,
+        }
+    }
+
+    const NGINX: &str = r#"
+match_regex = '^(?P<RemoteIP>\S+) \S+ (?P<User>\S+) \[(?P<Timestamp>[^\]]+)\] "(?P<Method>[A-Z]+) (?P<Url>[^\s]+)[^"]*" (?P<StatusCode>\d+) (?P<RequestSize>\d+)'
+timestamp_layout = "02/Jan/2006:15:04:05 -0700"
+[d.message_fields]
+Type = "nginx.access"
+Hostname = "web-%User%"
+RemoteIP = "%RemoteIP%"
+"RequestSize|B" = "%RequestSize%"
+Request = "%Method% %Url% -> %StatusCode% (%Unknown%)"
+"#;
+
+    #[test]
+    fn decodes_nginx_access_lines() {
+        let mut d = build_from(NGINX).unwrap();
+        let line = r#"10.1.2.3 - frank [10/Oct/2015:13:55:36 -0700] "GET /apache_pb.gif?x=1 HTTP/1.0" 200 2326 "-" "curl/7.43""#;
+        let (r, m) = decode(&mut *d, line);
+        assert_eq!(r, Ok(Decoded::Keep));
+        assert_eq!(m.timestamp, 1_444_510_536_000_000_000);
+        assert_eq!(m.type_bytes(), b"nginx.access");
+        assert_eq!(m.hostname_bytes(), b"web-frank");
+        assert_eq!(m.logger_bytes(), b"input", "untouched");
+        assert_eq!(m.payload_bytes(), line.as_bytes(), "untouched");
+        assert_eq!(field(&m, "RemoteIP"), Some(&b"10.1.2.3"[..]));
+        assert_eq!(
+            field(&m, "Request"),
+            Some(&b"GET /apache_pb.gif?x=1 -> 200 (<Unknown>)"[..])
+        );
+        let size = m.find_first_field(b"RequestSize").unwrap();
+        assert_eq!(size.representation_bytes(), b"B");
+        assert_eq!(size.value(0), Some(FieldValue::String(b"2326")));
+        // Only template entries become fields.
+        assert!(m.find_first_field(b"Method").is_none());
+        assert_eq!(m.fields.len(), 3);
+
+        let (r, m) = decode(&mut *d, "garbage line");
+        assert_eq!(r, Err(CodecError::new("No match: garbage line")));
+        assert_eq!(m.fields.len(), 0);
+    }
+
+    const SYSLOG: &str = r#"
+match_regex = '^(?P<Timestamp>\w{3} [ \d]\d \d\d:\d\d:\d\d) (?P<Host>\S+) (?P<Program>[^\[:]+)(?:\[(?P<Pid>\d+)\])?: <(?P<Severity>\w+)> (?P<Message>.*)$'
+timestamp_layout = "Jan _2 15:04:05"
+timestamp_location = "America/Los_Angeles"
+[d.severity_map]
+crit = 2
+err = 3
+warning = 4
+info = 6
+[d.message_fields]
+Type = "syslog"
+Hostname = "%Host%"
+Logger = "%Program%"
+Pid = "%Pid%"
+Payload = "%Message%"
+Sev = "%Severity%"
+"#;
+
+    #[test]
+    fn decodes_syslog_lines_with_severity_map_and_yearless_dates() {
+        let mut d = build_from(SYSLOG).unwrap();
+        let (r, m) = decode(
+            &mut *d,
+            "Jul  4 09:15:02 db1 postgres[4711]: <warning> checkpoints are occurring too frequently",
+        );
+        assert_eq!(r, Ok(Decoded::Keep));
+        assert_eq!(m.severity, Some(4));
+        assert_eq!(m.hostname_bytes(), b"db1");
+        assert_eq!(m.logger_bytes(), b"postgres");
+        assert_eq!(m.pid, Some(4711));
+        assert_eq!(
+            m.payload_bytes(),
+            b"checkpoints are occurring too frequently"
+        );
+        // The Severity capture is consumed before the template.
+        assert_eq!(field(&m, "Sev"), Some(&b"<Severity>"[..]));
+        // No year in the text: this year, 09:15:02 Pacific daylight time.
+        let year = WallClock::at(heka_message::now_ns(), &Zone::local()).year;
+        let want = (days_from_civil(year, 7, 4) * 86_400 + 9 * 3600 + 15 * 60 + 2 + 7 * 3600)
+            * 1_000_000_000;
+        assert_eq!(m.timestamp, want);
+
+        // Numeric severity; a line without a pid fails the Pid template ("" is not a number).
+        let (r, _) = decode(&mut *d, "Dec 24 23:59:59 gw kernel: <5> eth0 up");
+        assert_eq!(
+            r,
+            Err(CodecError::new(
+                r#"strconv.ParseInt: parsing "": invalid syntax"#
+            ))
+        );
+    }
+
+    #[test]
+    fn unknown_severity_and_timestamp_are_logged_and_kept() {
+        let mut d = build_from(
+            "match_regex = '(?P<Severity>\\w+) at (?P<Timestamp>.*)'\n\
+             timestamp_layout = \"2006-01-02\"",
+        )
+        .unwrap();
+        let (r, m) = decode(&mut *d, "BOGUS at never");
+        assert_eq!(r, Ok(Decoded::Keep));
+        assert_eq!(m.severity, None, "unchanged");
+        assert_eq!(m.timestamp, BEFORE, "unchanged");
+        let (_, m) = decode(&mut *d, "3 at 2013-04-18");
+        assert_eq!(m.severity, Some(3));
+        assert_eq!(m.timestamp, 1_366_243_200_000_000_000);
+        // A fallback layout (RFC3339) is tried when the configured one does not fit.
+        let (_, m) = decode(&mut *d, "3 at 2013-04-18T21:00:28Z");
+        assert_eq!(m.timestamp, 1_366_318_828_000_000_000);
+    }
+
+    #[test]
+    fn timestamp_layouts() {
+        let re = "match_regex = '\\[(?P<Timestamp>[^\\]]+)\\]'\n";
+        let cases: &[(&str, &str, i64)] = &[
+            // Heka's payload_decoder_test.go vectors.
+            (
+                "02/Jan/2006:15:04:05 -0700",
+                "[18/Apr/2013:14:00:28 -0700]",
+                1_366_318_828_000_000_000,
+            ),
+            ("Epoch", "[1414448234.638504391]", 1_414_448_234_638_504_391),
+            ("Epoch", "[1414448234]", 1_414_448_234_000_000_000),
+            ("Epoch", "[1414448234.5]", 1_414_448_234_500_000_000),
+            (
+                "EpochMilli",
+                "[1414448234638.504391]",
+                1_414_448_234_638_504_391,
+            ),
+            (
+                "EpochMicro",
+                "[1414448234638504]",
+                1_414_448_234_638_504_000,
+            ),
+            (
+                "EpochNano",
+                "[1414448234638504391]",
+                1_414_448_234_638_504_391,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "[2015-10-07 18:47:00]",
+                1_444_243_620_000_000_000,
+            ),
+            (
+                "Jan 02 15:04:05 2006",
+                "[Oct 07 18:47:00 2015]",
+                1_444_243_620_000_000_000,
+            ),
+        ];
+        for (layout, payload, want) in cases {
+            let mut d = build_from(&format!("{re}timestamp_layout = \"{layout}\"")).unwrap();
+            let (r, m) = decode(&mut *d, payload);
+            assert_eq!(r, Ok(Decoded::Keep));
+            assert_eq!(m.timestamp, *want, "{layout} {payload}");
+        }
+        // Heka's "adjusts timestamps as specified" case.
+        let mut d = build_from(&format!(
+            "{re}timestamp_layout = \"02/Jan/2006:15:04:05\"\n\
+             timestamp_location = \"America/Los_Angeles\""
+        ))
+        .unwrap();
+        let (_, m) = decode(&mut *d, "[18/Apr/2013:14:00:28]");
+        assert_eq!(m.timestamp, 1_366_318_828_000_000_000);
+        // Heka's kitchen case: a time of day is dated today.
+        let mut d = build_from(&format!("{re}timestamp_layout = \"3:04PM\"")).unwrap();
+        let day = |ns: i64| WallClock::at(ns, &Zone::local());
+        let before = day(heka_message::now_ns());
+        let (_, m) = decode(&mut *d, "[5:16PM]");
+        let after = day(heka_message::now_ns());
+        // The location is UTC: the wall clock there is the date and time that were set.
+        let got = WallClock::at(m.timestamp, &Zone::Utc);
+        assert!(
+            [
+                (before.year, before.month, before.day),
+                (after.year, after.month, after.day)
+            ]
+            .contains(&(got.year, got.month, got.day)),
+            "{got:?}"
+        );
+        assert_eq!((got.hour, got.minute), (17, 16));
+    }
+
+    #[test]
+    fn template_rules() {
+        let mut d = build_from(
+            r#"match_regex = '(?P<ResponseTime>\d+\.\d+) (\w+) (?P<Id>\S+)'
+[d.message_fields]
+"ResponseTime|s" = "%ResponseTime%"
+"Payload|s" = "%ResponseTime%"
+Payload = "header"
+Pid = "%ResponseTime%"
+Unnamed = "%2%%%2%"
+Uuid = "%Id%"
+Severity = "5""#,
+        )
+        .unwrap();
+        let (r, m) = decode(&mut *d, "0.23 word 72DE6A05-1b99-4a88-84c2-90797624c68f");
+        assert_eq!(r, Ok(Decoded::Keep));
+        let f = m.find_first_field(b"ResponseTime").unwrap();
+        assert_eq!(f.representation_bytes(), b"s");
+        assert_eq!(f.value(0), Some(FieldValue::String(b"0.23")));
+        let f = m.find_first_field(b"Payload").unwrap();
+        assert_eq!(f.value(0), Some(FieldValue::String(b"0.23")));
+        assert_eq!(f.representation_bytes(), b"s");
+        assert_eq!(m.payload_bytes(), b"header");
+        assert_eq!(m.pid, Some(0));
+        assert_eq!(m.severity, Some(5));
+        assert_eq!(field(&m, "Unnamed"), Some(&b"word%word"[..]));
+        assert_eq!(m.uuid_string(), "72de6a05-1b99-4a88-84c2-90797624c68f");
+
+        let (r, _) = decode(&mut *d, "1.5 word not-a-uuid");
+        assert_eq!(r, Err(CodecError::new("Invalid UUID string.")));
+        let (r, m) = decode(
+            &mut *d,
+            "1.5 word urn:uuid:72de6a05-1b99-4a88-84c2-90797624c68f",
+        );
+        assert_eq!(r, Ok(Decoded::Keep));
+        assert_eq!(m.pid, Some(1));
+        let (r, m) = decode(&mut *d, "1.5 word 0123456789abcdef");
+        assert_eq!(r, Ok(Decoded::Keep));
+        assert_eq!(&m.uuid[..], b"0123456789abcdef");
+    }
+
+    #[test]
+    fn log_errors_false_drops_silently() {
+        let mut d = build_from("match_regex = '(x)'\nlog_errors = false").unwrap();
+        let (r, _) = decode(&mut *d, "no such letter");
+        assert_eq!(r, Ok(Decoded::Drop));
+    }
+
+    #[test]
+    fn config_errors() {
+        let err = |opts: &str| {
+            build_from(opts)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err(r"match_regex = '\d+'").contains("regex must contain capture groups"));
+        assert!(err(r"match_regex = '\mtest'").contains("PayloadRegexDecoder: "));
+        assert!(err("").contains("capture groups"));
+        assert!(
+            err("match_regex = '(x)'\ntimestamp_location = \"Mars/Olympus\"")
+                .contains("unknown timestamp_location 'Mars/Olympus'")
+        );
+        assert!(err("match_regex = '(x)'\ntimestamp_layout = \"EpochDays\"").contains("Epoch"));
+        assert!(!err("match_regex = '(x)'\n[d.severity_map]\nx = \"high\"").is_empty());
+        assert!(!err("match_regex = '(x)'\nmatch = 1").is_empty());
+    }
+
+    #[test]
+    fn template_compilation() {
+        let groups = HashMap::from([("a".to_string(), 1), ("1".to_string(), 2)]);
+        assert_eq!(
+            compile_template("%a%-%1%%b%%", &groups),
+            vec![
+                Piece::Group(1),
+                Piece::Text(Bytes::from_static(b"-")),
+                Piece::Group(2),
+                Piece::Text(Bytes::from_static(b"<b>%")),
+            ]
+        );
+        assert_eq!(
+            compile_template("100% %", &groups),
+            vec![Piece::Text(Bytes::from_static(b"100% %"))]
+        );
+        assert_eq!(
+            compile_template("", &groups),
+            vec![Piece::Text(Bytes::new())]
+        );
+    }
+}

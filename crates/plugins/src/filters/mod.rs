@@ -1,0 +1,10 @@
+//! Filters: process matched messages and inject new ones.
+
+mod counter;
+
+use heka_pipeline::registry::FilterSpec;
+
+/// Every built-in filter (keep sorted).
+pub(crate) fn all() -> Vec<FilterSpec> {
+    vec![counter::SPEC]
+}
