@@ -171,11 +171,12 @@ impl Stream {
         self.flush();
     }
 
-    /// Splits one datagram on its own (Heka's `SplitBytes`): records never span datagrams.
+    /// Splits one datagram on its own: records never span datagrams, and the end of the
+    /// datagram ends its last record (an unterminated tail is delivered, not dropped).
     pub fn push_datagram(&mut self, data: &[u8]) {
         let leftover = std::mem::take(&mut self.buf);
         self.buf.extend_from_slice(data);
-        self.split(true);
+        self.split_with(true, true);
         self.buf = leftover;
         self.flush();
     }
@@ -197,6 +198,11 @@ impl Stream {
     }
 
     fn split(&mut self, eof: bool) {
+        let deliver_tail = self.shared.splitter_options.deliver_incomplete_final;
+        self.split_with(eof, deliver_tail);
+    }
+
+    fn split_with(&mut self, eof: bool, deliver_tail: bool) {
         let mut off = 0;
         self.records.clear();
         while off < self.buf.len() {
@@ -218,7 +224,7 @@ impl Stream {
                 self.records.push((off..off + self.max_record, None));
             }
             off = self.buf.len();
-        } else if eof && rest > 0 && opts.deliver_incomplete_final {
+        } else if eof && rest > 0 && deliver_tail {
             self.records.push((off..self.buf.len(), None));
             off = self.buf.len();
         }
@@ -470,7 +476,10 @@ mod tests {
         let (mut s, rx) = stream(opts(), false, false);
         s.push_datagram(b"a\nhalf");
         s.push_datagram(b"-b\n");
-        assert_eq!(payloads(&rx), vec![b"a\n".to_vec(), b"-b\n".to_vec()]);
+        assert_eq!(
+            payloads(&rx),
+            vec![b"a\n".to_vec(), b"half".to_vec(), b"-b\n".to_vec()]
+        );
     }
 
     #[test]

@@ -1,0 +1,13 @@
+//! Outputs: write matched messages outside hekad.
+
+mod file;
+mod log;
+mod tcp;
+mod udp;
+
+use heka_pipeline::registry::OutputSpec;
+
+/// Every built-in output (keep sorted).
+pub(crate) fn all() -> Vec<OutputSpec> {
+    vec![file::SPEC, log::SPEC, tcp::SPEC, udp::SPEC]
+}
