@@ -151,7 +151,10 @@ impl Field {
         match self.value_type() {
             ValueType::String => self.value_string.get(index).map(|v| FieldValue::String(v)),
             ValueType::Bytes => self.value_bytes.get(index).map(|v| FieldValue::Bytes(v)),
-            ValueType::Integer => self.value_integer.get(index).map(|v| FieldValue::Integer(*v)),
+            ValueType::Integer => self
+                .value_integer
+                .get(index)
+                .map(|v| FieldValue::Integer(*v)),
             ValueType::Double => self.value_double.get(index).map(|v| FieldValue::Double(*v)),
             ValueType::Bool => self.value_bool.get(index).map(|v| FieldValue::Bool(*v)),
         }

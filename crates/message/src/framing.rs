@@ -341,7 +341,9 @@ pub fn unframe(record: &[u8], max_message_size: u32) -> Result<(Header, &[u8]), 
     let s = scan(record, max_message_size);
     match s.frame {
         Some(f) if f.record.start == 0 => Ok((f.header, &record[f.message])),
-        _ => Err(s.error.unwrap_or(FramingError::BadHeader("incomplete record"))),
+        _ => Err(s
+            .error
+            .unwrap_or(FramingError::BadHeader("incomplete record"))),
     }
 }
 
@@ -408,7 +410,10 @@ mod tests {
         encode_frame(&[b'a'; 2000], None, 4096, &mut out).unwrap();
         let s = scan(&out, 1500);
         assert_eq!(s.frame, None);
-        assert!(matches!(s.error, Some(FramingError::TooLong { len: 2000, .. })));
+        assert!(matches!(
+            s.error,
+            Some(FramingError::TooLong { len: 2000, .. })
+        ));
         assert!(encode_frame(&[b'a'; 2000], None, 1500, &mut Vec::new()).is_err());
     }
 

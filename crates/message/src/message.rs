@@ -262,7 +262,9 @@ mod tests {
     fn unpacked_repeated_numbers_and_unknown_fields_decode() {
         // Field: name "n" (tag 1), value_type INTEGER (tag 2), value_integer 5 and 6 unpacked (tag 6,
         // wire type 0), plus an unknown tag 15 varint.
-        let field = [0x0a, 0x01, b'n', 0x10, 0x02, 0x30, 0x05, 0x30, 0x06, 0x78, 0x01];
+        let field = [
+            0x0a, 0x01, b'n', 0x10, 0x02, 0x30, 0x05, 0x30, 0x06, 0x78, 0x01,
+        ];
         let mut msg = vec![0x0a, 0x00, 0x10, 0x01, 0x52, field.len() as u8];
         msg.extend_from_slice(&field);
         msg.extend_from_slice(&[0x98, 0x01, 0x07]); // unknown tag 19

@@ -179,10 +179,24 @@ mod tests {
                 Verification::Signed(Bytes::from_static(b"test"))
             );
             assert_eq!(keys().verify(&h, b"tampered"), Verification::Rejected);
-            let wrong_version = SigningConfig { version: 2, ..s.clone() }.sign(b"payload");
-            assert_eq!(keys().verify(&wrong_version, b"payload"), Verification::Rejected);
-            let wrong_key = SigningConfig { key: b"yyy".to_vec(), ..s }.sign(b"payload");
-            assert_eq!(keys().verify(&wrong_key, b"payload"), Verification::Rejected);
+            let wrong_version = SigningConfig {
+                version: 2,
+                ..s.clone()
+            }
+            .sign(b"payload");
+            assert_eq!(
+                keys().verify(&wrong_version, b"payload"),
+                Verification::Rejected
+            );
+            let wrong_key = SigningConfig {
+                key: b"yyy".to_vec(),
+                ..s
+            }
+            .sign(b"payload");
+            assert_eq!(
+                keys().verify(&wrong_key, b"payload"),
+                Verification::Rejected
+            );
         }
     }
 

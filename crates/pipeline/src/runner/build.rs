@@ -408,6 +408,8 @@ impl Pipeline {
         let mut sections: Vec<Section> = config.sections.clone();
         // Heka's always-registered defaults, plus the default splitter/decoder/encoder of every
         // input and output type the config uses.
+        // A splitter, decoder or encoder named by its registered type without a section of that
+        // name is created with default options too.
         let mut defaults: Vec<&str> = DEFAULT_SECTIONS.to_vec();
         for s in &config.sections {
             if let Some(i) = registry.input(&s.type_name) {
@@ -416,6 +418,11 @@ impl Pipeline {
             }
             if let Some(o) = registry.output(&s.type_name) {
                 defaults.extend(o.default_encoder);
+            }
+            for key in ["splitter", "decoder", "encoder"] {
+                if let Some(toml::Value::String(v)) = s.get(key) {
+                    defaults.push(v.as_str());
+                }
             }
         }
         defaults.sort_unstable();

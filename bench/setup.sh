@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the peer (rsyslog from Debian) for the system benchmark. Idempotent.
+# rsyslog is only installed, never started as the system logger: the benchmark runs
+# its own `rsyslogd -n -f FILE -i PIDFILE` and stops it afterwards.
+set -euo pipefail
+
+if command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; then
+    echo "setup: rsyslog already installed ($(/usr/sbin/rsyslogd -v 2>/dev/null | head -n1))"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: rsyslog is missing; run this script as root (apt-get install rsyslog)" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when apt does not know the package yet.
+if ! apt-cache show rsyslog >/dev/null 2>&1; then
+    apt-get update
+fi
+
+# Keep the package's init script from starting a system-wide rsyslogd during install.
+added_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+fi
+apt-get install -y --no-install-recommends rsyslog
+if [ "$added_policy" -eq 1 ]; then
+    rm -f /usr/sbin/policy-rc.d
+fi
+
+# If a system rsyslogd was started anyway (e.g. by systemd), stop that one process.
+if [ -s /run/rsyslogd.pid ] && kill -0 "$(cat /run/rsyslogd.pid)" 2>/dev/null; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl disable --now rsyslog.service syslog.socket || true
+    else
+        kill "$(cat /run/rsyslogd.pid)" || true
+    fi
+    echo "setup: stopped the system rsyslogd that the package started"
+fi
+echo "setup: installed $(/usr/sbin/rsyslogd -v | head -n1)"

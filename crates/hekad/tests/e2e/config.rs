@@ -1,0 +1,124 @@
+//! Config loading as users meet it: `-test`, errors naming file/section/option, `%ENV[...]`,
+//! a directory of files, `-version`.
+
+use std::process::Command;
+
+use crate::support::*;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const GOOD: &str = r#"
+[TcpInput]
+address = "127.0.0.1:5999"
+[CounterFilter]
+[LogOutput]
+message_matcher = "Type == 'heka.counter-output'"
+encoder = "PayloadEncoder"
+[PayloadEncoder]
+"#;
+
+#[test]
+fn test_flag_checks_a_good_config_and_exits_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "ok.toml", GOOD);
+    let (st, out, err) = run_hekad(&[&format!("-config={p}"), "-test"]);
+    assert!(st.success(), "{err}");
+    assert!(out.contains("Configuration OK"), "{out}");
+    // Go-style separate value and double dash work too.
+    let (st, _, err) = run_hekad(&["--config", &p, "--test"]);
+    assert!(st.success(), "{err}");
+}
+
+#[test]
+fn unknown_option_names_file_section_option_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "bad.toml",
+        "[TcpInput]\naddress = \"127.0.0.1:5999\"\nadress_typo = 1\n",
+    );
+    let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(err.contains("TcpInput"), "{err}");
+    assert!(err.contains("adress_typo"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+}
+
+#[test]
+fn unknown_type_wrong_type_and_bad_matcher_are_errors() {
+    let d = tempfile::tempdir().unwrap();
+    for (text, want) in [
+        ("[x]\ntype = \"NoSuchInput\"\n", "NoSuchInput"),
+        ("[x]\ntype = \"Whatever\"\n", "x"),
+        ("[TcpInput]\naddress = 5\n", "address"),
+        (
+            "[CounterFilter]\nmessage_matcher = \"Type = 'x'\"\n",
+            "message_matcher",
+        ),
+        (
+            "[FileOutput]\npath = \"/tmp/x\"\n",
+            "missing message matcher",
+        ),
+    ] {
+        let p = write(d.path(), "bad.toml", text);
+        let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
+        assert_eq!(st.code(), Some(1), "{text}: {err}");
+        assert!(err.contains(want), "{text}: wanted {want:?} in {err}");
+    }
+}
+
+#[test]
+fn empty_config_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "empty.toml", "[hekad]\nmaxprocs = 2\n");
+    let (st, _, err) = run_hekad(&["-config", &p]);
+    assert_eq!(st.code(), Some(1));
+    assert!(err.contains("Empty configuration"), "{err}");
+}
+
+#[test]
+fn env_substitution_and_config_directories() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "10-input.toml",
+        "[TcpInput]\naddress = \"%ENV[E2E_ADDR]\"\n",
+    );
+    write(
+        d.path(),
+        "20-output.toml",
+        "[LogOutput]\nmessage_matcher = \"TRUE\"\nencoder = \"PayloadEncoder\"\n[PayloadEncoder]\n",
+    );
+    write(d.path(), "README.txt", "not toml [[[");
+    let out = Command::new(env!("CARGO_BIN_EXE_hekad"))
+        .arg(format!("-config={}", d.path().display()))
+        .arg("-test")
+        .env("E2E_ADDR", "127.0.0.1:5998")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without the variable the address is empty, which TcpInput must reject.
+    let out = Command::new(env!("CARGO_BIN_EXE_hekad"))
+        .arg(format!("-config={}", d.path().display()))
+        .arg("-test")
+        .env_remove("E2E_ADDR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn version_flag() {
+    let (st, out, _) = run_hekad(&["-version"]);
+    assert!(st.success());
+    assert_eq!(out.trim(), "0.11.0");
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: each starts the real `hekad` binary with a TOML config written to a
+//! tempdir, feeds it real traffic and reads back what its outputs wrote.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod config;
+mod signals;
+mod tcp;
+mod udp;

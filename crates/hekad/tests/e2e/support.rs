@@ -1,0 +1,203 @@
+//! Starting hekad, waiting on conditions, reading what FileOutput wrote.
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message, framing};
+
+/// A free TCP port on 127.0.0.1.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free UDP port on 127.0.0.1.
+pub(crate) fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until `f` returns `Some`, failing the test after `secs` seconds.
+pub(crate) fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running hekad; killed when dropped.
+pub(crate) struct Hekad {
+    pub(crate) child: Child,
+    pub(crate) dir: tempfile::TempDir,
+    stderr: PathBuf,
+    stdout: PathBuf,
+}
+
+impl Hekad {
+    /// Writes `config` (with `{dir}` replaced by the tempdir) and starts hekad on it.
+    pub(crate) fn start(config: &str) -> Hekad {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config.replace("{dir}", &dir.path().display().to_string());
+        let path = dir.path().join("hekad.toml");
+        std::fs::write(&path, config).unwrap();
+        Hekad::start_args(dir, &[format!("-config={}", path.display())])
+    }
+
+    /// Starts hekad with these arguments.
+    pub(crate) fn start_args(dir: tempfile::TempDir, args: &[String]) -> Hekad {
+        let stderr = dir.path().join("stderr.log");
+        let stdout = dir.path().join("stdout.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_hekad"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Hekad {
+            child,
+            dir,
+            stderr,
+            stdout,
+        }
+    }
+
+    /// A path inside the tempdir.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// What hekad wrote to stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// What hekad wrote to stdout so far.
+    pub(crate) fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// Waits until hekad logs that it started, or fails with its stderr.
+    pub(crate) fn wait_started(&mut self) {
+        wait_for("hekad to start", 20, || {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("hekad exited early ({st}):\n{}", self.stderr());
+            }
+            self.stderr().contains("Starting hekad").then_some(())
+        });
+    }
+
+    /// Waits until something accepts TCP connections on `port`.
+    pub(crate) fn wait_port(&mut self, port: u16) {
+        self.wait_started();
+        wait_for("the listener", 20, || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| ())
+        });
+    }
+
+    /// Sends `sig` to hekad.
+    pub(crate) fn signal(&self, sig: i32) {
+        let r = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(r.success());
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub(crate) fn stop(&mut self) -> ExitStatus {
+        self.signal(15);
+        self.wait_exit(20)
+    }
+
+    /// Waits for hekad to exit.
+    pub(crate) fn wait_exit(&mut self, secs: u64) -> ExitStatus {
+        wait_for("hekad to exit", secs, || self.child.try_wait().unwrap())
+    }
+}
+
+impl Drop for Hekad {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs hekad to completion with these arguments; returns (status, stdout, stderr).
+pub(crate) fn run_hekad(args: &[&str]) -> (ExitStatus, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hekad"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Reads a file of framed messages (as FileOutput writes with ProtobufEncoder).
+pub(crate) fn read_framed(path: &Path) -> Vec<Message> {
+    let mut data = Vec::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        f.read_to_end(&mut data).unwrap();
+    }
+    let mut out = Vec::new();
+    let mut rest = &data[..];
+    while let Some(f) = {
+        let s = framing::scan(rest, DEFAULT_MAX_MESSAGE_SIZE);
+        s.frame.map(|f| (f, s.consumed))
+    } {
+        let (frame, consumed) = f;
+        out.push(Message::decode_bytes(Bytes::copy_from_slice(&rest[frame.message])).unwrap());
+        rest = &rest[consumed..];
+    }
+    out
+}
+
+/// Waits until `path` holds at least `n` framed messages and returns them.
+pub(crate) fn wait_framed(path: &Path, n: usize) -> Vec<Message> {
+    wait_for(&format!("{n} messages in {}", path.display()), 20, || {
+        let m = read_framed(path);
+        (m.len() >= n).then_some(m)
+    })
+}
+
+/// Waits until `path` holds at least `n` lines and returns them.
+pub(crate) fn wait_lines(path: &Path, n: usize) -> Vec<String> {
+    wait_for(&format!("{n} lines in {}", path.display()), 20, || {
+        let text = std::fs::read_to_string(path).ok()?;
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        (lines.len() >= n).then_some(lines)
+    })
+}
+
+/// A test message with a type, payload, severity and a few typed fields.
+pub(crate) fn test_message(i: usize) -> Message {
+    heka_client::MessageBuilder::new()
+        .message_type("e2e.test")
+        .logger("e2e")
+        .payload(format!("message {i}"))
+        .severity(4)
+        .integer_field("seq", i as i64)
+        .string_field("kind", "test")
+        .build()
+}

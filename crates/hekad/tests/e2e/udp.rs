@@ -1,0 +1,72 @@
+//! UdpInput → FileOutput, one framed message per datagram, and raw lines with PayloadEncoder.
+
+use std::net::UdpSocket;
+
+use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, framing};
+
+use crate::support::*;
+
+#[test]
+fn udp_framed_messages_reach_file_output() {
+    let port = free_udp_port();
+    let mut h = Hekad::start(&format!(
+        r#"
+[hekad]
+base_dir = "{{dir}}/cache"
+[UdpInput]
+address = "127.0.0.1:{port}"
+splitter = "HekaFramingSplitter"
+decoder = "ProtobufDecoder"
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'e2e.test'"
+path = "{{dir}}/out.log"
+encoder = "ProtobufEncoder"
+"#
+    ));
+    h.wait_started();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sent: Vec<_> = (0..20).map(test_message).collect();
+    // UDP may drop datagrams sent before the socket is bound: resend until all arrived.
+    let got = wait_for("udp messages", 20, || {
+        for m in &sent {
+            let mut d = Vec::new();
+            framing::encode_frame(&m.to_bytes(), None, DEFAULT_MAX_MESSAGE_SIZE, &mut d).unwrap();
+            sock.send_to(&d, ("127.0.0.1", port)).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let got = read_framed(&h.path("out.log"));
+        (got.len() >= 20).then_some(got)
+    });
+    assert_eq!(&got[..20], &sent[..]);
+    assert!(h.stop().success());
+}
+
+#[test]
+fn udp_payload_lines_are_written_with_payload_encoder() {
+    let port = free_udp_port();
+    let mut h = Hekad::start(&format!(
+        r#"
+[hekad]
+base_dir = "{{dir}}/cache"
+[UdpInput]
+address = "127.0.0.1:{port}"
+[out]
+type = "FileOutput"
+message_matcher = "Logger == 'UdpInput'"
+path = "{{dir}}/out.log"
+encoder = "PayloadEncoder"
+"#
+    ));
+    h.wait_started();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let lines = wait_for("udp payloads", 20, || {
+        sock.send_to(b"hello from udp", ("127.0.0.1", port))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let text = std::fs::read_to_string(h.path("out.log")).ok()?;
+        (!text.is_empty()).then_some(text)
+    });
+    assert!(lines.lines().all(|l| l == "hello from udp"), "{lines:?}");
+    assert!(h.stop().success());
+}
