@@ -4,7 +4,7 @@
 # --repeat 3, --cases b,c). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
+target="$(realpath "${CARGO_TARGET_DIR:-target}")"
 
 if ! bench/setup.sh; then
     echo "run.sh: rsyslog setup failed; the rsyslog case will be skipped" >&2

@@ -76,6 +76,7 @@ pub struct Stream {
     max_record: usize,
     decorate_type: Option<Bytes>,
     decorate_hostname: Option<Bytes>,
+    scratch: Vec<u8>,
 }
 
 /// Fills `n` random version-4 UUIDs into one shared buffer.
@@ -110,6 +111,7 @@ impl Stream {
             max_record,
             decorate_type: None,
             decorate_hostname: None,
+            scratch: Vec::new(),
         })
     }
 
@@ -134,17 +136,14 @@ impl Stream {
     ///
     /// Returns the number of bytes read; 0 means end of stream (call [`Stream::finish`]).
     pub fn read_from(&mut self, r: &mut dyn Read) -> std::io::Result<usize> {
-        let read_size = self.shared.splitter_options.min_buffer_size.max(MIN_READ);
-        let old = self.buf.len();
-        self.buf.resize(old + read_size, 0);
-        let n = match r.read(&mut self.buf[old..]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(old);
-                return Err(e);
-            }
-        };
-        self.buf.truncate(old + n);
+        if self.scratch.is_empty() {
+            let read_size = self.shared.splitter_options.min_buffer_size.max(MIN_READ);
+            self.scratch = vec![0; read_size];
+        }
+        // Reading into a reused, already zeroed buffer and copying what arrived is cheaper than
+        // zeroing fresh space in `buf` before every read (small reads are common).
+        let n = r.read(&mut self.scratch)?;
+        self.buf.extend_from_slice(&self.scratch[..n]);
         if n > 0 {
             self.split(false);
             self.flush();
