@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [bench]   ("bench" adds the peers the benchmark runs against)
 set -euo pipefail
 
-packages=(gcc)
+packages=(gcc g++)
 if [[ "${1:-}" == "bench" ]]; then
     packages+=(rsyslog)
 fi
