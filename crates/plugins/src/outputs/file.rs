@@ -262,25 +262,41 @@ fn open(path: &Path, perm: u32, folder_perm: u32) -> Result<File, OpenError> {
 
 impl FileOutput {
     /// Writes and syncs the buffer; on error the data is dropped, as in Heka.
+    /// Writes the buffer to the file. What the kernel did not take stays buffered for the next
+    /// attempt, so a failing disk delays messages instead of losing them. No fsync: like Heka,
+    /// "written" means handed to the kernel, which survives a crash of hekad.
     fn write_out(&mut self) -> Result<(), ProcessError> {
         self.last_write = Instant::now();
-        if self.buf.is_empty() {
-            self.buffered = 0;
-            return Ok(());
-        }
-        let res = match self.file.as_mut() {
-            Some(f) => f.write_all(&self.buf).and_then(|()| f.sync_data()),
-            None => Err(std::io::Error::other("file is not open")),
+        let Some(f) = self.file.as_mut() else {
+            if self.buf.is_empty() {
+                return Ok(());
+            }
+            return Err(ProcessError::Retry("file is not open".into()));
         };
-        let n = self.buffered;
-        self.buf.clear();
-        self.buffered = 0;
-        res.map_err(|e| {
-            ProcessError::Drop(format!(
-                "can't write to {}: {e} ({n} messages lost)",
-                self.current.display()
-            ))
-        })
+        let mut written = 0;
+        let res = loop {
+            if written == self.buf.len() {
+                break Ok(());
+            }
+            match f.write(&self.buf[written..]) {
+                Ok(0) => break Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..written);
+        match res {
+            Ok(()) => {
+                self.buffered = 0;
+                Ok(())
+            }
+            Err(e) => Err(ProcessError::Retry(format!(
+                "can't write to {}: {e} ({} bytes kept for the next attempt)",
+                self.current.display(),
+                self.buf.len()
+            ))),
+        }
     }
 
     /// Starts the next file when a rotation boundary has passed.
@@ -321,6 +337,9 @@ impl FileOutput {
     }
 }
 
+/// Buffered bytes above which a new message waits until the file takes the buffer.
+const MAX_UNWRITTEN: usize = 8 << 20;
+
 impl Output for FileOutput {
     fn process_message(
         &mut self,
@@ -330,6 +349,10 @@ impl Output for FileOutput {
         self.check()?;
         if !ctx.has_encoder() {
             return Err(ProcessError::Fatal("encoder required".into()));
+        }
+        if self.buf.len() >= MAX_UNWRITTEN {
+            // The file keeps failing: push back on the router instead of growing without bound.
+            self.write_out()?;
         }
         let before = self.buf.len();
         match ctx.encode(pack, &mut self.buf) {
@@ -575,5 +598,41 @@ mod tests {
         assert!(e.contains("rotation_interval must be one of"), "{e}");
         let e = err("path = '/proc/heka-no-such-dir/x.log'\n");
         assert!(e.contains("basepath") || e.contains("test file"), "{e}");
+    }
+
+    #[test]
+    fn a_failing_write_keeps_the_data_for_the_next_attempt() {
+        // /dev/full answers every write with ENOSPC: a real failing file.
+        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.log");
+        let mut f = FileOutput {
+            rotation: None,
+            next_rotation: 0,
+            current: PathBuf::from("/dev/full"),
+            file: Some(full),
+            perm: 0o644,
+            folder_perm: 0o700,
+            rule: FlushRule {
+                interval: None,
+                count: 1,
+                or: false,
+            },
+            buf: b"one\ntwo\n".to_vec(),
+            buffered: 2,
+            last_write: Instant::now(),
+            broken: None,
+        };
+        match f.write_out() {
+            Err(ProcessError::Retry(e)) => assert!(e.contains("No space left"), "{e}"),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+        assert_eq!(f.buf, b"one\ntwo\n");
+        assert_eq!(f.buffered, 2);
+        // The disk "recovers": the kept data is written, nothing is lost.
+        f.file = Some(std::fs::File::create(&good).unwrap());
+        f.write_out().unwrap();
+        assert!(f.buf.is_empty());
+        assert_eq!(std::fs::read(&good).unwrap(), b"one\ntwo\n");
     }
 }
