@@ -303,16 +303,17 @@ impl FoRunner {
     fn cleanup(&mut self, w: &mut Work) {
         match &mut self.plugin {
             FoPlugin::Filter(f) => {
-                let mut ctx = FilterContext {
-                    name: &self.name,
-                    injected: &mut w.injected,
-                    budget: self.globals.max_timer_inject,
-                    used: 0,
-                    loop_count: 0,
-                    max_loops: self.globals.max_message_loops,
-                    own_matcher: &self.matcher,
-                    hostname: &self.hostname,
-                };
+                let mut ctx = filter_ctx(
+                    FilterEnv {
+                        name: &self.name,
+                        matcher: &self.matcher,
+                        hostname: &self.hostname,
+                        max_loops: self.globals.max_message_loops,
+                    },
+                    &mut w.injected,
+                    self.globals.max_timer_inject,
+                    0,
+                );
                 f.shutdown(&mut ctx);
             }
             FoPlugin::Output(o) => {
@@ -402,16 +403,17 @@ impl FoRunner {
         loop {
             let res = match &mut self.plugin {
                 FoPlugin::Filter(f) => {
-                    let mut ctx = FilterContext {
-                        name: &self.name,
-                        injected: &mut w.injected,
-                        budget: self.globals.max_process_inject,
-                        used: 0,
-                        loop_count: pack.loop_count,
-                        max_loops: self.globals.max_message_loops,
-                        own_matcher: &self.matcher,
-                        hostname,
-                    };
+                    let mut ctx = filter_ctx(
+                        FilterEnv {
+                            name: &self.name,
+                            matcher: &self.matcher,
+                            hostname,
+                            max_loops: self.globals.max_message_loops,
+                        },
+                        &mut w.injected,
+                        self.globals.max_process_inject,
+                        pack.loop_count,
+                    );
                     let r = f.process_message(pack, &mut ctx);
                     self.route_injected(w);
                     r
@@ -462,17 +464,17 @@ impl FoRunner {
         let now = heka_message::now_ns();
         let res = match &mut self.plugin {
             FoPlugin::Filter(f) => {
-                let hostname = self.hostname.clone();
-                let mut ctx = FilterContext {
-                    name: &self.name,
-                    injected: &mut w.injected,
-                    budget: self.globals.max_timer_inject,
-                    used: 0,
-                    loop_count: 0,
-                    max_loops: self.globals.max_message_loops,
-                    own_matcher: &self.matcher,
-                    hostname: &hostname,
-                };
+                let mut ctx = filter_ctx(
+                    FilterEnv {
+                        name: &self.name,
+                        matcher: &self.matcher,
+                        hostname: &self.hostname,
+                        max_loops: self.globals.max_message_loops,
+                    },
+                    &mut w.injected,
+                    self.globals.max_timer_inject,
+                    0,
+                );
                 let r = f.timer_event(&mut ctx, now);
                 self.route_injected(w);
                 r
@@ -499,6 +501,32 @@ impl FoRunner {
                 Ok(())
             }
         }
+    }
+}
+
+/// What a filter's context borrows from its runner.
+struct FilterEnv<'a> {
+    name: &'a str,
+    matcher: &'a Matcher,
+    hostname: &'a Bytes,
+    max_loops: u32,
+}
+
+fn filter_ctx<'a>(
+    env: FilterEnv<'a>,
+    injected: &'a mut Vec<Pack>,
+    budget: u32,
+    loop_count: u32,
+) -> FilterContext<'a> {
+    FilterContext {
+        name: env.name,
+        injected,
+        budget,
+        used: 0,
+        loop_count,
+        max_loops: env.max_loops,
+        own_matcher: env.matcher,
+        hostname: env.hostname,
     }
 }
 

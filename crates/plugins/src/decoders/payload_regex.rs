@@ -461,21 +461,9 @@ pub(super) const SPEC: DecoderSpec = DecoderSpec {
 mod tests {
     use super::*;
     use heka_message::{FieldValue, Message};
-    use heka_pipeline::config::load_str;
-    use std::path::Path;
 
     fn build_from(options: &str) -> Result<Box<dyn Decoder>, ConfigError> {
-        let toml = format!("[d]\ntype = \"PayloadRegexDecoder\"\n{options}\n");
-        let cfg = load_str(&toml, Path::new("test.toml"))?;
-        let s = cfg.section("d").unwrap();
-        let options = s.no_common()?;
-        let ctx = BuildContext {
-            name: &s.name,
-            section: s,
-            options: &options,
-            globals: &cfg.globals,
-        };
-        (SPEC.build)(&ctx)
+        crate::support::testing::build(SPEC.build, "d", "PayloadRegexDecoder", options)
     }
 
     /// Timestamp of the packs before decoding.

@@ -115,26 +115,14 @@ pub(super) const SPEC: EncoderSpec = EncoderSpec {
 mod tests {
     use super::*;
     use heka_message::Message;
-    use heka_pipeline::config::load_str;
-    use std::path::Path;
 
     /// 2015-10-07 18:47:00 UTC.
     const TS: i64 = 1_444_243_620_000_000_000;
 
     fn config(options: &str) -> Result<PayloadEncoderConfig, ConfigError> {
-        let toml = format!("[e]\ntype = \"PayloadEncoder\"\n{options}\n");
-        let cfg = load_str(&toml, Path::new("test.toml"))?;
-        let s = cfg.section("e").unwrap();
-        let options = s.no_common()?;
-        let ctx = BuildContext {
-            name: &s.name,
-            section: s,
-            options: &options,
-            globals: &cfg.globals,
-        };
         // The registered build function accepts it too.
-        (SPEC.build)(&ctx)?;
-        ctx.options.parse()
+        crate::support::testing::build(SPEC.build, "e", "PayloadEncoder", options)?;
+        crate::support::testing::options("e", "PayloadEncoder", options)
     }
 
     /// Encodes a message with `payload` and timestamp [`TS`] with an encoder built from

@@ -148,24 +148,12 @@ mod tests {
     use super::*;
     use heka_message::framing::Header;
     use heka_message::signing::{HmacHash, SigningConfig};
-    use heka_pipeline::config::load_str;
-    use std::path::Path;
 
     const SIGNERS: &str = "[s.signer.test_1]\nhmac_key = \"testkey\"\n\
                            [s.signer.other_0]\nhmac_key = \"otherkey\"\n";
 
     fn build_from(options: &str) -> Result<Box<dyn Splitter>, ConfigError> {
-        let toml = format!("[s]\ntype = \"HekaFramingSplitter\"\n{options}\n");
-        let cfg = load_str(&toml, Path::new("test.toml"))?;
-        let s = cfg.section("s").unwrap();
-        let (_, options) = s.common_splitter()?;
-        let ctx = BuildContext {
-            name: &s.name,
-            section: s,
-            options: &options,
-            globals: &cfg.globals,
-        };
-        (SPEC.build)(&ctx)
+        crate::support::testing::build(SPEC.build, "s", "HekaFramingSplitter", options)
     }
 
     type Step<'a> = (usize, Option<&'a [u8]>, Option<&'a str>);
@@ -275,18 +263,13 @@ mod tests {
             &big,
         );
         check("", &frame, &[(frame.len(), Some(&big), None)], b"");
-        let small_limit = "[hekad]\nmax_message_size = 2048\n";
-        let cfg = format!("{small_limit}[s]\ntype = \"HekaFramingSplitter\"\n");
-        let cfg = load_str(&cfg, Path::new("t.toml")).unwrap();
-        let sec = cfg.section("s").unwrap();
-        let (_, options) = sec.common_splitter().unwrap();
-        let ctx = BuildContext {
+        let section = crate::support::testing::TestSection {
             name: "s",
-            section: sec,
-            options: &options,
-            globals: &cfg.globals,
+            type_name: "HekaFramingSplitter",
+            options: "",
+            hekad: "max_message_size = 2048",
         };
-        let mut s = (SPEC.build)(&ctx).unwrap();
+        let mut s = crate::support::testing::build_section(SPEC.build, section).unwrap();
         let r = s.find_record(&frame);
         assert_eq!(
             (r.consumed, r.record),

@@ -52,25 +52,14 @@ pub(super) const SPEC: SplitterSpec = SplitterSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heka_pipeline::config::load_str;
-    use std::path::Path;
 
-    fn build_from(toml: &str) -> Result<Box<dyn Splitter>, ConfigError> {
-        let cfg = load_str(toml, Path::new("test.toml"))?;
-        let s = &cfg.sections[0];
-        let (_, options) = s.common_splitter()?;
-        let ctx = BuildContext {
-            name: &s.name,
-            section: s,
-            options: &options,
-            globals: &cfg.globals,
-        };
-        (SPEC.build)(&ctx)
+    fn build_from(options: &str) -> Result<Box<dyn Splitter>, ConfigError> {
+        crate::support::testing::build(SPEC.build, "s", "NullSplitter", options)
     }
 
     /// Runs `input` through a fresh splitter and compares each `(consumed, record)` step.
     fn check(input: &[u8], want: &[(usize, Option<&[u8]>)]) {
-        let mut s = build_from("[s]\ntype = \"NullSplitter\"\n").unwrap();
+        let mut s = build_from("").unwrap();
         let got = s.find_record(input);
         let record = got.record.map(|r| &input[r]);
         assert_eq!(vec![(got.consumed, record)], want, "{input:?}");
@@ -85,7 +74,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_options_and_has_heka_defaults() {
-        assert!(build_from("[s]\ntype = \"NullSplitter\"\ndelimiter = \"x\"\n").is_err());
+        assert!(build_from("delimiter = \"x\"").is_err());
         assert_eq!(SPEC.min_buffer_size, 65_536);
         const { assert!(!SPEC.use_message_bytes) };
     }

@@ -129,21 +129,9 @@ pub(super) const SPEC: SplitterSpec = SplitterSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heka_pipeline::config::load_str;
-    use std::path::Path;
 
     fn build_from(options: &str) -> Result<Box<dyn Splitter>, ConfigError> {
-        let toml = format!("[s]\ntype = \"RegexSplitter\"\n{options}\n");
-        let cfg = load_str(&toml, Path::new("test.toml"))?;
-        let s = &cfg.sections[0];
-        let (_, options) = s.common_splitter()?;
-        let ctx = BuildContext {
-            name: &s.name,
-            section: s,
-            options: &options,
-            globals: &cfg.globals,
-        };
-        (SPEC.build)(&ctx)
+        crate::support::testing::build(SPEC.build, "s", "RegexSplitter", options)
     }
 
     /// Splits `input` as the stream runner does (calling until nothing is consumed) and

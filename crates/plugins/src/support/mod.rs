@@ -2,4 +2,6 @@
 
 pub(crate) mod gotime;
 pub(crate) mod net;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod tls;
