@@ -313,7 +313,7 @@ mod tests {
     use heka_message::signing::{HmacHash, SigningConfig};
 
     use crate::support::net::testing::{
-        free_tcp_port, message, payloads, start, unframe_all, wait_for,
+        file_output, free_tcp_port, message, payloads, start, unframe_all, wait_for,
     };
     use crate::support::tls::testcerts;
 
@@ -325,13 +325,6 @@ mod tests {
 
     fn read(path: &std::path::Path) -> Vec<u8> {
         std::fs::read(path).unwrap_or_default()
-    }
-
-    fn file_output(path: &std::path::Path) -> String {
-        format!(
-            "[FileOutput]\nmessage_matcher = 'TRUE'\npath = '{}'\nencoder = 'ProtobufEncoder'\nflush_interval = 0\n",
-            path.display()
-        )
     }
 
     #[test]

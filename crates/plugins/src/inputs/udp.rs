@@ -170,14 +170,9 @@ mod tests {
     use std::net::UdpSocket;
     use std::time::{Duration, Instant};
 
-    use crate::support::net::testing::{build_error, free_udp_port, start, unframe_all, wait_for};
-
-    fn file_output(path: &std::path::Path) -> String {
-        format!(
-            "[FileOutput]\nmessage_matcher = 'TRUE'\npath = '{}'\nencoder = 'ProtobufEncoder'\nflush_interval = 0\n",
-            path.display()
-        )
-    }
+    use crate::support::net::testing::{
+        build_error, file_output, free_udp_port, start, unframe_all, wait_for,
+    };
 
     #[test]
     fn each_datagram_is_a_message_with_type_and_sender() {

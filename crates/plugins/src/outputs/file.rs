@@ -603,7 +603,10 @@ mod tests {
     #[test]
     fn a_failing_write_keeps_the_data_for_the_next_attempt() {
         // /dev/full answers every write with ENOSPC: a real failing file.
-        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.log");
         let mut f = FileOutput {

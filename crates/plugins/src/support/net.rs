@@ -574,6 +574,14 @@ pub(crate) mod testing {
     use heka_message::Message;
     use heka_pipeline::runner::build::{Pipeline, Running};
 
+    /// A FileOutput section writing every message, framed protobuf, to `path` at once.
+    pub(crate) fn file_output(path: &Path) -> String {
+        format!(
+            "[FileOutput]\nmessage_matcher = 'TRUE'\npath = '{}'\nencoder = 'ProtobufEncoder'\nflush_interval = 0\n",
+            path.display()
+        )
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     pub(crate) fn free_tcp_port() -> u16 {
         std::net::TcpListener::bind("127.0.0.1:0")
