@@ -123,6 +123,8 @@ pub struct OutputSpec {
     pub default_matcher: Option<&'static str>,
     /// Encoder used when the config names none.
     pub default_encoder: Option<&'static str>,
+    /// Whether a config without an encoder is an error.
+    pub encoder_required: bool,
     /// Default of `use_framing`.
     pub framing: FramingDefault,
     /// Ticker support.

@@ -193,6 +193,7 @@ fn registry() -> Registry {
             summary: "test",
             default_matcher: None,
             default_encoder: None,
+            encoder_required: false,
             framing: FramingDefault::Never,
             ticker: Ticker::Optional,
             build: |c| {

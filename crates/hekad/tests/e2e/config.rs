@@ -122,3 +122,19 @@ fn version_flag() {
     assert!(st.success());
     assert_eq!(out.trim(), "0.11.0");
 }
+
+#[test]
+fn an_output_without_its_required_encoder_is_a_config_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "noenc.toml",
+        "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"/tmp/x.log\"\n",
+    );
+    let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[FileOutput] encoder: FileOutput requires an encoder"),
+        "{err}"
+    );
+}

@@ -284,10 +284,18 @@ impl Builder<'_> {
                     return Ok(None);
                 };
                 let mut encoder_type = String::new();
-                if let Some(e) = common.encoder.as_deref().or(spec.default_encoder) {
-                    let (enc, ty) = self.encoder(s, e)?;
-                    encoder = Some(enc);
-                    encoder_type = ty;
+                match common.encoder.as_deref().or(spec.default_encoder) {
+                    Some(e) => {
+                        let (enc, ty) = self.encoder(s, e)?;
+                        encoder = Some(enc);
+                        encoder_type = ty;
+                    }
+                    None if spec.encoder_required => {
+                        return Err(
+                            s.error(Some("encoder"), format!("{} requires an encoder", s.name))
+                        );
+                    }
+                    None => {}
                 }
                 use_framing = common.use_framing.unwrap_or(match spec.framing {
                     FramingDefault::Never => false,

@@ -401,6 +401,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     summary: "Appends encoded messages to a file, with flush rules and optional time-based rotation.",
     default_matcher: None,
     default_encoder: None,
+    encoder_required: true,
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
     build,

@@ -175,6 +175,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     summary: "Writes encoded messages to stdout as log lines.",
     default_matcher: None,
     default_encoder: None,
+    encoder_required: true,
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
     build,

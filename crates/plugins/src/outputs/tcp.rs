@@ -504,6 +504,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     summary: "Streams encoded messages (framed protobuf by default) over TCP or TLS.",
     default_matcher: None,
     default_encoder: Some("ProtobufEncoder"),
+    encoder_required: true,
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
     build,

@@ -117,6 +117,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     summary: "Sends each encoded message as one UDP or Unix datagram.",
     default_matcher: None,
     default_encoder: None,
+    encoder_required: true,
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
     build,
