@@ -61,7 +61,7 @@ fn unknown_type_wrong_type_and_bad_matcher_are_errors() {
             "message_matcher",
         ),
         (
-            "[FileOutput]\npath = \"/tmp/x\"\n",
+            "[FileOutput]\npath = \"/tmp/x\"\nencoder = \"PayloadEncoder\"\n",
             "missing message matcher",
         ),
     ] {
