@@ -138,3 +138,24 @@ fn an_output_without_its_required_encoder_is_a_config_error() {
         "{err}"
     );
 }
+
+#[test]
+fn every_example_config_builds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let out = Command::new(env!("CARGO_BIN_EXE_hekad"))
+                .arg(format!("-config={}", p.display()))
+                .arg("-test")
+                .env("OPS_HMAC_KEY", "example key")
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{}: {err}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "found {n} examples");
+}
