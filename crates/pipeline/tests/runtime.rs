@@ -40,7 +40,8 @@ fn wait_sink(name: &str, n: usize) -> Vec<String> {
         }
         assert!(
             Instant::now() < deadline,
-            "sink {name} has {v:?}, wanted {n}"
+            "sink {name} has {v:?}, wanted {n}; all sinks: {:?}",
+            SINKS.lock().unwrap()
         );
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -51,6 +52,8 @@ fn wait_sink(name: &str, n: usize) -> Vec<String> {
 struct LinesConfig {
     lines: Vec<String>,
     ack_sink: Option<String>,
+    /// Records the index of each line once the stream has routed it.
+    progress_sink: Option<String>,
 }
 
 /// Feeds its configured lines into one stream, then waits for the stop.
@@ -62,8 +65,11 @@ impl Input for LinesInput {
         if self.0.ack_sink.is_some() {
             s.enable_ack();
         }
-        for l in &self.0.lines {
+        for (i, l) in self.0.lines.iter().enumerate() {
             s.push_bytes(format!("{l}\n").as_bytes());
+            if let Some(p) = &self.0.progress_sink {
+                record(p, i.to_string());
+            }
         }
         s.finish();
         if let Some(name) = &self.0.ack_sink {
@@ -132,7 +138,12 @@ impl Filter for EchoFilter {
 struct CollectConfig {
     sink: String,
     hold_until: usize,
+    /// Blocks in `process_message` until [`GATE`] opens.
+    gated: bool,
 }
+
+/// Opens the gate of gated outputs.
+static GATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Records "<type>:<payload>" of each message; with `hold_until`, claims nothing is written
 /// until that many messages arrived.
@@ -146,6 +157,12 @@ impl Output for CollectOutput {
         pack: &Pack,
         _: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
+        if self.cfg.gated {
+            record("gate-reached", String::new());
+            while !GATE.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         self.seen += 1;
         let m = &pack.message;
         record(
@@ -410,4 +427,38 @@ fn unknown_plugin_options_are_errors() {
     let e = build_err("[out]\ntype = \"CollectOutput\"\nmessage_matcher = \"TRUE\"\nsinkk = 1\n");
     assert!(e.contains("sinkk"), "{e}");
     assert!(e.contains("line 4"), "{e}");
+}
+
+#[test]
+fn a_blocked_output_pushes_back_on_the_input() {
+    let lines: Vec<String> = (0..100).map(|i| format!("\"l{i}\"")).collect();
+    let p = run(&format!(
+        r#"
+[hekad]
+plugin_chansize = 1
+[in]
+type = "LinesInput"
+lines = [{}]
+progress_sink = "bp-progress"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "bp-out"
+gated = true
+"#,
+        lines.join(", ")
+    ));
+    wait_sink("gate-reached", 1);
+    // While the output is blocked, the input can route one batch into the output's channel and
+    // block on the next: it must not get further, however long we give it.
+    std::thread::sleep(Duration::from_millis(300));
+    let progress = sink("bp-progress").len();
+    assert!(
+        progress <= 2,
+        "the input routed {progress} batches past a blocked output"
+    );
+    GATE.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(wait_sink("bp-out", 100).len(), 100);
+    assert_eq!(wait_sink("bp-progress", 100).len(), 100);
+    p.stop();
 }
