@@ -139,7 +139,10 @@ fn run(flags: &Flags) -> anyhow::Result<u8> {
                     tracing::info!("Reload initiated.");
                     running.reload();
                 }
-                Ok(SIGUSR1) => eprint!("{}", running.report_text()),
+                Ok(SIGUSR1) => {
+                    tracing::info!("Queue report initiated.");
+                    eprint!("{}", running.report_text());
+                }
                 Ok(_) => {
                     tracing::info!("Shutdown initiated.");
                     break 0;

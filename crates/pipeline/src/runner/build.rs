@@ -210,17 +210,21 @@ impl Builder<'_> {
         };
         let globals = &self.globals;
         let (common, options) = s.common_input()?;
-        let splitter = common
+        let splitter_name = common
             .splitter
             .clone()
             .unwrap_or_else(|| spec.default_splitter.to_string());
-        let (splitter, splitter_options) = self.splitter_factory(s, &splitter)?;
+        let (splitter, splitter_options) = self.splitter_factory(s, &splitter_name)?;
         // Deliberate difference: Heka reads `decoder = ""` as "unset", so TcpInput always
         // decoded protobuf; an explicit empty string here means "no decoder".
         let no_decoder = matches!(s.get("decoder"), Some(toml::Value::String(d)) if d.is_empty());
-        let decoder = match common.decoder.as_deref().or(spec.default_decoder) {
-            Some(d) if !no_decoder => Some(self.decoder_factory(s, d)?),
+        let decoder_name = match common.decoder.as_deref().or(spec.default_decoder) {
+            Some(d) if !no_decoder => Some(d.to_string()),
             _ => None,
+        };
+        let decoder = match &decoder_name {
+            Some(d) => Some(self.decoder_factory(s, d)?),
+            None => None,
         };
         let stats = Arc::new(StreamStats::default());
         let streams = StreamShared {
@@ -243,7 +247,12 @@ impl Builder<'_> {
         let build = spec.build;
         let g = globals.clone();
         let name = s.name.clone();
-        report.entries.push(ReportEntry::input(&s.name, stats));
+        report.entries.push(ReportEntry::input(
+            &s.name,
+            stats,
+            &splitter_name,
+            decoder_name.as_deref(),
+        ));
         Ok(Some(InputRunner {
             ctx: InputContext {
                 name: s.name.as_str().into(),
@@ -277,6 +286,7 @@ impl Builder<'_> {
         let g = self.globals.clone();
         let n = s.name.clone();
         let mut encoder = None;
+        let mut encoder_name = None;
         let mut use_framing = false;
         let (default_matcher, ticker_support, plugin, rebuild): (_, _, FoPlugin, Rebuild) =
             if is_output {
@@ -288,6 +298,7 @@ impl Builder<'_> {
                     Some(e) => {
                         let (enc, ty) = self.encoder(s, e)?;
                         encoder = Some(enc);
+                        encoder_name = Some(e.to_string());
                         encoder_type = ty;
                     }
                     None if spec.encoder_required => {
@@ -344,6 +355,7 @@ impl Builder<'_> {
             is_output,
             rx.clone(),
             stats.clone(),
+            encoder_name.as_deref(),
         ));
         let runner = FoRunner {
             name: s.name.as_str().into(),
@@ -572,16 +584,19 @@ impl Pipeline {
         for r in self.outputs {
             let name = r.name.to_string();
             outputs.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+            tracing::info!("Output started: {name}");
         }
         let mut filters = Vec::new();
         for r in self.filters {
             let name = r.name.to_string();
             filters.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+            tracing::info!("Filter started: {name}");
         }
         let mut inputs = Vec::new();
         for r in self.inputs {
             let name = r.ctx.name.to_string();
-            inputs.push(spawn(&name, Box::new(move || r.run()))?);
+            inputs.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+            tracing::info!("Input started: {name}");
         }
         Ok(Running {
             router: self.router,
@@ -602,7 +617,7 @@ pub struct Running {
     router: Arc<Router>,
     input_stop: Arc<StopSignal>,
     fo_stop: Arc<StopSignal>,
-    inputs: Vec<JoinHandle<()>>,
+    inputs: Vec<(String, JoinHandle<()>)>,
     filters: Vec<(String, JoinHandle<()>)>,
     outputs: Vec<(String, JoinHandle<()>)>,
     controls: Vec<Sender<Control>>,
@@ -632,16 +647,19 @@ impl Running {
     /// still reaches the outputs); then outputs, which write out everything they hold.
     pub fn stop(self) {
         self.input_stop.stop();
-        for h in self.inputs {
+        for (name, h) in self.inputs {
+            tracing::info!("Stop message sent to input '{name}'");
             let _ = h.join();
         }
         for (name, h) in self.filters {
             self.router.remove(&name);
+            tracing::info!("Stop message sent to filter '{name}'");
             let _ = h.join();
         }
         self.fo_stop.stop();
         for (name, h) in self.outputs {
             self.router.remove(&name);
+            tracing::info!("Stop message sent to output '{name}'");
             let _ = h.join();
         }
         tracing::info!("Shutdown complete.");

@@ -1,4 +1,14 @@
-//! The all-report: Heka's SIGUSR1 text table of every plugin's channels and counters.
+//! The all-report: Heka's SIGUSR1 text table of every plugin's channels and counters
+//! (buffering-tools spec §3.2).
+//!
+//! Layout: `========[heka.all-report]========`, then for each category in the order globals,
+//! inputs, splitters, decoders, filters, outputs, encoders a `====Title====` line and either
+//! `NONE` or one `Name:` block per component with `    Field: value` lines, only for Heka's
+//! fixed list of fields and in its order, then `========`. Numbers print as Go's `%v` of a
+//! float64 does (`1e+06` from a million up), as log scrapers written against Heka expect.
+//!
+//! What Heka reports and we cannot: there are no pack pools (`inputRecycleChan`,
+//! `injectRecycleChan`), no separate match channels and no matcher timing yet.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -11,26 +21,58 @@ use crate::router::Router;
 use crate::runner::filter_output::FoStats;
 use crate::runner::stream::StreamStats;
 
+/// Heka's text report shows only these fields, in this order.
+const SHOWN: &[&str] = &[
+    "InChanCapacity",
+    "InChanLength",
+    "MatchChanCapacity",
+    "MatchChanLength",
+    "MatchAvgDuration",
+    "ProcessMessageCount",
+    "InjectMessageCount",
+    "Memory",
+    "MaxMemory",
+    "MaxInstructions",
+    "MaxOutput",
+    "ProcessMessageAvgDuration",
+    "TimerEventAvgDuration",
+    "SynchronousDecode",
+];
+
 enum Kind {
-    Input(Arc<StreamStats>),
+    Input {
+        stats: Arc<StreamStats>,
+        splitter: String,
+        decoder: Option<String>,
+    },
     FilterOutput {
         output: bool,
         rx: Receiver<Arc<Batch>>,
         stats: Arc<FoStats>,
+        encoder: Option<String>,
     },
 }
 
-/// One plugin's line in the report.
+/// One plugin's part of the report.
 pub(crate) struct ReportEntry {
     name: String,
     kind: Kind,
 }
 
 impl ReportEntry {
-    pub(crate) fn input(name: &str, stats: Arc<StreamStats>) -> ReportEntry {
+    pub(crate) fn input(
+        name: &str,
+        stats: Arc<StreamStats>,
+        splitter: &str,
+        decoder: Option<&str>,
+    ) -> ReportEntry {
         ReportEntry {
             name: name.to_string(),
-            kind: Kind::Input(stats),
+            kind: Kind::Input {
+                stats,
+                splitter: format!("{name}-{splitter}"),
+                decoder: decoder.map(|d| format!("{name}-{d}")),
+            },
         }
     }
 
@@ -39,13 +81,22 @@ impl ReportEntry {
         output: bool,
         rx: Receiver<Arc<Batch>>,
         stats: Arc<FoStats>,
+        encoder: Option<&str>,
     ) -> ReportEntry {
         ReportEntry {
             name: name.to_string(),
-            kind: Kind::FilterOutput { output, rx, stats },
+            kind: Kind::FilterOutput {
+                output,
+                rx,
+                stats,
+                encoder: encoder.map(|e| format!("{name}-{e}")),
+            },
         }
     }
 }
+
+/// A component's name and its fields (value as text).
+type Component = (String, Vec<(&'static str, String)>);
 
 /// Everything the report reads.
 #[derive(Default)]
@@ -53,63 +104,161 @@ pub(crate) struct Report {
     pub(crate) entries: Vec<ReportEntry>,
 }
 
+/// Go's `%v` of a float64 holding `n`: plain below a million, else shortest exponent form.
+fn go_number(n: u64) -> String {
+    if n < 1_000_000 {
+        return n.to_string();
+    }
+    let digits = n.to_string();
+    let exp = digits.len() - 1;
+    let mantissa = digits.trim_end_matches('0');
+    match mantissa.len() {
+        1 => format!("{mantissa}e+{exp:02}"),
+        _ => format!("{}.{}e+{exp:02}", &mantissa[..1], &mantissa[1..]),
+    }
+}
+
 impl Report {
-    /// Heka's text layout: a banner, one section per kind, `    Field: value` lines.
-    pub(crate) fn text(&self, router: &Router) -> String {
-        let mut s = String::from("========[heka.all-report]========\n====Globals====\nRouter:\n");
-        let _ = writeln!(s, "    ProcessMessageCount: {}", router.processed());
-        let section = |s: &mut String, title: &str, want: &dyn Fn(&Kind) -> bool| {
-            let _ = writeln!(s, "===={title}====");
-            let mut any = false;
-            for e in self.entries.iter().filter(|e| want(&e.kind)) {
-                any = true;
-                let _ = writeln!(s, "{}:", e.name);
-                match &e.kind {
-                    Kind::Input(st) => {
-                        let _ = writeln!(
-                            s,
-                            "    ProcessMessageCount: {}",
-                            st.records.load(Ordering::Relaxed)
-                        );
-                        let _ = writeln!(
-                            s,
-                            "    ProcessMessageFailures: {}",
-                            st.decode_failures.load(Ordering::Relaxed)
-                        );
+    fn categories(&self, router: &Router) -> Vec<(&'static str, Vec<Component>)> {
+        let count = |n: u64| go_number(n);
+        let mut globals = vec![(
+            "Router".to_string(),
+            vec![("ProcessMessageCount", count(router.processed()))],
+        )];
+        let (mut inputs, mut splitters, mut decoders) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut filters, mut outputs, mut encoders) = (Vec::new(), Vec::new(), Vec::new());
+        for e in &self.entries {
+            match &e.kind {
+                Kind::Input {
+                    stats,
+                    splitter,
+                    decoder,
+                } => {
+                    // Decoding happens in the input's thread: Heka's synchronous decode.
+                    inputs.push((
+                        e.name.clone(),
+                        vec![
+                            (
+                                "ProcessMessageCount",
+                                count(stats.records.load(Ordering::Relaxed)),
+                            ),
+                            ("SynchronousDecode", "true".to_string()),
+                        ],
+                    ));
+                    splitters.push((splitter.clone(), Vec::new()));
+                    if let Some(d) = decoder {
+                        decoders.push((d.clone(), Vec::new()));
                     }
-                    Kind::FilterOutput { rx, stats, .. } => {
-                        let _ = writeln!(s, "    InChanCapacity: {}", rx.capacity().unwrap_or(0));
-                        let _ = writeln!(s, "    InChanLength: {}", rx.len());
-                        let _ = writeln!(
-                            s,
-                            "    ProcessMessageCount: {}",
-                            stats.matched.load(Ordering::Relaxed)
-                        );
-                        let _ = writeln!(
-                            s,
-                            "    InjectMessageCount: {}",
-                            stats.injected.load(Ordering::Relaxed)
-                        );
-                        let _ = writeln!(
-                            s,
-                            "    ProcessMessageFailures: {}",
-                            stats.failures.load(Ordering::Relaxed)
-                        );
+                }
+                Kind::FilterOutput {
+                    output,
+                    rx,
+                    stats,
+                    encoder,
+                } => {
+                    let fields = vec![
+                        ("InChanCapacity", count(rx.capacity().unwrap_or(0) as u64)),
+                        ("InChanLength", count(rx.len() as u64)),
+                        (
+                            "ProcessMessageCount",
+                            count(stats.matched.load(Ordering::Relaxed)),
+                        ),
+                        (
+                            "InjectMessageCount",
+                            count(stats.injected.load(Ordering::Relaxed)),
+                        ),
+                    ];
+                    if *output {
+                        outputs.push((e.name.clone(), fields));
+                    } else {
+                        filters.push((e.name.clone(), fields));
+                    }
+                    if let Some(enc) = encoder {
+                        encoders.push((enc.clone(), Vec::new()));
                     }
                 }
             }
-            if !any {
-                s.push_str("NONE\n");
+        }
+        globals.sort();
+        vec![
+            ("Globals", globals),
+            ("Inputs", inputs),
+            ("Splitters", splitters),
+            ("Decoders", decoders),
+            ("Filters", filters),
+            ("Outputs", outputs),
+            ("Encoders", encoders),
+        ]
+    }
+
+    /// The text report, laid out exactly as Heka's.
+    pub(crate) fn text(&self, router: &Router) -> String {
+        let mut lines = Vec::new();
+        for (title, components) in self.categories(router) {
+            lines.push(format!("\n===={title}===="));
+            if components.is_empty() {
+                lines.push("NONE\n".to_string());
+                continue;
             }
+            for (name, fields) in components {
+                let mut block = format!("{name}:");
+                for shown in SHOWN {
+                    for (f, v) in fields.iter().filter(|(f, _)| f == shown) {
+                        let _ = write!(block, "\n    {f}: {v}");
+                    }
+                }
+                lines.push(block);
+            }
+        }
+        format!(
+            "========[heka.all-report]========\n{}\n========\n",
+            lines.join("\n")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_as_go_prints_a_float64() {
+        assert_eq!(go_number(0), "0");
+        assert_eq!(go_number(999_999), "999999");
+        assert_eq!(go_number(1_000_000), "1e+06");
+        assert_eq!(go_number(26_000_000), "2.6e+07");
+        assert_eq!(go_number(1_234_567), "1.234567e+06");
+    }
+
+    #[test]
+    fn layout_follows_heka() {
+        let (_tx, rx) = crossbeam_channel::bounded::<Arc<Batch>>(30);
+        let r = Report {
+            entries: vec![
+                ReportEntry::input(
+                    "TcpInput",
+                    Default::default(),
+                    "HekaFramingSplitter",
+                    Some("ProtobufDecoder"),
+                ),
+                ReportEntry::filter_output(
+                    "out",
+                    true,
+                    rx,
+                    Default::default(),
+                    Some("ProtobufEncoder"),
+                ),
+            ],
         };
-        section(&mut s, "Inputs", &|k| matches!(k, Kind::Input(_)));
-        section(&mut s, "Filters", &|k| {
-            matches!(k, Kind::FilterOutput { output: false, .. })
-        });
-        section(&mut s, "Outputs", &|k| {
-            matches!(k, Kind::FilterOutput { output: true, .. })
-        });
-        s.push_str("========\n");
-        s
+        let text = r.text(&Router::default());
+        let want = "========[heka.all-report]========\n\
+\n====Globals====\nRouter:\n    ProcessMessageCount: 0\n\
+\n====Inputs====\nTcpInput:\n    ProcessMessageCount: 0\n    SynchronousDecode: true\n\
+\n====Splitters====\nTcpInput-HekaFramingSplitter:\n\
+\n====Decoders====\nTcpInput-ProtobufDecoder:\n\
+\n====Filters====\nNONE\n\n\
+\n====Outputs====\nout:\n    InChanCapacity: 30\n    InChanLength: 0\n    ProcessMessageCount: 0\n    InjectMessageCount: 0\n\
+\n====Encoders====\nout-ProtobufEncoder:\n========\n";
+        assert_eq!(text, want);
     }
 }
