@@ -1,3 +1,4 @@
 //! Shared code of the `hekad` binary and Heka's command-line tools.
 
 pub mod cli;
+pub mod logging;

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
         println!("{VERSION}");
         return ExitCode::SUCCESS;
     }
-    init_logging();
+    hekad::logging::init();
     match run(&flags) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -89,16 +89,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HEKAD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }
 
 fn load(flags: &Flags) -> anyhow::Result<Config> {
@@ -117,6 +107,7 @@ fn load(flags: &Flags) -> anyhow::Result<Config> {
 
 fn run(flags: &Flags) -> anyhow::Result<u8> {
     let config = load(flags)?;
+    hekad::logging::set_flags(i64::from(config.globals.log_flags));
     let pipeline = Pipeline::build(&config, &heka_plugins::builtin())?;
     if flags.is_set("test") {
         println!("Configuration OK");

@@ -97,7 +97,7 @@ impl Hekad {
             if let Ok(Some(st)) = self.child.try_wait() {
                 panic!("hekad exited early ({st}):\n{}", self.stderr());
             }
-            self.stderr().contains("Starting hekad").then_some(())
+            self.stdout().contains("Starting hekad").then_some(())
         });
     }
 
