@@ -70,6 +70,7 @@ address = "127.0.0.1:{port}"
         "{report}"
     );
     assert!(report.contains("InChanCapacity: 30"), "{report}");
+    assert!(report.contains("MatchAvgDuration: "), "{report}");
     assert!(h.stop().success());
 }
 

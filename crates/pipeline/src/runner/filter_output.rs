@@ -168,6 +168,9 @@ pub(crate) enum Control {
 #[derive(Debug, Default)]
 pub(crate) struct FoStats {
     pub(crate) matched: AtomicU64,
+    /// Matcher evaluations timed, and their total time (Heka's MatchAvgDuration sampling).
+    pub(crate) match_samples: AtomicU64,
+    pub(crate) match_ns: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) injected: AtomicU64,
 }
@@ -208,6 +211,8 @@ struct Work {
     stop_seen: Option<Instant>,
     /// The output's last `flush` left data unwritten: poll it again soon.
     pending: bool,
+    /// Messages to match before the next timed one.
+    next_sample: u64,
 }
 
 /// How often an output with unwritten data is asked to flush while no batches arrive.
@@ -352,7 +357,25 @@ impl FoRunner {
             {
                 continue;
             }
-            if !self.matcher.matches(&pack.message) {
+            let matched = if w.next_sample == 0 {
+                let t = Instant::now();
+                let m = self.matcher.matches(&pack.message);
+                let ns = t.elapsed().as_nanos() as u64;
+                self.stats.match_ns.fetch_add(ns, Ordering::Relaxed);
+                let samples = self.stats.match_samples.fetch_add(1, Ordering::Relaxed) + 1;
+                // Heka compat: pipeline/plugin_runners.go times every message until the samples
+                // exceed the channel capacity, then one in `random(0..999) + sample_denominator`.
+                w.next_sample = if samples <= self.globals.plugin_chansize as u64 {
+                    0
+                } else {
+                    fastrand::u64(0..999) + self.globals.sample_denominator
+                };
+                m
+            } else {
+                w.next_sample -= 1;
+                self.matcher.matches(&pack.message)
+            };
+            if !matched {
                 continue;
             }
             self.stats.matched.fetch_add(1, Ordering::Relaxed);

@@ -8,7 +8,7 @@
 //! float64 does (`1e+06` from a million up), as log scrapers written against Heka expect.
 //!
 //! What Heka reports and we cannot: there are no pack pools (`inputRecycleChan`,
-//! `injectRecycleChan`), no separate match channels and no matcher timing yet.
+//! `injectRecycleChan`), and no separate match channels.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -156,9 +156,12 @@ impl Report {
                     stats,
                     encoder,
                 } => {
+                    let samples = stats.match_samples.load(Ordering::Relaxed);
+                    let match_avg = stats.match_ns.load(Ordering::Relaxed) / samples.max(1);
                     let fields = vec![
                         ("InChanCapacity", count(rx.capacity().unwrap_or(0) as u64)),
                         ("InChanLength", count(rx.len() as u64)),
+                        ("MatchAvgDuration", count(match_avg)),
                         (
                             "ProcessMessageCount",
                             count(stats.matched.load(Ordering::Relaxed)),
@@ -257,7 +260,7 @@ mod tests {
 \n====Splitters====\nTcpInput-HekaFramingSplitter:\n\
 \n====Decoders====\nTcpInput-ProtobufDecoder:\n\
 \n====Filters====\nNONE\n\n\
-\n====Outputs====\nout:\n    InChanCapacity: 30\n    InChanLength: 0\n    ProcessMessageCount: 0\n    InjectMessageCount: 0\n\
+\n====Outputs====\nout:\n    InChanCapacity: 30\n    InChanLength: 0\n    MatchAvgDuration: 0\n    ProcessMessageCount: 0\n    InjectMessageCount: 0\n\
 \n====Encoders====\nout-ProtobufEncoder:\n========\n";
         assert_eq!(text, want);
     }
