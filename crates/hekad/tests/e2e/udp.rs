@@ -70,3 +70,59 @@ encoder = "PayloadEncoder"
     assert!(lines.lines().all(|l| l == "hello from udp"), "{lines:?}");
     assert!(h.stop().success());
 }
+
+#[test]
+fn udp_signed_datagrams_are_verified() {
+    use heka_message::signing::{HmacHash, SigningConfig};
+    let port = free_udp_port();
+    let mut h = Hekad::start(&format!(
+        r#"
+[hekad]
+base_dir = "{{dir}}/cache"
+[udp_in]
+type = "UdpInput"
+address = "127.0.0.1:{port}"
+splitter = "signed"
+decoder = "ProtobufDecoder"
+[signed]
+type = "HekaFramingSplitter"
+  [signed.signer.udp_2]
+  hmac_key = "udp key"
+[trusted]
+type = "FileOutput"
+message_matcher = "TRUE"
+message_signer = "udp"
+path = "{{dir}}/trusted.log"
+encoder = "ProtobufEncoder"
+"#
+    ));
+    h.wait_started();
+    let good = SigningConfig {
+        name: "udp".into(),
+        hash: HmacHash::Sha1,
+        key: b"udp key".to_vec(),
+        version: 2,
+    };
+    let forged = SigningConfig {
+        key: b"guess".to_vec(),
+        ..good.clone()
+    };
+    let (ok, bad) = (test_message(1), test_message(2));
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let got = wait_for("the signed message", 20, || {
+        for (m, s) in [(&bad, &forged), (&ok, &good)] {
+            let mut d = Vec::new();
+            framing::encode_frame(&m.to_bytes(), Some(s), DEFAULT_MAX_MESSAGE_SIZE, &mut d)
+                .unwrap();
+            sock.send_to(&d, ("127.0.0.1", port)).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let got = read_framed(&h.path("trusted.log"));
+        (!got.is_empty()).then_some(got)
+    });
+    assert!(
+        got.iter().all(|m| *m == ok),
+        "only the verified message may pass"
+    );
+    assert!(h.stop().success());
+}
