@@ -62,8 +62,8 @@ pub struct Pipeline {
     input_stop: Arc<StopSignal>,
     fo_stop: Arc<StopSignal>,
     inputs: Vec<InputRunner>,
-    filters: Vec<FoRunner>,
-    outputs: Vec<FoRunner>,
+    filters: Vec<(FoRunner, FoPlugin)>,
+    outputs: Vec<(FoRunner, FoPlugin)>,
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
     report: Report,
@@ -191,9 +191,10 @@ struct Shared {
     shutdown: ShutdownHandle,
 }
 
-/// A filter or output runner with the ends of its channels.
+/// A filter or output runner, its plugin and the ends of its channels.
 struct BuiltFo {
     runner: FoRunner,
+    plugin: FoPlugin,
     tx: Sender<Arc<Batch>>,
     ctl: Sender<Control>,
 }
@@ -365,7 +366,6 @@ impl Builder<'_> {
             rx,
             ctl: ctl_rx,
             ticker: tick,
-            plugin,
             encoder,
             use_framing,
             rebuild,
@@ -377,8 +377,14 @@ impl Builder<'_> {
             globals: self.globals.clone(),
             hostname: Bytes::from(self.globals.hostname.clone()),
             stats,
+            scratch: Vec::new(),
         };
-        Ok(Some(BuiltFo { runner, tx, ctl }))
+        Ok(Some(BuiltFo {
+            runner,
+            plugin,
+            tx,
+            ctl,
+        }))
     }
 }
 
@@ -552,9 +558,9 @@ impl Pipeline {
                     });
                     p.controls.push(fo.ctl);
                     if s.kind == PluginKind::Output {
-                        p.outputs.push(fo.runner);
+                        p.outputs.push((fo.runner, fo.plugin));
                     } else {
-                        p.filters.push(fo.runner);
+                        p.filters.push((fo.runner, fo.plugin));
                     }
                 }
                 Ok(None) => {}
@@ -581,15 +587,15 @@ impl Pipeline {
                 .spawn(f)
         };
         let mut outputs = Vec::new();
-        for r in self.outputs {
+        for (r, plugin) in self.outputs {
             let name = r.name.to_string();
-            outputs.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+            outputs.push((name.clone(), spawn(&name, Box::new(move || r.run(plugin)))?));
             tracing::info!("Output started: {name}");
         }
         let mut filters = Vec::new();
-        for r in self.filters {
+        for (r, plugin) in self.filters {
             let name = r.name.to_string();
-            filters.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
+            filters.push((name.clone(), spawn(&name, Box::new(move || r.run(plugin)))?));
             tracing::info!("Filter started: {name}");
         }
         let mut inputs = Vec::new();

@@ -180,6 +180,8 @@ pub(crate) type Rebuild = Box<dyn Fn() -> Result<FoPlugin, String> + Send>;
 /// How long, after shutdown starts, a message whose delivery keeps failing is retried.
 const SHUTDOWN_RETRY_GRACE: Duration = Duration::from_secs(5);
 
+/// Everything a filter or output runner needs besides the plugin itself (kept apart so the
+/// plugin can be borrowed mutably while a context borrows the rest).
 pub(crate) struct FoRunner {
     pub(crate) name: Arc<str>,
     pub(crate) type_name: String,
@@ -188,7 +190,6 @@ pub(crate) struct FoRunner {
     pub(crate) rx: Receiver<Arc<Batch>>,
     pub(crate) ctl: Receiver<Control>,
     pub(crate) ticker: Option<Duration>,
-    pub(crate) plugin: FoPlugin,
     pub(crate) encoder: Option<Box<dyn Encoder>>,
     pub(crate) use_framing: bool,
     pub(crate) rebuild: Rebuild,
@@ -200,14 +201,15 @@ pub(crate) struct FoRunner {
     pub(crate) globals: Arc<Globals>,
     pub(crate) hostname: Bytes,
     pub(crate) stats: Arc<FoStats>,
+    /// The encoder's output before framing.
+    pub(crate) scratch: Vec<u8>,
 }
 
-/// Per-thread working state, kept apart from the runner's configuration for borrowing.
+/// Per-thread working state.
 #[derive(Default)]
 struct Work {
     held: Vec<Arc<Batch>>,
     injected: Vec<Pack>,
-    scratch: Vec<u8>,
     stop_seen: Option<Instant>,
     /// The output's last `flush` left data unwritten: poll it again soon.
     pending: bool,
@@ -219,7 +221,7 @@ struct Work {
 const FLUSH_POLL: Duration = Duration::from_millis(50);
 
 impl FoRunner {
-    pub(crate) fn run(mut self) {
+    pub(crate) fn run(mut self, mut plugin: FoPlugin) {
         let mut w = Work::default();
         let tick = match self.ticker {
             Some(d) => crossbeam_channel::tick(d),
@@ -228,34 +230,64 @@ impl FoRunner {
         let reason = loop {
             let res = select! {
                 recv(self.rx) -> b => match b {
-                    Ok(b) => self.batch(&mut w, b),
+                    Ok(b) => self.batch(&mut plugin, &mut w, b),
                     Err(_) => break None,
                 },
-                recv(tick) -> _ => self.timer(&mut w),
+                recv(tick) -> _ => self.timer(&mut plugin, &mut w),
                 recv(self.ctl) -> c => {
-                    if let (Ok(Control::Reload), FoPlugin::Output(o)) = (c, &mut self.plugin) {
-                        let mut ctx = output_ctx(&self.name, &mut self.encoder, self.use_framing, &self.globals, &mut w.scratch, &self.stop);
-                        o.reload(&mut ctx);
+                    if let (Ok(Control::Reload), FoPlugin::Output(o)) = (c, &mut plugin) {
+                        o.reload(&mut self.output_ctx());
                     }
                     Ok(())
                 },
-                default(if w.pending { FLUSH_POLL } else { Duration::from_secs(3600) }) => self.flush_output(&mut w),
+                default(if w.pending { FLUSH_POLL } else { Duration::from_secs(3600) }) => {
+                    self.flush_output(&mut plugin, &mut w)
+                },
             };
             if let Err(e) = res {
                 tracing::error!(plugin = %self.name, "fatal: {e}");
-                self.cleanup(&mut w);
+                self.cleanup(&mut plugin, &mut w);
                 match self.restart() {
-                    Ok(()) => continue,
+                    Ok(p) => plugin = p,
                     Err(why) => break Some(format!("{e} ({why})")),
                 }
             }
         };
         match reason {
             None => {
-                self.cleanup(&mut w);
+                self.cleanup(&mut plugin, &mut w);
                 tracing::debug!(plugin = %self.name, "stopped");
             }
             Some(reason) => self.exit(reason),
+        }
+    }
+
+    fn filter_ctx<'a>(
+        &'a self,
+        injected: &'a mut Vec<Pack>,
+        budget: u32,
+        loop_count: u32,
+    ) -> FilterContext<'a> {
+        FilterContext {
+            name: &self.name,
+            injected,
+            budget,
+            used: 0,
+            loop_count,
+            max_loops: self.globals.max_message_loops,
+            own_matcher: &self.matcher,
+            hostname: &self.hostname,
+        }
+    }
+
+    fn output_ctx(&mut self) -> OutputContext<'_> {
+        OutputContext {
+            name: &self.name,
+            encoder: self.encoder.as_deref_mut(),
+            use_framing: self.use_framing,
+            max_message_size: self.globals.max_message_size,
+            scratch: &mut self.scratch,
+            stop: &self.stop,
         }
     }
 
@@ -286,7 +318,8 @@ impl FoRunner {
         }
     }
 
-    fn restart(&mut self) -> Result<(), String> {
+    /// A new plugin instance after the `retries` wait, or why there is none.
+    fn restart(&mut self) -> Result<FoPlugin, String> {
         loop {
             let Some(d) = self.backoff.next_delay() else {
                 return Err("Max retries exceeded".into());
@@ -297,40 +330,21 @@ impl FoRunner {
             match (self.rebuild)() {
                 Ok(p) => {
                     tracing::info!(plugin = %self.name, "restarted");
-                    self.plugin = p;
-                    return Ok(());
+                    return Ok(p);
                 }
                 Err(e) => tracing::error!(plugin = %self.name, "restart failed: {e}"),
             }
         }
     }
 
-    fn cleanup(&mut self, w: &mut Work) {
-        match &mut self.plugin {
+    fn cleanup(&mut self, plugin: &mut FoPlugin, w: &mut Work) {
+        match plugin {
             FoPlugin::Filter(f) => {
-                let mut ctx = filter_ctx(
-                    FilterEnv {
-                        name: &self.name,
-                        matcher: &self.matcher,
-                        hostname: &self.hostname,
-                        max_loops: self.globals.max_message_loops,
-                    },
-                    &mut w.injected,
-                    self.globals.max_timer_inject,
-                    0,
-                );
-                f.shutdown(&mut ctx);
+                let budget = self.globals.max_timer_inject;
+                f.shutdown(&mut self.filter_ctx(&mut w.injected, budget, 0));
             }
             FoPlugin::Output(o) => {
-                let mut ctx = output_ctx(
-                    &self.name,
-                    &mut self.encoder,
-                    self.use_framing,
-                    &self.globals,
-                    &mut w.scratch,
-                    &self.stop,
-                );
-                if let Err(e) = o.shutdown(&mut ctx) {
+                if let Err(e) = o.shutdown(&mut self.output_ctx()) {
                     tracing::error!(plugin = %self.name, "shutdown: {e}");
                 }
             }
@@ -349,61 +363,55 @@ impl FoRunner {
         }
     }
 
-    fn batch(&mut self, w: &mut Work, b: Arc<Batch>) -> Result<(), String> {
-        let hostname = self.hostname.clone();
+    /// Evaluates the matcher, timing one evaluation now and then (Heka's MatchAvgDuration).
+    fn matches(&self, w: &mut Work, message: &Message) -> bool {
+        if w.next_sample > 0 {
+            w.next_sample -= 1;
+            return self.matcher.matches(message);
+        }
+        let t = Instant::now();
+        let m = self.matcher.matches(message);
+        let ns = t.elapsed().as_nanos() as u64;
+        self.stats.match_ns.fetch_add(ns, Ordering::Relaxed);
+        let samples = self.stats.match_samples.fetch_add(1, Ordering::Relaxed) + 1;
+        // Heka compat: pipeline/plugin_runners.go times every message until the samples exceed
+        // the channel capacity, then one in `random(0..999) + sample_denominator`.
+        w.next_sample = if samples <= self.globals.plugin_chansize as u64 {
+            0
+        } else {
+            fastrand::u64(0..999) + self.globals.sample_denominator
+        };
+        m
+    }
+
+    fn batch(&mut self, plugin: &mut FoPlugin, w: &mut Work, b: Arc<Batch>) -> Result<(), String> {
         for pack in &b.packs {
             if let Some(s) = &self.signer
                 && pack.signer.as_ref() != Some(s)
             {
                 continue;
             }
-            let matched = if w.next_sample == 0 {
-                let t = Instant::now();
-                let m = self.matcher.matches(&pack.message);
-                let ns = t.elapsed().as_nanos() as u64;
-                self.stats.match_ns.fetch_add(ns, Ordering::Relaxed);
-                let samples = self.stats.match_samples.fetch_add(1, Ordering::Relaxed) + 1;
-                // Heka compat: pipeline/plugin_runners.go times every message until the samples
-                // exceed the channel capacity, then one in `random(0..999) + sample_denominator`.
-                w.next_sample = if samples <= self.globals.plugin_chansize as u64 {
-                    0
-                } else {
-                    fastrand::u64(0..999) + self.globals.sample_denominator
-                };
-                m
-            } else {
-                w.next_sample -= 1;
-                self.matcher.matches(&pack.message)
-            };
-            if !matched {
+            if !self.matches(w, &pack.message) {
                 continue;
             }
             self.stats.matched.fetch_add(1, Ordering::Relaxed);
-            self.deliver(w, pack, &hostname)?;
+            self.deliver(plugin, w, pack)?;
         }
-        if let FoPlugin::Output(_) = &self.plugin {
+        if let FoPlugin::Output(_) = plugin {
             if b.has_ack() {
                 w.held.push(b);
             }
-            return self.flush_output(w);
+            return self.flush_output(plugin, w);
         }
         Ok(())
     }
 
     /// Asks the output to write out what it must; releases held batches once all is written.
-    fn flush_output(&mut self, w: &mut Work) -> Result<(), String> {
-        let FoPlugin::Output(o) = &mut self.plugin else {
+    fn flush_output(&mut self, plugin: &mut FoPlugin, w: &mut Work) -> Result<(), String> {
+        let FoPlugin::Output(o) = plugin else {
             return Ok(());
         };
-        let mut ctx = output_ctx(
-            &self.name,
-            &mut self.encoder,
-            self.use_framing,
-            &self.globals,
-            &mut w.scratch,
-            &self.stop,
-        );
-        match o.flush(&mut ctx) {
+        match o.flush(&mut self.output_ctx()) {
             Ok(done) => {
                 w.pending = !done;
                 if done {
@@ -421,37 +429,20 @@ impl FoRunner {
     }
 
     /// Hands one matched pack to the plugin, retrying on `Retry`.
-    fn deliver(&mut self, w: &mut Work, pack: &Pack, hostname: &Bytes) -> Result<(), String> {
+    fn deliver(&mut self, plugin: &mut FoPlugin, w: &mut Work, pack: &Pack) -> Result<(), String> {
         let mut wait = Duration::from_millis(10);
         loop {
-            let res = match &mut self.plugin {
+            let res = match plugin {
                 FoPlugin::Filter(f) => {
-                    let mut ctx = filter_ctx(
-                        FilterEnv {
-                            name: &self.name,
-                            matcher: &self.matcher,
-                            hostname,
-                            max_loops: self.globals.max_message_loops,
-                        },
-                        &mut w.injected,
-                        self.globals.max_process_inject,
-                        pack.loop_count,
+                    let budget = self.globals.max_process_inject;
+                    let r = f.process_message(
+                        pack,
+                        &mut self.filter_ctx(&mut w.injected, budget, pack.loop_count),
                     );
-                    let r = f.process_message(pack, &mut ctx);
                     self.route_injected(w);
                     r
                 }
-                FoPlugin::Output(o) => {
-                    let mut ctx = output_ctx(
-                        &self.name,
-                        &mut self.encoder,
-                        self.use_framing,
-                        &self.globals,
-                        &mut w.scratch,
-                        &self.stop,
-                    );
-                    o.process_message(pack, &mut ctx)
-                }
+                FoPlugin::Output(o) => o.process_message(pack, &mut self.output_ctx()),
             };
             match res {
                 Ok(()) => return Ok(()),
@@ -483,38 +474,18 @@ impl FoRunner {
         }
     }
 
-    fn timer(&mut self, w: &mut Work) -> Result<(), String> {
+    fn timer(&mut self, plugin: &mut FoPlugin, w: &mut Work) -> Result<(), String> {
         let now = heka_message::now_ns();
-        let res = match &mut self.plugin {
+        let res = match plugin {
             FoPlugin::Filter(f) => {
-                let mut ctx = filter_ctx(
-                    FilterEnv {
-                        name: &self.name,
-                        matcher: &self.matcher,
-                        hostname: &self.hostname,
-                        max_loops: self.globals.max_message_loops,
-                    },
-                    &mut w.injected,
-                    self.globals.max_timer_inject,
-                    0,
-                );
-                let r = f.timer_event(&mut ctx, now);
+                let budget = self.globals.max_timer_inject;
+                let r = f.timer_event(&mut self.filter_ctx(&mut w.injected, budget, 0), now);
                 self.route_injected(w);
                 r
             }
-            FoPlugin::Output(o) => {
-                let mut ctx = output_ctx(
-                    &self.name,
-                    &mut self.encoder,
-                    self.use_framing,
-                    &self.globals,
-                    &mut w.scratch,
-                    &self.stop,
-                );
-                o.timer_event(&mut ctx, now)
-            }
+            FoPlugin::Output(o) => o.timer_event(&mut self.output_ctx(), now),
         };
-        let res = res.and_then(|()| self.flush_output(w).map_err(ProcessError::Fatal));
+        let res = res.and_then(|()| self.flush_output(plugin, w).map_err(ProcessError::Fatal));
         match res {
             Ok(()) => Ok(()),
             Err(ProcessError::Fatal(e)) => Err(e),
@@ -524,49 +495,5 @@ impl FoRunner {
                 Ok(())
             }
         }
-    }
-}
-
-/// What a filter's context borrows from its runner.
-struct FilterEnv<'a> {
-    name: &'a str,
-    matcher: &'a Matcher,
-    hostname: &'a Bytes,
-    max_loops: u32,
-}
-
-fn filter_ctx<'a>(
-    env: FilterEnv<'a>,
-    injected: &'a mut Vec<Pack>,
-    budget: u32,
-    loop_count: u32,
-) -> FilterContext<'a> {
-    FilterContext {
-        name: env.name,
-        injected,
-        budget,
-        used: 0,
-        loop_count,
-        max_loops: env.max_loops,
-        own_matcher: env.matcher,
-        hostname: env.hostname,
-    }
-}
-
-fn output_ctx<'a>(
-    name: &'a str,
-    encoder: &'a mut Option<Box<dyn Encoder>>,
-    use_framing: bool,
-    globals: &Globals,
-    scratch: &'a mut Vec<u8>,
-    stop: &'a StopSignal,
-) -> OutputContext<'a> {
-    OutputContext {
-        name,
-        encoder: encoder.as_deref_mut(),
-        use_framing,
-        max_message_size: globals.max_message_size,
-        scratch,
-        stop,
     }
 }
