@@ -1,0 +1,565 @@
+//! Parsing text with a Go layout (Go's `time.Parse` rules).
+
+use super::{Chunk, Layout, Std};
+use crate::support::gotime::zone::Zone;
+use crate::support::gotime::{
+    LONG_DAYS, LONG_MONTHS, NANOS_PER_SEC, SECS_PER_DAY, days_from_civil, days_in_month,
+};
+
+/// Why a time did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TimeParseError {
+    /// The text does not have the layout's shape.
+    #[error("cannot parse {value:?} as {layout:?}")]
+    Mismatch {
+        /// The text.
+        value: String,
+        /// The layout.
+        layout: String,
+    },
+    /// A number is out of range.
+    #[error("{0} out of range")]
+    OutOfRange(&'static str),
+    /// Text left after the layout.
+    #[error("extra text: {0:?}")]
+    ExtraText(String),
+}
+
+/// The zone information a parsed time carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParsedZone {
+    /// None: the default location applies.
+    Location,
+    /// `Z` or `UTC`.
+    Utc,
+    /// A numeric offset in seconds east.
+    Offset(i32),
+    /// A zone abbreviation without an offset.
+    Abbrev(String),
+}
+
+/// A parsed wall-clock time, not yet placed in a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParsedTime {
+    /// Year; 0 when the layout has none.
+    pub(crate) year: i64,
+    /// Month, 1–12 (1 when the layout has none).
+    pub(crate) month: u32,
+    /// Day, 1–31 (1 when the layout has none).
+    pub(crate) day: u32,
+    /// Hour, 0–23.
+    pub(crate) hour: u32,
+    /// Minute.
+    pub(crate) minute: u32,
+    /// Second.
+    pub(crate) second: u32,
+    /// Nanoseconds.
+    pub(crate) nanos: u32,
+    /// Zone from the text.
+    pub(crate) zone: ParsedZone,
+}
+
+impl ParsedTime {
+    /// Nanoseconds since the epoch, with `location` applying when the text carried no zone
+    /// (Go's `ParseInLocation`). `None` when out of the `i64` nanosecond range.
+    pub(crate) fn to_unix_nanos(&self, location: &Zone) -> Option<i64> {
+        let days = days_from_civil(self.year, self.month, self.day);
+        let wall = days
+            .checked_mul(SECS_PER_DAY)?
+            .checked_add(i64::from(self.hour * 3600 + self.minute * 60 + self.second))?;
+        let secs = match &self.zone {
+            ParsedZone::Location => location.local_to_utc(wall),
+            ParsedZone::Utc => wall,
+            ParsedZone::Offset(o) => wall - i64::from(*o),
+            ParsedZone::Abbrev(name) => match location.lookup_name(name, wall) {
+                Some(o) => wall - i64::from(o),
+                None => wall - i64::from(gmt_offset(name).unwrap_or(0)),
+            },
+        };
+        secs.checked_mul(NANOS_PER_SEC)?
+            .checked_add(i64::from(self.nanos))
+    }
+}
+
+/// The offset of a `GMT+3` / `GMT-10` style name, in seconds east.
+fn gmt_offset(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix("GMT")?;
+    if rest.is_empty() {
+        return Some(0);
+    }
+    rest.parse::<i32>().ok().map(|h| h * 3600)
+}
+
+fn starts_with_fold(s: &[u8], prefix: &str) -> bool {
+    s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Go's `getnum`: one or two digits (exactly two when `fixed`).
+fn getnum(v: &[u8], fixed: bool) -> Option<(u32, &[u8])> {
+    let d0 = v.first().filter(|c| c.is_ascii_digit())?;
+    match v.get(1).filter(|c| c.is_ascii_digit()) {
+        Some(d1) => Some((u32::from(d0 - b'0') * 10 + u32::from(d1 - b'0'), &v[2..])),
+        None if fixed => None,
+        None => Some((u32::from(d0 - b'0'), &v[1..])),
+    }
+}
+
+fn atoi(v: &[u8]) -> Option<u32> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// Go's `skip`: match layout literal text, where a run of spaces matches any run of spaces.
+fn skip<'v>(mut value: &'v [u8], mut prefix: &[u8]) -> Option<&'v [u8]> {
+    let cutspace = |s: &[u8]| -> usize { s.iter().take_while(|&&c| c == b' ').count() };
+    while let Some(&p) = prefix.first() {
+        if p == b' ' {
+            if value.first().is_some_and(|&c| c != b' ') {
+                return None;
+            }
+            prefix = &prefix[cutspace(prefix)..];
+            value = &value[cutspace(value)..];
+            continue;
+        }
+        if value.first() != Some(&p) {
+            return None;
+        }
+        prefix = &prefix[1..];
+        value = &value[1..];
+    }
+    Some(value)
+}
+
+/// Go's `parseTimeZone`: the length of a zone abbreviation at the start of `v`.
+fn zone_abbrev_len(v: &[u8]) -> Option<usize> {
+    if v.len() < 3 {
+        return None;
+    }
+    if v.starts_with(b"ChST") || v.starts_with(b"MeST") {
+        return Some(4);
+    }
+    if v.starts_with(b"GMT") {
+        let rest = &v[3..];
+        if let Some(&s @ (b'+' | b'-')) = rest.first() {
+            let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let ok = digits > 0
+                && std::str::from_utf8(&rest[1..1 + digits])
+                    .ok()
+                    .and_then(|d| d.parse::<i64>().ok())
+                    .is_some_and(|h| h <= 23 || (s == b'+' && h <= 14));
+            return Some(if ok { 4 + digits } else { 3 });
+        }
+        return Some(3);
+    }
+    let upper = v
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
+    match upper {
+        3 => Some(3),
+        4 if v[3] == b'T' || v.starts_with(b"WITA") => Some(4),
+        5 if v[4] == b'T' => Some(5),
+        _ => None,
+    }
+}
+
+/// Parses nanoseconds from `.ddd` (`v[0]` is the separator), `n` bytes long in total.
+fn parse_nanos(v: &[u8], n: usize) -> Option<u32> {
+    if !matches!(v.first(), Some(b'.' | b',')) {
+        return None;
+    }
+    let digits = v.get(1..n)?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut ns: u32 = 0;
+    for i in 0..9 {
+        ns = ns * 10 + digits.get(i).map_or(0, |d| u32::from(d - b'0'));
+    }
+    Some(ns)
+}
+impl Layout {
+    /// Parses `value` with this layout (Go's `time.Parse` rules, without placing the result
+    /// in a zone).
+    pub(crate) fn parse(&self, value: &[u8]) -> Result<ParsedTime, TimeParseError> {
+        let mismatch = || TimeParseError::Mismatch {
+            value: String::from_utf8_lossy(value).into_owned(),
+            layout: self.text(),
+        };
+        let mut v = value;
+        let mut p = ParsedTime {
+            year: 0,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+            nanos: 0,
+            zone: ParsedZone::Location,
+        };
+        let (mut pm, mut am) = (false, false);
+        let mut offset: Option<i32> = None;
+        let mut abbrev: Option<String> = None;
+        let mut utc = false;
+        for (idx, c) in self.chunks.iter().enumerate() {
+            let std = match c {
+                Chunk::Literal(l) => {
+                    v = skip(v, l.as_bytes()).ok_or_else(mismatch)?;
+                    continue;
+                }
+                Chunk::Std(s) => *s,
+            };
+            match std {
+                Std::Year => {
+                    let y = atoi(v.get(..2).ok_or_else(mismatch)?).ok_or_else(mismatch)?;
+                    v = &v[2..];
+                    p.year = i64::from(y) + if y >= 69 { 1900 } else { 2000 };
+                }
+                Std::LongYear => {
+                    let y = atoi(v.get(..4).ok_or_else(mismatch)?).ok_or_else(mismatch)?;
+                    v = &v[4..];
+                    p.year = i64::from(y);
+                }
+                Std::Month | Std::LongMonth => {
+                    let (m, len) = LONG_MONTHS
+                        .iter()
+                        .enumerate()
+                        .find_map(|(i, name)| {
+                            let name = if std == Std::Month { &name[..3] } else { name };
+                            starts_with_fold(v, name).then_some((i as u32 + 1, name.len()))
+                        })
+                        .ok_or_else(mismatch)?;
+                    p.month = m;
+                    v = &v[len..];
+                }
+                Std::NumMonth | Std::ZeroMonth => {
+                    let (m, rest) = getnum(v, std == Std::ZeroMonth).ok_or_else(mismatch)?;
+                    if !(1..=12).contains(&m) {
+                        return Err(TimeParseError::OutOfRange("month"));
+                    }
+                    p.month = m;
+                    v = rest;
+                }
+                Std::WeekDay | Std::LongWeekDay => {
+                    let len = LONG_DAYS
+                        .iter()
+                        .find_map(|name| {
+                            let name = if std == Std::WeekDay {
+                                &name[..3]
+                            } else {
+                                name
+                            };
+                            starts_with_fold(v, name).then_some(name.len())
+                        })
+                        .ok_or_else(mismatch)?;
+                    v = &v[len..];
+                }
+                Std::Day | Std::UnderDay | Std::ZeroDay => {
+                    if std == Std::UnderDay && v.first() == Some(&b' ') {
+                        v = &v[1..];
+                    }
+                    let (d, rest) = getnum(v, std == Std::ZeroDay).ok_or_else(mismatch)?;
+                    p.day = d;
+                    v = rest;
+                }
+                Std::Hour => {
+                    let (h, rest) = getnum(v, false).ok_or_else(mismatch)?;
+                    if h >= 24 {
+                        return Err(TimeParseError::OutOfRange("hour"));
+                    }
+                    p.hour = h;
+                    v = rest;
+                }
+                Std::Hour12 | Std::ZeroHour12 => {
+                    let (h, rest) = getnum(v, std == Std::ZeroHour12).ok_or_else(mismatch)?;
+                    if h > 12 {
+                        return Err(TimeParseError::OutOfRange("hour"));
+                    }
+                    p.hour = h;
+                    v = rest;
+                }
+                Std::Minute | Std::ZeroMinute => {
+                    let (m, rest) = getnum(v, std == Std::ZeroMinute).ok_or_else(mismatch)?;
+                    if m >= 60 {
+                        return Err(TimeParseError::OutOfRange("minute"));
+                    }
+                    p.minute = m;
+                    v = rest;
+                }
+                Std::Second | Std::ZeroSecond => {
+                    let (s, rest) = getnum(v, std == Std::ZeroSecond).ok_or_else(mismatch)?;
+                    if s >= 60 {
+                        return Err(TimeParseError::OutOfRange("second"));
+                    }
+                    p.second = s;
+                    v = rest;
+                    // A fraction in the text that the layout does not spell out is accepted.
+                    let next_is_frac = matches!(
+                        self.chunks.get(idx + 1),
+                        Some(Chunk::Std(Std::FracSecond0(..) | Std::FracSecond9(..)))
+                    );
+                    if !next_is_frac && v.len() >= 2 && v[0] == b'.' && v[1].is_ascii_digit() {
+                        let n = 1 + v[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                        p.nanos = parse_nanos(v, n).ok_or_else(mismatch)?;
+                        v = &v[n..];
+                    }
+                }
+                Std::Pm | Std::PmLower => {
+                    let s = v.get(..2).ok_or_else(mismatch)?;
+                    let (pm_s, am_s): (&[u8], &[u8]) = if std == Std::Pm {
+                        (b"PM", b"AM")
+                    } else {
+                        (b"pm", b"am")
+                    };
+                    if s == pm_s {
+                        pm = true;
+                    } else if s == am_s {
+                        am = true;
+                    } else {
+                        return Err(mismatch());
+                    }
+                    v = &v[2..];
+                }
+                Std::Iso8601Tz
+                | Std::Iso8601SecondsTz
+                | Std::Iso8601ShortTz
+                | Std::Iso8601ColonTz
+                | Std::Iso8601ColonSecondsTz
+                    if v.first() == Some(&b'Z') =>
+                {
+                    v = &v[1..];
+                    utc = true;
+                }
+                Std::Iso8601Tz
+                | Std::Iso8601SecondsTz
+                | Std::Iso8601ShortTz
+                | Std::Iso8601ColonTz
+                | Std::Iso8601ColonSecondsTz
+                | Std::NumTz
+                | Std::NumSecondsTz
+                | Std::NumShortTz
+                | Std::NumColonTz
+                | Std::NumColonSecondsTz => {
+                    let (o, rest) = parse_offset(std, v).ok_or_else(mismatch)?;
+                    offset = Some(o);
+                    v = rest;
+                }
+                Std::Tz => {
+                    if v.starts_with(b"UTC") {
+                        utc = true;
+                        v = &v[3..];
+                    } else {
+                        let n = zone_abbrev_len(v).ok_or_else(mismatch)?;
+                        abbrev = Some(String::from_utf8_lossy(&v[..n]).into_owned());
+                        v = &v[n..];
+                    }
+                }
+                Std::FracSecond0(_, n) => {
+                    p.nanos = parse_nanos(v, 1 + n).ok_or_else(mismatch)?;
+                    v = &v[1 + n..];
+                }
+                Std::FracSecond9(..) => {
+                    if v.len() < 2 || !matches!(v[0], b'.' | b',') || !v[1].is_ascii_digit() {
+                        // The fraction is optional.
+                        continue;
+                    }
+                    let n = 1 + v[1..]
+                        .iter()
+                        .take(9)
+                        .take_while(|c| c.is_ascii_digit())
+                        .count();
+                    p.nanos = parse_nanos(v, n).ok_or_else(mismatch)?;
+                    v = &v[n..];
+                }
+            }
+        }
+        if !v.is_empty() {
+            return Err(TimeParseError::ExtraText(
+                String::from_utf8_lossy(v).into_owned(),
+            ));
+        }
+        if pm && p.hour < 12 {
+            p.hour += 12;
+        } else if am && p.hour == 12 {
+            p.hour = 0;
+        }
+        if p.day < 1 || p.day > days_in_month(p.year, p.month) {
+            return Err(TimeParseError::OutOfRange("day"));
+        }
+        p.zone = if utc {
+            ParsedZone::Utc
+        } else if let Some(o) = offset {
+            ParsedZone::Offset(o)
+        } else if let Some(a) = abbrev {
+            ParsedZone::Abbrev(a)
+        } else {
+            ParsedZone::Location
+        };
+        Ok(p)
+    }
+}
+
+/// Parses a numeric offset of the shape `std` asks for; returns seconds east and the rest.
+fn parse_offset(std: Std, v: &[u8]) -> Option<(i32, &[u8])> {
+    // Total length, where minutes and seconds start, and where colons must be.
+    let (len, mm, ss, colons): (usize, Option<usize>, Option<usize>, &[usize]) = match std {
+        Std::Iso8601ColonTz | Std::NumColonTz => (6, Some(4), None, &[3]),
+        Std::Iso8601ShortTz | Std::NumShortTz => (3, None, None, &[]),
+        Std::Iso8601ColonSecondsTz | Std::NumColonSecondsTz => (9, Some(4), Some(7), &[3, 6]),
+        Std::Iso8601SecondsTz | Std::NumSecondsTz => (7, Some(3), Some(5), &[]),
+        _ => (5, Some(3), None, &[]),
+    };
+    if v.len() < len || colons.iter().any(|&c| v[c] != b':') {
+        return None;
+    }
+    let two = |at: Option<usize>| at.map_or(Some(0), |at| atoi(&v[at..at + 2]));
+    let secs = ((two(Some(1))? * 60 + two(mm)?) * 60 + two(ss)?) as i32;
+    let off = match v[0] {
+        b'+' => secs,
+        b'-' => -secs,
+        _ => return None,
+    };
+    Some((off, &v[len..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::gotime::NAMED_LAYOUTS;
+    use crate::support::gotime::tests::T;
+
+    #[test]
+    fn parses_go_layouts() {
+        let ok: &[(&str, &str, i64)] = &[
+            (
+                "02/Jan/2006:15:04:05 -0700",
+                "18/Apr/2013:14:00:28 -0700",
+                1_366_318_828_000_000_000,
+            ),
+            (
+                "2006-01-02T15:04:05Z07:00",
+                "2013-04-18T21:00:28Z",
+                1_366_318_828_000_000_000,
+            ),
+            (
+                "2006-01-02T15:04:05Z07:00",
+                "2013-04-18T23:00:28+02:00",
+                1_366_318_828_000_000_000,
+            ),
+            // A fraction the layout does not mention is accepted after the seconds.
+            (
+                "2006-01-02 15:04:05",
+                "2013-04-18 21:00:28.5",
+                1_366_318_828_500_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05.000",
+                "2013-04-18 21:00:28.250",
+                1_366_318_828_250_000_000,
+            ),
+            // Runs of spaces in the layout match runs of spaces in the text.
+            (
+                "Jan _2 2006 15:04:05",
+                "Apr  8 2013 21:00:28",
+                1_365_454_828_000_000_000,
+            ),
+            (
+                "Jan _2 2006 15:04:05",
+                "Apr 18 2013 21:00:28",
+                1_366_318_828_000_000_000,
+            ),
+            (
+                "3:04PM 2006-01-02",
+                "9:00PM 2013-04-18",
+                1_366_318_800_000_000_000,
+            ),
+            (
+                "3:04PM 2006-01-02",
+                "12:00AM 2013-04-18",
+                1_366_243_200_000_000_000,
+            ),
+            (
+                "02 Jan 06 15:04 MST",
+                "18 Apr 13 21:00 UTC",
+                1_366_318_800_000_000_000,
+            ),
+            // An abbreviation the location does not know counts as UTC (Go's fake zone).
+            (
+                "02 Jan 06 15:04 MST",
+                "18 Apr 13 21:00 XYZ",
+                1_366_318_800_000_000_000,
+            ),
+            (
+                "02 Jan 06 15:04 MST",
+                "18 Apr 13 21:00 GMT+2",
+                1_366_311_600_000_000_000,
+            ),
+        ];
+        for (layout, value, want) in ok {
+            let p = Layout::new(layout)
+                .parse(value.as_bytes())
+                .unwrap_or_else(|e| panic!("{layout} / {value}: {e}"));
+            assert_eq!(
+                p.to_unix_nanos(&Zone::Utc),
+                Some(*want),
+                "{layout} / {value}"
+            );
+        }
+        let bad: &[(&str, &str)] = &[
+            ("2006-01-02", "2013-4-18"),
+            ("2006-01-02", "2013-04-31"),
+            ("2006-01-02", "2013-13-01"),
+            ("15:04", "24:00"),
+            ("2006", "2013x"),
+            ("Jan", "Foo"),
+            ("-0700", "+07"),
+            ("3PM", "3XM"),
+        ];
+        for (layout, value) in bad {
+            assert!(
+                Layout::new(layout).parse(value.as_bytes()).is_err(),
+                "{layout} / {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn time_only_layout_leaves_year_zero() {
+        let p = Layout::new("3:04PM").parse(b"5:16PM").unwrap();
+        assert_eq!(
+            (p.year, p.month, p.day, p.hour, p.minute),
+            (0, 1, 1, 17, 16)
+        );
+        let p = Layout::new("Jan _2 15:04:05")
+            .parse(b"Feb 29 01:02:03")
+            .unwrap();
+        assert_eq!(
+            (p.year, p.month, p.day),
+            (0, 2, 29),
+            "year 0 is a leap year"
+        );
+    }
+
+    #[test]
+    fn named_layouts_parse_their_own_output() {
+        for layout in NAMED_LAYOUTS {
+            let l = Layout::new(layout);
+            let mut s = String::new();
+            l.format(T, &Zone::Utc, &mut s);
+            let p = l
+                .parse(s.as_bytes())
+                .unwrap_or_else(|e| panic!("{layout}: {e}"));
+            assert_eq!((p.hour, p.minute), (18, 47), "{layout}");
+            if layout != "3:04PM" {
+                assert_eq!((p.month, p.day), (10, 7), "{layout}");
+            }
+            if p.year != 0 {
+                assert_eq!(p.year, 2015, "{layout}");
+                assert!(p.to_unix_nanos(&Zone::Utc).is_some(), "{layout}");
+            }
+        }
+    }
+}
