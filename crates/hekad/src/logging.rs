@@ -1,10 +1,14 @@
 //! hekad's log output as Heka's: informational lines on stdout, warnings and errors on stderr,
 //! each prefixed as Go's `log` package does for `[hekad] log_flags` (1 date, 2 time,
 //! 4 microseconds, 32 UTC; 0 = no prefix). Times are printed in UTC whatever the flags say.
+//! An event naming a plugin (a `plugin`, `input`, `filter`, `output`, `splitter` or `decoder`
+//! field) is written as Heka's runners write them: `Plugin '<name>': <message>`, or
+//! `Plugin '<name>' error: <message>` for warnings and errors.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
@@ -65,6 +69,49 @@ fn prefix(flags: i64, unix_micros: i64) -> String {
     p
 }
 
+/// Field names that carry the name of the plugin an event is about.
+const PLUGIN_FIELDS: &[&str] = &["plugin", "input", "filter", "output", "splitter", "decoder"];
+
+/// An event's message, its plugin name and its other fields.
+#[derive(Default)]
+struct Line {
+    message: String,
+    plugin: Option<String>,
+    rest: String,
+}
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let v = format!("{value:?}");
+        self.record(field, v);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record(field, value.to_string());
+    }
+}
+
+impl Line {
+    fn record(&mut self, field: &Field, value: String) {
+        match field.name() {
+            "message" => self.message = value,
+            n if PLUGIN_FIELDS.contains(&n) && self.plugin.is_none() => self.plugin = Some(value),
+            n => {
+                let _ = write!(self.rest, " {n}={value}");
+            }
+        }
+    }
+
+    fn render(&self, level: &Level) -> String {
+        let text = format!("{}{}", self.message, self.rest);
+        match (&self.plugin, *level <= Level::WARN) {
+            (Some(p), true) => format!("Plugin '{p}' error: {text}"),
+            (Some(p), false) => format!("Plugin '{p}': {text}"),
+            (None, _) => text,
+        }
+    }
+}
+
 struct GoLog;
 
 impl<S, N> FormatEvent<S, N> for GoLog
@@ -74,7 +121,7 @@ where
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        _ctx: &FmtContext<'_, S, N>,
         mut w: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -82,15 +129,41 @@ where
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_micros() as i64)
             .unwrap_or(0);
-        w.write_str(&prefix(LOG_FLAGS.load(Ordering::Relaxed), micros))?;
-        ctx.format_fields(w.by_ref(), event)?;
-        writeln!(w)
+        let mut line = Line::default();
+        event.record(&mut line);
+        writeln!(
+            w,
+            "{}{}",
+            prefix(LOG_FLAGS.load(Ordering::Relaxed), micros),
+            line.render(event.metadata().level())
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_events_read_like_heka_runner_lines() {
+        let line = |plugin: Option<&str>, rest: &str| Line {
+            message: "boom".into(),
+            plugin: plugin.map(str::to_string),
+            rest: rest.into(),
+        };
+        assert_eq!(
+            line(Some("out"), "").render(&Level::ERROR),
+            "Plugin 'out' error: boom"
+        );
+        assert_eq!(
+            line(Some("in"), "").render(&Level::INFO),
+            "Plugin 'in': boom"
+        );
+        assert_eq!(
+            line(None, " peer=1.2.3.4").render(&Level::INFO),
+            "boom peer=1.2.3.4"
+        );
+    }
 
     #[test]
     fn prefixes_follow_go_log_flags() {

@@ -177,6 +177,9 @@ pub(crate) struct FoStats {
 
 pub(crate) type Rebuild = Box<dyn Fn() -> Result<FoPlugin, String> + Send>;
 
+/// The first wait before a message is handed to its plugin again (then doubling to 1 s).
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(10);
+
 /// How long, after shutdown starts, a message whose delivery keeps failing is retried.
 const SHUTDOWN_RETRY_GRACE: Duration = Duration::from_secs(5);
 
@@ -430,7 +433,7 @@ impl FoRunner {
 
     /// Hands one matched pack to the plugin, retrying on `Retry`.
     fn deliver(&mut self, plugin: &mut FoPlugin, w: &mut Work, pack: &Pack) -> Result<(), String> {
-        let mut wait = Duration::from_millis(10);
+        let mut wait = FIRST_RETRY_WAIT;
         loop {
             let res = match plugin {
                 FoPlugin::Filter(f) => {
@@ -464,7 +467,11 @@ impl FoRunner {
                             return Ok(());
                         }
                     }
-                    tracing::debug!(plugin = %self.name, "retrying message: {e}");
+                    if wait == FIRST_RETRY_WAIT {
+                        tracing::warn!(plugin = %self.name, "retrying message: {e}");
+                    } else {
+                        tracing::debug!(plugin = %self.name, "retrying message: {e}");
+                    }
                     let jitter =
                         Duration::from_millis(fastrand::u64(..=wait.as_millis() as u64 / 2));
                     std::thread::sleep(wait + jitter);
