@@ -146,6 +146,7 @@ pub(super) const SPEC: SplitterSpec = SplitterSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::testing::split_all;
     use heka_message::framing::Header;
     use heka_message::signing::{HmacHash, SigningConfig};
 
@@ -162,19 +163,7 @@ mod tests {
     /// compares each `(consumed, message bytes, signer)` step and the leftover bytes.
     fn check(options: &str, input: &[u8], steps: &[Step<'_>], rest: &[u8]) {
         let mut s = build_from(options).unwrap();
-        let mut off = 0;
-        let mut got: Vec<(usize, Option<Vec<u8>>, Option<String>)> = Vec::new();
-        while off < input.len() {
-            let r = s.find_record(&input[off..]);
-            if r.consumed == 0 {
-                assert!(r.record.is_none());
-                break;
-            }
-            let rec = r.record.map(|x| input[off + x.start..off + x.end].to_vec());
-            let signer = r.signer.map(|b| String::from_utf8(b.to_vec()).unwrap());
-            got.push((r.consumed, rec, signer));
-            off += r.consumed;
-        }
+        let (got, off) = split_all(&mut *s, input);
         let want: Vec<_> = steps
             .iter()
             .map(|(n, r, s)| (*n, r.map(<[u8]>::to_vec), s.map(str::to_string)))

@@ -129,6 +129,7 @@ pub(super) const SPEC: SplitterSpec = SplitterSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::testing::{split_all, text_steps};
 
     fn build_from(options: &str) -> Result<Box<dyn Splitter>, ConfigError> {
         crate::support::testing::build(SPEC.build, "s", "RegexSplitter", options)
@@ -138,23 +139,14 @@ mod tests {
     /// compares the `(consumed, record)` steps (`""` = nothing delivered) and the leftover.
     fn check(options: &str, input: &str, steps: &[(usize, &str)], rest: &str) {
         let mut s = build_from(options).unwrap();
-        let buf = input.as_bytes();
-        let mut off = 0;
-        let mut got = Vec::new();
-        loop {
-            let r = s.find_record(&buf[off..]);
-            if r.consumed == 0 {
-                assert!(r.record.is_none(), "a record without consuming anything");
-                break;
-            }
-            let rec = r.record.map_or("", |x| {
-                assert!(!x.is_empty(), "empty records are never delivered");
-                &input[off + x.start..off + x.end]
-            });
-            got.push((r.consumed, rec));
-            off += r.consumed;
-        }
-        assert_eq!(got, steps, "{options:?} {input:?}");
+        let (got, off) = split_all(&mut *s, input.as_bytes());
+        assert!(
+            got.iter()
+                .all(|(_, r, _)| r.as_ref().is_none_or(|r| !r.is_empty())),
+            "empty records are never delivered"
+        );
+        let want: Vec<_> = steps.iter().map(|(n, r)| (*n, r.to_string())).collect();
+        assert_eq!(text_steps(&got), want, "{options:?} {input:?}");
         assert_eq!(&input[off..], rest, "{options:?} {input:?}");
     }
 

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use heka_pipeline::config::{ConfigError, PluginKind, load_str};
+use heka_pipeline::plugin::Splitter;
 use heka_pipeline::registry::{BuildContext, BuildFn};
 use serde::de::DeserializeOwned;
 
@@ -78,4 +79,39 @@ fn with_context<R>(
         options: &options,
         globals: &cfg.globals,
     })
+}
+
+/// One call of a splitter: bytes consumed, the record delivered (if any), the verified signer.
+pub(crate) type SplitStep = (usize, Option<Vec<u8>>, Option<String>);
+
+/// Feeds `input` to `s` as the stream runner does, calling until nothing is consumed; returns
+/// every step and the offset where splitting stopped.
+pub(crate) fn split_all(s: &mut dyn Splitter, input: &[u8]) -> (Vec<SplitStep>, usize) {
+    let mut off = 0;
+    let mut steps = Vec::new();
+    while off < input.len() {
+        let r = s.find_record(&input[off..]);
+        if r.consumed == 0 {
+            assert!(r.record.is_none(), "a record without consuming anything");
+            break;
+        }
+        let rec = r.record.map(|x| input[off + x.start..off + x.end].to_vec());
+        let signer = r.signer.map(|b| String::from_utf8_lossy(&b).into_owned());
+        steps.push((r.consumed, rec, signer));
+        off += r.consumed;
+    }
+    (steps, off)
+}
+
+/// The steps as `(consumed, record text)`, `""` standing for "nothing delivered".
+pub(crate) fn text_steps(steps: &[SplitStep]) -> Vec<(usize, String)> {
+    steps
+        .iter()
+        .map(|(n, r, _)| {
+            (
+                *n,
+                String::from_utf8_lossy(r.as_deref().unwrap_or(b"")).into_owned(),
+            )
+        })
+        .collect()
 }
