@@ -122,12 +122,6 @@ impl OutputContext<'_> {
         Ok(true)
     }
 
-    /// Whether the output has an encoder (outputs that need one fail without it, as Heka's
-    /// "Encoder required.").
-    pub fn has_encoder(&self) -> bool {
-        self.encoder.is_some()
-    }
-
     /// Encodes `pack` with the output's encoder alone, never framed, appending to `out` (for
     /// outputs that frame records themselves, e.g. to sign them). Returns `false` when the
     /// encoder produced nothing.

@@ -347,9 +347,6 @@ impl Output for FileOutput {
         ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
         self.check()?;
-        if !ctx.has_encoder() {
-            return Err(ProcessError::Fatal("encoder required".into()));
-        }
         if self.buf.len() >= MAX_UNWRITTEN {
             // The file keeps failing: push back on the router instead of growing without bound.
             self.write_out()?;

@@ -141,9 +141,6 @@ impl Output for LogOutput {
         pack: &Pack,
         ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
-        if !ctx.has_encoder() {
-            return Err(ProcessError::Fatal("encoder required".into()));
-        }
         self.encoded.clear();
         match ctx.encode(pack, &mut self.encoded) {
             Ok(true) => {}

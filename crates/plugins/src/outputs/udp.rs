@@ -88,9 +88,6 @@ impl Output for UdpOutput {
         pack: &Pack,
         ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
-        if !ctx.has_encoder() {
-            return Err(ProcessError::Fatal("encoder required".into()));
-        }
         self.buf.clear();
         match ctx.encode(pack, &mut self.buf) {
             Ok(true) => {}
