@@ -542,22 +542,12 @@ fn json_string(s: &[u8], out: &mut Vec<u8>) {
 
 /// Standard base64 with padding (Go's encoding of `[]byte` in JSON).
 fn base64(data: &[u8], out: &mut Vec<u8>) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
+    use base64::Engine as _;
+    out.extend_from_slice(
+        base64::engine::general_purpose::STANDARD
+            .encode(data)
+            .as_bytes(),
+    );
 }
 
 /// Writes `"key":` preceded by a comma unless it is the object's first member.

@@ -81,22 +81,8 @@ fn write_go_float(out: &mut String, v: f64) {
 
 /// Standard base64 with padding.
 fn write_base64(out: &mut String, data: &[u8]) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode_string(data, out);
 }
 
 fn type_name(t: ValueType) -> &'static str {
