@@ -114,6 +114,33 @@ impl RelOp {
 }
 
 impl Node {
+    /// A header equality (`Type`, `Logger` or `Hostname` `== 'literal'`) that every matching
+    /// message satisfies: the node itself or one of the top-level `&&` operands. `Type` is
+    /// preferred, then `Logger`, then `Hostname`.
+    pub(crate) fn index_key(&self) -> Option<(crate::IndexHeader, &[u8])> {
+        fn key(n: &Node) -> Option<(crate::IndexHeader, &[u8])> {
+            match n {
+                Node::Test(Test::Str {
+                    var,
+                    cmp: StrCmp::Rel(RelOp::Eq, lit),
+                }) => {
+                    let h = match var {
+                        StrVar::Type => crate::IndexHeader::Type,
+                        StrVar::Logger => crate::IndexHeader::Logger,
+                        StrVar::Hostname => crate::IndexHeader::Hostname,
+                        _ => return None,
+                    };
+                    Some((h, &lit[..]))
+                }
+                _ => None,
+            }
+        }
+        match self {
+            Node::All(nodes) => nodes.iter().filter_map(key).min_by_key(|(h, _)| *h),
+            n => key(n),
+        }
+    }
+
     pub(crate) fn eval(&self, msg: &Message) -> bool {
         match self {
             Node::Const(b) => *b,

@@ -121,6 +121,13 @@ impl Matcher {
         self.root.eval(msg)
     }
 
+    /// A header equality every matching message satisfies (`Type == 'x'`, alone or as an operand
+    /// of the top-level `&&`), so that callers can index many matchers by that header's value:
+    /// a message whose header differs cannot match. `None` when the expression has none.
+    pub fn index_key(&self) -> Option<(IndexHeader, &[u8])> {
+        self.root.index_key()
+    }
+
     /// The expression's source text, as given to [`Matcher::parse`].
     pub fn as_str(&self) -> &str {
         &self.source
@@ -129,6 +136,28 @@ impl Matcher {
     /// Things Heka accepts silently that the expression contains; callers should log them.
     pub fn warnings(&self) -> &[ParseWarning] {
         &self.warnings
+    }
+}
+
+/// A message header a matcher can be indexed by (see [`Matcher::index_key`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IndexHeader {
+    /// `Type`.
+    Type,
+    /// `Logger`.
+    Logger,
+    /// `Hostname`.
+    Hostname,
+}
+
+impl IndexHeader {
+    /// The header's value in `msg`, as the matcher compares it (empty when unset).
+    pub fn value(self, msg: &Message) -> &[u8] {
+        match self {
+            IndexHeader::Type => msg.type_bytes(),
+            IndexHeader::Logger => msg.logger_bytes(),
+            IndexHeader::Hostname => msg.hostname_bytes(),
+        }
     }
 }
 
@@ -174,6 +203,46 @@ mod tests {
         };
         assert!(m.matches(&msg));
         assert!(!m.matches(&Message::default()));
+    }
+
+    #[test]
+    fn index_keys_are_top_level_header_equalities() {
+        let key = |e: &str| {
+            Matcher::parse(e)
+                .unwrap()
+                .index_key()
+                .map(|(h, v)| (h, String::from_utf8(v.to_vec()).unwrap()))
+        };
+        let k = |h, v: &str| Some((h, v.to_string()));
+        assert_eq!(key("Type == 'a'"), k(IndexHeader::Type, "a"));
+        assert_eq!(
+            key("Hostname == 'h' && Logger == 'l' && Type == 't'"),
+            k(IndexHeader::Type, "t")
+        );
+        assert_eq!(
+            key("Fields[x] > 1 && Hostname == 'h'"),
+            k(IndexHeader::Hostname, "h")
+        );
+        assert_eq!(
+            key("(Type == 'a' && Logger == 'l')"),
+            k(IndexHeader::Type, "a")
+        );
+        // Not implied by every match: no key.
+        assert_eq!(key("Type == 'a' || Logger == 'l'"), None);
+        assert_eq!(key("Type != 'a'"), None);
+        assert_eq!(key("Type =~ /^a$/"), None);
+        assert_eq!(key("Payload == 'a'"), None);
+        assert_eq!(key("TRUE"), None);
+        // Quirk Q1: only the last expression counts.
+        assert_eq!(
+            key("Type == 'a' Logger == 'b'"),
+            k(IndexHeader::Logger, "b")
+        );
+        // The key agrees with evaluation: a message without the header has it empty.
+        let m = Matcher::parse("Type == ''").unwrap();
+        assert_eq!(m.index_key().map(|(_, v)| v.len()), Some(0));
+        assert!(m.matches(&Message::default()));
+        assert_eq!(IndexHeader::Type.value(&Message::default()), b"");
     }
 
     #[test]

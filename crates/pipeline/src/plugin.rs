@@ -17,7 +17,7 @@ use bytes::Bytes;
 
 use crate::pack::Pack;
 pub use crate::runner::filter_output::{FilterContext, InjectError, OutputContext};
-pub use crate::runner::input::InputContext;
+pub use crate::runner::input::{Connections, InputContext};
 pub use crate::runner::stream::Stream;
 
 /// What a processing call can fail with.

@@ -14,10 +14,9 @@ use crossbeam_channel::{Receiver, Sender};
 use heka_matcher::Matcher;
 
 use crate::config::{self, Config, ConfigError, Globals, PluginKind, PluginOptions, Section};
-use crate::pack::Batch;
 use crate::plugin::{Decoder, Encoder, Splitter};
 use crate::registry::{BuildContext, FramingDefault, Registry, Ticker};
-use crate::router::{Destination, Router};
+use crate::router::{self, Destination, Router};
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
 use crate::runner::input::{InputContext, InputRunner};
 use crate::runner::report::{Report, ReportEntry};
@@ -60,7 +59,7 @@ pub struct Pipeline {
     globals: Arc<Globals>,
     router: Arc<Router>,
     input_stop: Arc<StopSignal>,
-    fo_stop: Arc<StopSignal>,
+    draining: Arc<StopSignal>,
     inputs: Vec<InputRunner>,
     filters: Vec<(FoRunner, FoPlugin)>,
     outputs: Vec<(FoRunner, FoPlugin)>,
@@ -187,15 +186,15 @@ impl Builder<'_> {
 struct Shared {
     router: Arc<Router>,
     input_stop: Arc<StopSignal>,
-    fo_stop: Arc<StopSignal>,
+    draining: Arc<StopSignal>,
     shutdown: ShutdownHandle,
 }
 
-/// A filter or output runner, its plugin and the ends of its channels.
+/// A filter or output runner, its plugin, its place in the router and its control channel.
 struct BuiltFo {
     runner: FoRunner,
     plugin: FoPlugin,
-    tx: Sender<Arc<Batch>>,
+    destination: Destination,
     ctl: Sender<Control>,
 }
 
@@ -348,22 +347,34 @@ impl Builder<'_> {
         if common.use_buffering == Some(true) {
             tracing::warn!(plugin = %s.name, "use_buffering is not implemented yet: delivering from memory");
         }
-        let (tx, rx) = crossbeam_channel::bounded(self.globals.plugin_chansize.max(1));
+        let ((main, inject), lanes) = router::lanes(self.globals.plugin_chansize);
         let (ctl, ctl_rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(FoStats::default());
+        let matched = Arc::new(router::MatchStats::default());
         report.entries.push(ReportEntry::filter_output(
             &s.name,
             is_output,
-            rx.clone(),
+            &lanes,
             stats.clone(),
+            matched.clone(),
             encoder_name.as_deref(),
         ));
+        let name: Arc<str> = s.name.as_str().into();
+        let destination = Destination {
+            name: name.clone(),
+            matcher: matcher.clone(),
+            signer: common.message_signer.clone().map(Bytes::from),
+            main,
+            inject,
+            stats: matched,
+            sample_denominator: self.globals.sample_denominator,
+            sample_first: self.globals.plugin_chansize as u64,
+        };
         let runner = FoRunner {
-            name: s.name.as_str().into(),
+            name,
             type_name: s.type_name.clone(),
             matcher,
-            signer: common.message_signer.clone().map(Bytes::from),
-            rx,
+            lanes,
             ctl: ctl_rx,
             ticker: tick,
             encoder,
@@ -373,7 +384,7 @@ impl Builder<'_> {
             can_exit: common.can_exit.unwrap_or(false),
             router: shared.router.clone(),
             shutdown: shared.shutdown.clone(),
-            stop: shared.fo_stop.clone(),
+            draining: shared.draining.clone(),
             globals: self.globals.clone(),
             hostname: Bytes::from(self.globals.hostname.clone()),
             stats,
@@ -382,7 +393,7 @@ impl Builder<'_> {
         Ok(Some(BuiltFo {
             runner,
             plugin,
-            tx,
+            destination,
             ctl,
         }))
     }
@@ -517,14 +528,14 @@ impl Pipeline {
 
         let router = Arc::new(Router::default());
         let input_stop = stop_signal();
-        let fo_stop = stop_signal();
+        let draining = stop_signal();
         let (shutdown_tx, shutdown_rx) = crossbeam_channel::unbounded();
         let shutdown = ShutdownHandle(shutdown_tx);
         let mut p = Pipeline {
             globals: globals.clone(),
             router: router.clone(),
             input_stop: input_stop.clone(),
-            fo_stop: fo_stop.clone(),
+            draining: draining.clone(),
             inputs: Vec::new(),
             filters: Vec::new(),
             outputs: Vec::new(),
@@ -536,7 +547,7 @@ impl Pipeline {
         let shared = Shared {
             router: router.clone(),
             input_stop: input_stop.clone(),
-            fo_stop: fo_stop.clone(),
+            draining: draining.clone(),
             shutdown: shutdown.clone(),
         };
         for s in sections.iter().filter(|s| s.kind == PluginKind::Input) {
@@ -552,10 +563,7 @@ impl Pipeline {
         {
             match b.filter_output(s, &shared, &mut p.report) {
                 Ok(Some(fo)) => {
-                    router.add(Destination {
-                        name: fo.runner.name.clone(),
-                        tx: fo.tx,
-                    });
+                    router.add(fo.destination);
                     p.controls.push(fo.ctl);
                     if s.kind == PluginKind::Output {
                         p.outputs.push((fo.runner, fo.plugin));
@@ -607,13 +615,13 @@ impl Pipeline {
         Ok(Running {
             router: self.router,
             input_stop: self.input_stop,
-            fo_stop: self.fo_stop,
+            draining: self.draining,
             inputs,
             filters,
             outputs,
             controls: self.controls,
             shutdown_rx: self.shutdown_rx,
-            report: self.report,
+            report: Arc::new(self.report),
         })
     }
 }
@@ -622,13 +630,13 @@ impl Pipeline {
 pub struct Running {
     router: Arc<Router>,
     input_stop: Arc<StopSignal>,
-    fo_stop: Arc<StopSignal>,
+    draining: Arc<StopSignal>,
     inputs: Vec<(String, JoinHandle<()>)>,
     filters: Vec<(String, JoinHandle<()>)>,
     outputs: Vec<(String, JoinHandle<()>)>,
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
-    report: Report,
+    report: Arc<Report>,
 }
 
 impl Running {
@@ -651,7 +659,12 @@ impl Running {
 
     /// Stops in Heka's order: inputs; then filters (their channels drain, and what they inject
     /// still reaches the outputs); then outputs, which write out everything they hold.
+    ///
+    /// Shutdown starts for everyone at once: from now on a message whose delivery keeps
+    /// failing is retried for a grace period only, and a plugin waiting to restart stops
+    /// waiting, so the drain ends even when a destination is down.
     pub fn stop(self) {
+        self.draining.stop();
         self.input_stop.stop();
         for (name, h) in self.inputs {
             tracing::info!("Stop message sent to input '{name}'");
@@ -662,12 +675,43 @@ impl Running {
             tracing::info!("Stop message sent to filter '{name}'");
             let _ = h.join();
         }
-        self.fo_stop.stop();
         for (name, h) in self.outputs {
             self.router.remove(&name);
             tracing::info!("Stop message sent to output '{name}'");
             let _ = h.join();
         }
         tracing::info!("Shutdown complete.");
+    }
+
+    /// Stops (as [`Running::stop`]) on a thread of its own, so the caller can still act, e.g.
+    /// on a second SIGTERM while a destination holds the drain up.
+    pub fn stop_in_background(self) -> std::io::Result<Stopping> {
+        let (tx, done) = crossbeam_channel::bounded(1);
+        let report = self.report.clone();
+        std::thread::Builder::new()
+            .name("shutdown".into())
+            .spawn(move || {
+                self.stop();
+                let _ = tx.send(());
+            })?;
+        Ok(Stopping { done, report })
+    }
+}
+
+/// A pipeline being stopped (see [`Running::stop_in_background`]).
+pub struct Stopping {
+    done: Receiver<()>,
+    report: Arc<Report>,
+}
+
+impl Stopping {
+    /// Receives once the shutdown is complete.
+    pub fn done(&self) -> &Receiver<()> {
+        &self.done
+    }
+
+    /// One line per filter or output that still has deliveries waiting in its channels.
+    pub fn undelivered(&self) -> Vec<String> {
+        self.report.waiting()
     }
 }

@@ -1,12 +1,14 @@
 //! The filter and output runner: Heka's match runner and `foRunner` on one thread.
 //!
-//! For each batch from the router it skips packs whose verified signer differs from
-//! `message_signer`, evaluates the matcher, and hands matches to the plugin. It retries on
+//! The router has already matched: each [`Delivery`] holds only what this plugin matched (and
+//! what carries its `message_signer`). The runner takes injected deliveries first, hands each
+//! pack to the plugin, retries on
 //! [`ProcessError::Retry`], drops on [`ProcessError::Drop`], and on [`ProcessError::Fatal`]
 //! restarts the plugin per its `retries` policy. Messages a filter injects are routed after each
 //! call. An output's batches that carry an acknowledgement token are held until the output's
 //! `flush` says everything taken so far is written.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,9 +19,9 @@ use heka_matcher::Matcher;
 use heka_message::{Field, Message, framing};
 
 use crate::config::Globals;
-use crate::pack::{Batch, Pack};
+use crate::pack::Pack;
 use crate::plugin::{CodecError, Encoder, Filter, Output, ProcessError};
-use crate::router::Router;
+use crate::router::{self, Delivery, Lane, Lanes, Router, send_blocking};
 use crate::runner::{Backoff, ShutdownHandle, StopSignal};
 
 /// Why an injection was refused.
@@ -92,6 +94,7 @@ pub struct OutputContext<'a> {
     max_message_size: u32,
     scratch: &'a mut Vec<u8>,
     stop: &'a StopSignal,
+    flush_requested: bool,
 }
 
 impl OutputContext<'_> {
@@ -143,6 +146,13 @@ impl OutputContext<'_> {
     pub fn sleep(&self, d: Duration) -> bool {
         self.stop.wait(d)
     }
+
+    /// In `flush`: the runner has held acknowledged messages for long (or many of them), so
+    /// write out everything taken so far now, whatever the output's own flush rules. Also set
+    /// during `shutdown`.
+    pub fn flush_requested(&self) -> bool {
+        self.flush_requested
+    }
 }
 
 /// A filter or an output.
@@ -158,13 +168,9 @@ pub(crate) enum Control {
     Reload,
 }
 
-/// Counters of one filter or output.
+/// Counters of one filter or output kept by its runner (matching is counted by the router).
 #[derive(Debug, Default)]
 pub(crate) struct FoStats {
-    pub(crate) matched: AtomicU64,
-    /// Matcher evaluations timed, and their total time (Heka's MatchAvgDuration sampling).
-    pub(crate) match_samples: AtomicU64,
-    pub(crate) match_ns: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) injected: AtomicU64,
 }
@@ -177,14 +183,18 @@ const FIRST_RETRY_WAIT: Duration = Duration::from_millis(10);
 /// How long, after shutdown starts, a message whose delivery keeps failing is retried.
 const SHUTDOWN_RETRY_GRACE: Duration = Duration::from_secs(5);
 
+/// An output asked to flush more often than this while it holds acknowledged batches is told to
+/// write everything out, whatever its own flush rules.
+const MAX_HOLD_TIME: Duration = Duration::from_secs(1);
+
 /// Everything a filter or output runner needs besides the plugin itself (kept apart so the
 /// plugin can be borrowed mutably while a context borrows the rest).
 pub(crate) struct FoRunner {
     pub(crate) name: Arc<str>,
     pub(crate) type_name: String,
+    /// The runner's own matcher: a filter may not inject what it would match itself.
     pub(crate) matcher: Matcher,
-    pub(crate) signer: Option<Bytes>,
-    pub(crate) rx: Receiver<Arc<Batch>>,
+    pub(crate) lanes: Lanes,
     pub(crate) ctl: Receiver<Control>,
     pub(crate) ticker: Option<Duration>,
     pub(crate) encoder: Option<Box<dyn Encoder>>,
@@ -194,7 +204,8 @@ pub(crate) struct FoRunner {
     pub(crate) can_exit: bool,
     pub(crate) router: Arc<Router>,
     pub(crate) shutdown: ShutdownHandle,
-    pub(crate) stop: Arc<StopSignal>,
+    /// Set when hekad starts shutting down: retries get a grace period, restarts give up.
+    pub(crate) draining: Arc<StopSignal>,
     pub(crate) globals: Arc<Globals>,
     pub(crate) hostname: Bytes,
     pub(crate) stats: Arc<FoStats>,
@@ -205,17 +216,31 @@ pub(crate) struct FoRunner {
 /// Per-thread working state.
 #[derive(Default)]
 struct Work {
-    held: Vec<Arc<Batch>>,
+    /// Acknowledged deliveries an output has taken and not yet reported written.
+    held: Vec<Delivery>,
+    held_since: Option<Instant>,
     injected: Vec<Pack>,
+    /// Deliveries taken from the inject lane while this filter waited to send its own
+    /// injections (so that two filters injecting into each other cannot deadlock).
+    backlog: VecDeque<Delivery>,
     stop_seen: Option<Instant>,
+    main_closed: bool,
+    inject_closed: bool,
     /// The output's last `flush` left data unwritten: poll it again soon.
     pending: bool,
-    /// Messages to match before the next timed one.
-    next_sample: u64,
 }
 
 /// How often an output with unwritten data is asked to flush while no batches arrive.
 const FLUSH_POLL: Duration = Duration::from_millis(50);
+
+/// What the runner does next.
+enum Event {
+    Delivery(Delivery),
+    Tick,
+    Control(Control),
+    Idle,
+    Closed,
+}
 
 impl FoRunner {
     pub(crate) fn run(mut self, mut plugin: FoPlugin) {
@@ -225,21 +250,17 @@ impl FoRunner {
             None => crossbeam_channel::never(),
         };
         let reason = loop {
-            let res = select! {
-                recv(self.rx) -> b => match b {
-                    Ok(b) => self.batch(&mut plugin, &mut w, b),
-                    Err(_) => break None,
-                },
-                recv(tick) -> _ => self.timer(&mut plugin, &mut w),
-                recv(self.ctl) -> c => {
-                    if let (Ok(Control::Reload), FoPlugin::Output(o)) = (c, &mut plugin) {
-                        o.reload(&mut self.output_ctx());
+            let res = match self.next_event(&mut w, &tick) {
+                Event::Delivery(d) => self.delivery(&mut plugin, &mut w, d),
+                Event::Tick => self.timer(&mut plugin, &mut w),
+                Event::Control(Control::Reload) => {
+                    if let FoPlugin::Output(o) = &mut plugin {
+                        o.reload(&mut self.output_ctx(false));
                     }
                     Ok(())
-                },
-                default(if w.pending { FLUSH_POLL } else { Duration::from_secs(3600) }) => {
-                    self.flush_output(&mut plugin, &mut w)
-                },
+                }
+                Event::Idle => self.flush_output(&mut plugin, &mut w),
+                Event::Closed => break None,
             };
             if let Err(e) = res {
                 tracing::error!(plugin = %self.name, "fatal: {e}");
@@ -255,7 +276,48 @@ impl FoRunner {
                 self.cleanup(&mut plugin, &mut w);
                 tracing::debug!(plugin = %self.name, "stopped");
             }
-            Some(reason) => self.exit(reason),
+            Some(reason) => self.exit(&mut w, reason),
+        }
+    }
+
+    /// Injected messages first (the backlog, then the inject lane), then whatever is ready.
+    /// `Closed` once both lanes are disconnected and empty: the router has let go of us.
+    fn next_event(&self, w: &mut Work, tick: &Receiver<Instant>) -> Event {
+        if let Some(d) = w.backlog.pop_front() {
+            return Event::Delivery(d);
+        }
+        if !w.inject_closed {
+            match self.lanes.inject.try_recv() {
+                Ok(d) => return Event::Delivery(d),
+                Err(e) => w.inject_closed = e.is_disconnected(),
+            }
+        }
+        if w.inject_closed && w.main_closed {
+            return Event::Closed;
+        }
+        let never = crossbeam_channel::never();
+        let inject = if w.inject_closed {
+            &never
+        } else {
+            &self.lanes.inject
+        };
+        let main = if w.main_closed {
+            &never
+        } else {
+            &self.lanes.main
+        };
+        let idle = if w.pending {
+            FLUSH_POLL
+        } else {
+            Duration::from_secs(3600)
+        };
+        // A lane's receive fails only once it is disconnected and empty.
+        select! {
+            recv(inject) -> d => d.map_or_else(|_| { w.inject_closed = true; Event::Idle }, Event::Delivery),
+            recv(main) -> d => d.map_or_else(|_| { w.main_closed = true; Event::Idle }, Event::Delivery),
+            recv(tick) -> _ => Event::Tick,
+            recv(self.ctl) -> c => c.map_or(Event::Idle, Event::Control),
+            default(idle) => Event::Idle,
         }
     }
 
@@ -277,21 +339,29 @@ impl FoRunner {
         }
     }
 
-    fn output_ctx(&mut self) -> OutputContext<'_> {
+    fn output_ctx(&mut self, flush_requested: bool) -> OutputContext<'_> {
         OutputContext {
             name: &self.name,
             encoder: self.encoder.as_deref_mut(),
             use_framing: self.use_framing,
             max_message_size: self.globals.max_message_size,
             scratch: &mut self.scratch,
-            stop: &self.stop,
+            stop: &self.draining,
+            flush_requested,
         }
     }
 
     /// The plugin is gone for good: leave the router and either tell the others or stop hekad.
-    fn exit(&mut self, reason: String) {
+    fn exit(&mut self, w: &mut Work, reason: String) {
         self.router.remove(&self.name);
-        let lost: usize = self.rx.try_iter().map(|b| b.packs.len()).sum();
+        let lost: usize = w.backlog.drain(..).map(|d| d.len()).sum::<usize>()
+            + self
+                .lanes
+                .inject
+                .try_iter()
+                .chain(self.lanes.main.try_iter())
+                .map(|d| d.len())
+                .sum::<usize>();
         if lost > 0 {
             tracing::error!(plugin = %self.name, "Lost/Dropped {lost} messages");
         }
@@ -307,7 +377,15 @@ impl FoRunner {
                 self.name, self.type_name
             ));
             m.add_field(Field::new_string("plugin", self.name.to_string()));
-            self.router.route(Batch::new(vec![Pack::new(m)], None));
+            let mut out = Vec::new();
+            self.router.prepare(
+                vec![Pack::new(m)],
+                None,
+                Lane::Inject,
+                Some(&self.name),
+                &mut out,
+            );
+            send_blocking(out);
         } else {
             tracing::error!(plugin = %self.name, "has stopped, shutting down");
             self.shutdown
@@ -321,15 +399,17 @@ impl FoRunner {
             let Some(d) = self.backoff.next_delay() else {
                 return Err("Max retries exceeded".into());
             };
-            if self.stop.wait(d) {
-                return Err("shutting down".into());
-            }
+            // Shutting down cuts the wait short: one last try, so what is queued can drain.
+            let draining = self.draining.wait(d);
             match (self.rebuild)() {
                 Ok(p) => {
                     tracing::info!(plugin = %self.name, "restarted");
                     return Ok(p);
                 }
                 Err(e) => tracing::error!(plugin = %self.name, "restart failed: {e}"),
+            }
+            if draining {
+                return Err("shutting down".into());
             }
         }
     }
@@ -341,78 +421,74 @@ impl FoRunner {
                 f.shutdown(&mut self.filter_ctx(&mut w.injected, budget, 0));
             }
             FoPlugin::Output(o) => {
-                if let Err(e) = o.shutdown(&mut self.output_ctx()) {
+                if let Err(e) = o.shutdown(&mut self.output_ctx(true)) {
                     tracing::error!(plugin = %self.name, "shutdown: {e}");
                 }
             }
         }
         w.held.clear();
+        w.held_since = None;
         self.route_injected(w);
     }
 
+    /// Routes what the filter injected. While a destination is full, the filter keeps taking
+    /// deliveries from its own inject lane into its backlog, so a cycle of filters injecting
+    /// into each other always makes progress; it takes nothing from its main lane meanwhile,
+    /// which is the back-pressure on inputs.
     fn route_injected(&self, w: &mut Work) {
-        if !w.injected.is_empty() {
-            self.stats
-                .injected
-                .fetch_add(w.injected.len() as u64, Ordering::Relaxed);
-            self.router
-                .route(Batch::new(std::mem::take(&mut w.injected), None));
+        if w.injected.is_empty() {
+            return;
+        }
+        self.stats
+            .injected
+            .fetch_add(w.injected.len() as u64, Ordering::Relaxed);
+        let mut pending = Vec::new();
+        self.router.prepare(
+            std::mem::take(&mut w.injected),
+            None,
+            Lane::Inject,
+            Some(&self.name),
+            &mut pending,
+        );
+        while !router::try_send(&mut pending) {
+            let own = (!w.inject_closed).then_some(&self.lanes.inject);
+            match router::send_first_or_recv(&mut pending, own) {
+                None => {}
+                Some(Ok(d)) => w.backlog.push_back(d),
+                Some(Err(_)) => w.inject_closed = true,
+            }
         }
     }
 
-    /// Evaluates the matcher, timing one evaluation now and then (Heka's MatchAvgDuration).
-    fn matches(&self, w: &mut Work, message: &Message) -> bool {
-        if w.next_sample > 0 {
-            w.next_sample -= 1;
-            return self.matcher.matches(message);
-        }
-        let t = Instant::now();
-        let m = self.matcher.matches(message);
-        let ns = t.elapsed().as_nanos() as u64;
-        self.stats.match_ns.fetch_add(ns, Ordering::Relaxed);
-        let samples = self.stats.match_samples.fetch_add(1, Ordering::Relaxed) + 1;
-        // Heka compat: pipeline/plugin_runners.go times every message until the samples exceed
-        // the channel capacity, then one in `random(0..999) + sample_denominator`.
-        w.next_sample = if samples <= self.globals.plugin_chansize as u64 {
-            0
-        } else {
-            fastrand::u64(0..999) + self.globals.sample_denominator
-        };
-        m
-    }
-
-    fn batch(&mut self, plugin: &mut FoPlugin, w: &mut Work, b: Arc<Batch>) -> Result<(), String> {
-        for pack in &b.packs {
-            if let Some(s) = &self.signer
-                && pack.signer.as_ref() != Some(s)
-            {
-                continue;
-            }
-            if !self.matches(w, &pack.message) {
-                continue;
-            }
-            self.stats.matched.fetch_add(1, Ordering::Relaxed);
+    fn delivery(&mut self, plugin: &mut FoPlugin, w: &mut Work, d: Delivery) -> Result<(), String> {
+        for pack in d.packs() {
             self.deliver(plugin, w, pack)?;
         }
         if let FoPlugin::Output(_) = plugin {
-            if b.has_ack() {
-                w.held.push(b);
+            if d.batch.has_ack() {
+                w.held.push(d);
+                w.held_since.get_or_insert_with(Instant::now);
             }
             return self.flush_output(plugin, w);
         }
         Ok(())
     }
 
-    /// Asks the output to write out what it must; releases held batches once all is written.
+    /// Asks the output to write out what it must; releases held deliveries once all is
+    /// written. An output holding acknowledged batches for long, or many of them, is asked to
+    /// write everything out now.
     fn flush_output(&mut self, plugin: &mut FoPlugin, w: &mut Work) -> Result<(), String> {
         let FoPlugin::Output(o) = plugin else {
             return Ok(());
         };
-        match o.flush(&mut self.output_ctx()) {
+        let force = w.held.len() >= self.globals.plugin_chansize.max(1)
+            || w.held_since.is_some_and(|t| t.elapsed() >= MAX_HOLD_TIME);
+        match o.flush(&mut self.output_ctx(force)) {
             Ok(done) => {
                 w.pending = !done;
                 if done {
                     w.held.clear();
+                    w.held_since = None;
                 }
                 Ok(())
             }
@@ -439,7 +515,7 @@ impl FoRunner {
                     self.route_injected(w);
                     r
                 }
-                FoPlugin::Output(o) => o.process_message(pack, &mut self.output_ctx()),
+                FoPlugin::Output(o) => o.process_message(pack, &mut self.output_ctx(false)),
             };
             match res {
                 Ok(()) => return Ok(()),
@@ -453,7 +529,7 @@ impl FoRunner {
                     return Err(e);
                 }
                 Err(ProcessError::Retry(e)) => {
-                    if self.stop.is_stopped() {
+                    if self.draining.is_stopped() {
                         let since = *w.stop_seen.get_or_insert_with(Instant::now);
                         if since.elapsed() > SHUTDOWN_RETRY_GRACE {
                             self.stats.failures.fetch_add(1, Ordering::Relaxed);
@@ -468,7 +544,7 @@ impl FoRunner {
                     }
                     let jitter =
                         Duration::from_millis(fastrand::u64(..=wait.as_millis() as u64 / 2));
-                    std::thread::sleep(wait + jitter);
+                    self.draining.wait(wait + jitter);
                     wait = (wait * 2).min(Duration::from_secs(1));
                 }
             }
@@ -484,7 +560,7 @@ impl FoRunner {
                 self.route_injected(w);
                 r
             }
-            FoPlugin::Output(o) => o.timer_event(&mut self.output_ctx(), now),
+            FoPlugin::Output(o) => o.timer_event(&mut self.output_ctx(false), now),
         };
         let res = res.and_then(|()| self.flush_output(plugin, w).map_err(ProcessError::Fatal));
         match res {

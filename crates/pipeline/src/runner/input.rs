@@ -50,9 +50,45 @@ impl InputContext {
         &self.globals
     }
 
+    /// Counts this input's connections for the report (`Connections`, `ConnectionsAccepted`).
+    pub fn connections(&self) -> Connections {
+        self.streams
+            .stats
+            .serves_connections
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Connections(self.streams.stats.clone())
+    }
+
     /// The input's `ticker_interval`, when set.
     pub fn ticker_interval(&self) -> Option<Duration> {
         self.ticker
+    }
+}
+
+/// An input's connection counters (see [`InputContext::connections`]).
+#[derive(Clone)]
+pub struct Connections(Arc<crate::runner::stream::StreamStats>);
+
+impl Connections {
+    /// A connection was accepted.
+    pub fn opened(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.connections_open.fetch_add(1, Relaxed);
+        self.0.connections_accepted.fetch_add(1, Relaxed);
+    }
+
+    /// A connection ended.
+    pub fn closed(&self) {
+        self.0
+            .connections_open
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> i64 {
+        self.0
+            .connections_open
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

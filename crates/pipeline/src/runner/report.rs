@@ -16,13 +16,14 @@ use std::sync::atomic::Ordering;
 
 use crossbeam_channel::Receiver;
 
-use crate::pack::Batch;
-use crate::router::Router;
+use crate::router::{Delivery, Lanes, MatchStats, Router};
 use crate::runner::filter_output::FoStats;
 use crate::runner::stream::StreamStats;
 
 /// Heka's text report shows only these fields, in this order.
 const SHOWN: &[&str] = &[
+    "Connections",
+    "ConnectionsAccepted",
     "InChanCapacity",
     "InChanLength",
     "MatchChanCapacity",
@@ -47,8 +48,10 @@ enum Kind {
     },
     FilterOutput {
         output: bool,
-        rx: Receiver<Arc<Batch>>,
+        main: Receiver<Delivery>,
+        inject: Receiver<Delivery>,
         stats: Arc<FoStats>,
+        matched: Arc<MatchStats>,
         encoder: Option<String>,
     },
 }
@@ -79,18 +82,32 @@ impl ReportEntry {
     pub(crate) fn filter_output(
         name: &str,
         output: bool,
-        rx: Receiver<Arc<Batch>>,
+        lanes: &Lanes,
         stats: Arc<FoStats>,
+        matched: Arc<MatchStats>,
         encoder: Option<&str>,
     ) -> ReportEntry {
         ReportEntry {
             name: name.to_string(),
             kind: Kind::FilterOutput {
                 output,
-                rx,
+                main: lanes.main.clone(),
+                inject: lanes.inject.clone(),
                 stats,
+                matched,
                 encoder: encoder.map(|e| format!("{name}-{e}")),
             },
+        }
+    }
+
+    /// "name: N messages" for a filter or output with messages waiting in its channels.
+    fn waiting(&self) -> Option<String> {
+        match &self.kind {
+            Kind::FilterOutput { main, inject, .. } => {
+                let n: usize = main.len() + inject.len();
+                (n > 0).then(|| format!("{}: {n} batches", self.name))
+            }
+            Kind::Input { .. } => None,
         }
     }
 }
@@ -135,16 +152,22 @@ impl Report {
                     decoder,
                 } => {
                     // Decoding happens in the input's thread: Heka's synchronous decode.
-                    inputs.push((
-                        e.name.clone(),
-                        vec![
-                            (
-                                "ProcessMessageCount",
-                                count(stats.records.load(Ordering::Relaxed)),
-                            ),
-                            ("SynchronousDecode", "true".to_string()),
-                        ],
-                    ));
+                    let mut fields = vec![
+                        (
+                            "ProcessMessageCount",
+                            count(stats.records.load(Ordering::Relaxed)),
+                        ),
+                        ("SynchronousDecode", "true".to_string()),
+                    ];
+                    if stats.serves_connections.load(Ordering::Relaxed) {
+                        let open = stats.connections_open.load(Ordering::Relaxed);
+                        fields.push(("Connections", count(open.max(0) as u64)));
+                        fields.push((
+                            "ConnectionsAccepted",
+                            count(stats.connections_accepted.load(Ordering::Relaxed)),
+                        ));
+                    }
+                    inputs.push((e.name.clone(), fields));
                     splitters.push((splitter.clone(), Vec::new()));
                     if let Some(d) = decoder {
                         decoders.push((d.clone(), Vec::new()));
@@ -152,19 +175,21 @@ impl Report {
                 }
                 Kind::FilterOutput {
                     output,
-                    rx,
+                    main,
+                    inject,
                     stats,
+                    matched,
                     encoder,
                 } => {
-                    let samples = stats.match_samples.load(Ordering::Relaxed);
-                    let match_avg = stats.match_ns.load(Ordering::Relaxed) / samples.max(1);
+                    let samples = matched.samples.load(Ordering::Relaxed);
+                    let match_avg = matched.sample_ns.load(Ordering::Relaxed) / samples.max(1);
                     let fields = vec![
-                        ("InChanCapacity", count(rx.capacity().unwrap_or(0) as u64)),
-                        ("InChanLength", count(rx.len() as u64)),
+                        ("InChanCapacity", count(main.capacity().unwrap_or(0) as u64)),
+                        ("InChanLength", count((main.len() + inject.len()) as u64)),
                         ("MatchAvgDuration", count(match_avg)),
                         (
                             "ProcessMessageCount",
-                            count(stats.matched.load(Ordering::Relaxed)),
+                            count(matched.matched.load(Ordering::Relaxed)),
                         ),
                         (
                             "InjectMessageCount",
@@ -192,6 +217,14 @@ impl Report {
             ("Outputs", outputs),
             ("Encoders", encoders),
         ]
+    }
+
+    /// One line per filter or output with deliveries still waiting in its channels.
+    pub(crate) fn waiting(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter_map(ReportEntry::waiting)
+            .collect()
     }
 
     /// The text report, laid out exactly as Heka's.
@@ -235,7 +268,7 @@ mod tests {
 
     #[test]
     fn layout_follows_heka() {
-        let (_tx, rx) = crossbeam_channel::bounded::<Arc<Batch>>(30);
+        let (_tx, lanes) = crate::router::lanes(30);
         let r = Report {
             entries: vec![
                 ReportEntry::input(
@@ -247,7 +280,8 @@ mod tests {
                 ReportEntry::filter_output(
                     "out",
                     true,
-                    rx,
+                    &lanes,
+                    Default::default(),
                     Default::default(),
                     Some("ProtobufEncoder"),
                 ),

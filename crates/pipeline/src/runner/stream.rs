@@ -1,15 +1,24 @@
 //! One input stream: Heka's splitter runner and deliverer in one object.
 //!
-//! An input creates one [`Stream`] per connection (or file) and feeds it bytes. The stream owns
-//! a growable buffer, asks its splitter for records, turns each record into a pack (the message
-//! bytes for framing splitters, or a new message with the record as payload), decodes it inline
-//! and collects the packs into a batch that goes to the router once the bytes of one read are
-//! used up (or the batch is full). Records are slices of one frozen read buffer, so neither
-//! splitting nor protobuf decoding copies message bytes.
+//! An input creates one [`Stream`] per connection (or file) and feeds it bytes. The stream asks
+//! its splitter for records, turns each record into a pack (the message bytes for framing
+//! splitters, or a new message with the record as payload), decodes it inline and collects the
+//! packs into a batch that goes to the router once the bytes of one read are used up (or the
+//! batch is full).
+//!
+//! Memory follows what is held: the complete records of one read are copied once into one
+//! buffer of exactly their size, which their messages share (protobuf decoding borrows from
+//! it); only the bytes of an incomplete record stay with the stream, in a buffer that grows
+//! while that record needs the room and shrinks again after it.
 //!
 //! Heka decodes on a separate goroutine unless `synchronous_decode` is set; we always decode in
 //! the input's thread (one decoder instance per stream), which saves a hop per message and lets
 //! several connections decode in parallel.
+//!
+//! Routing: a blocking stream (the default) waits while a destination is full. A non-blocking
+//! stream ([`Stream::set_nonblocking`], for inputs that serve many connections on one thread)
+//! keeps what it could not send; the input then stops reading it until [`Stream::retry`]
+//! succeeds, so back-pressure reaches that connection's socket alone.
 
 use std::io::Read;
 use std::ops::Range;
@@ -20,14 +29,15 @@ use bytes::{Bytes, BytesMut};
 use heka_message::{Field, Message, framing::max_record_size};
 
 use crate::config::ConfigError;
-use crate::pack::{AckTracker, Batch, Pack};
+use crate::pack::{AckTracker, Pack};
 use crate::plugin::{Decoded, Decoder, Splitter};
-use crate::router::Router;
+use crate::router::{self, Lane, MAX_BATCH, Pending, Router};
 
-/// Largest number of packs routed as one batch.
-pub(crate) const MAX_BATCH: usize = 512;
-/// Smallest read size.
+/// Read size of [`Stream::read_from`].
 const MIN_READ: usize = 64 * 1024;
+
+/// A leftover buffer larger than this is given back once its record is done.
+const KEEP_LEFTOVER: usize = 16 * 1024;
 
 /// Creates plugin instances for a stream.
 pub(crate) type Factory<T> = Arc<dyn Fn() -> Result<Box<T>, ConfigError> + Send + Sync>;
@@ -47,6 +57,10 @@ pub(crate) struct StreamStats {
     pub(crate) records: AtomicU64,
     pub(crate) decode_failures: AtomicU64,
     pub(crate) oversized: AtomicU64,
+    /// Whether the input serves connections (then the report shows the counts below).
+    pub(crate) serves_connections: std::sync::atomic::AtomicBool,
+    pub(crate) connections_open: std::sync::atomic::AtomicI64,
+    pub(crate) connections_accepted: AtomicU64,
 }
 
 /// What every stream of one input shares.
@@ -68,7 +82,8 @@ pub struct Stream {
     shared: Arc<StreamShared>,
     splitter: Box<dyn Splitter>,
     decoder: Option<Box<dyn Decoder>>,
-    buf: BytesMut,
+    /// The bytes of an incomplete record.
+    buf: Vec<u8>,
     records: Vec<(Range<usize>, Option<Bytes>)>,
     batch: Vec<Pack>,
     extra: Vec<Pack>,
@@ -76,7 +91,11 @@ pub struct Stream {
     max_record: usize,
     decorate_type: Option<Bytes>,
     decorate_hostname: Option<Bytes>,
+    /// Read buffer of [`Stream::read_from`] (allocated on first use).
     scratch: Vec<u8>,
+    nonblocking: bool,
+    /// Deliveries a non-blocking stream could not send yet, in order.
+    pending: Vec<Pending>,
 }
 
 /// Fills `n` random version-4 UUIDs into one shared buffer.
@@ -100,18 +119,20 @@ impl Stream {
         };
         let max_record = max_record_size(shared.max_message_size);
         Ok(Stream {
-            buf: BytesMut::with_capacity(shared.splitter_options.min_buffer_size.max(MIN_READ)),
+            buf: Vec::new(),
             shared,
             splitter,
             decoder,
             records: Vec::new(),
-            batch: Vec::with_capacity(MAX_BATCH),
+            batch: Vec::new(),
             extra: Vec::new(),
             ack: None,
             max_record,
             decorate_type: None,
             decorate_hostname: None,
             scratch: Vec::new(),
+            nonblocking: false,
+            pending: Vec::new(),
         })
     }
 
@@ -132,7 +153,32 @@ impl Stream {
         self.ack.as_mut()
     }
 
-    /// Does one `read` from `r` into the buffer and routes every complete record.
+    /// A non-blocking stream never waits on a full destination: it keeps the deliveries it could
+    /// not send ([`Stream::is_blocked`]) and the caller feeds it nothing more until
+    /// [`Stream::retry`] has sent them. Turning it off sends what is kept, waiting as needed.
+    pub fn set_nonblocking(&mut self, nonblocking: bool) {
+        self.nonblocking = nonblocking;
+        if !nonblocking {
+            router::send_blocking(self.pending.drain(..));
+        }
+    }
+
+    /// Whether deliveries wait for room in a destination (non-blocking streams only).
+    pub fn is_blocked(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Tries again to send what waits; returns whether nothing waits any more.
+    pub fn retry(&mut self) -> bool {
+        router::try_send(&mut self.pending)
+    }
+
+    /// Bytes of an incomplete record the stream holds.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Does one `read` from `r` and routes every complete record.
     ///
     /// Returns the number of bytes read; 0 means end of stream (call [`Stream::finish`]).
     pub fn read_from(&mut self, r: &mut dyn Read) -> std::io::Result<usize> {
@@ -140,32 +186,59 @@ impl Stream {
             let read_size = self.shared.splitter_options.min_buffer_size.max(MIN_READ);
             self.scratch = vec![0; read_size];
         }
-        // Reading into a reused, already zeroed buffer and copying what arrived is cheaper than
-        // zeroing fresh space in `buf` before every read (small reads are common).
-        let n = r.read(&mut self.scratch)?;
-        self.buf.extend_from_slice(&self.scratch[..n]);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let res = self.read_with(r, &mut scratch);
+        self.scratch = scratch;
+        res
+    }
+
+    /// Like [`Stream::read_from`], reading into `scratch`, a buffer the caller shares between
+    /// many streams.
+    pub fn read_with(&mut self, r: &mut dyn Read, scratch: &mut [u8]) -> std::io::Result<usize> {
+        let n = r.read(scratch)?;
         if n > 0 {
-            self.split(false);
-            self.flush();
+            self.push_bytes(&scratch[..n]);
         }
         Ok(n)
     }
 
-    /// Appends bytes already read (for inputs that do their own reading) and routes every
-    /// complete record.
+    /// Appends bytes already read and routes every complete record.
     pub fn push_bytes(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
-        self.split(false);
+        if self.buf.is_empty() {
+            let off = self.find_records(data, false, false);
+            self.emit(data, off);
+            self.keep(&data[off..]);
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(data);
+            let off = self.find_records(&buf, false, false);
+            self.emit(&buf, off);
+            buf.drain(..off);
+            if buf.capacity() > KEEP_LEFTOVER && buf.len() < buf.capacity() / 4 {
+                buf.shrink_to(buf.len().max(KEEP_LEFTOVER / 4));
+            }
+            self.buf = buf;
+        }
         self.flush();
+    }
+
+    /// Keeps the bytes of an incomplete record (the stream's buffer is empty).
+    fn keep(&mut self, tail: &[u8]) {
+        if !tail.is_empty() {
+            self.buf.reserve_exact(tail.len());
+            self.buf.extend_from_slice(tail);
+        }
     }
 
     /// End of stream: delivers an incomplete final record when `deliver_incomplete_final` is
     /// set, and routes what is pending.
     pub fn finish(&mut self) {
-        self.split(true);
-        if !self.buf.is_empty() {
-            tracing::debug!(input = %self.shared.input_name, bytes = self.buf.len(), "discarding incomplete final record");
-            self.buf.clear();
+        let deliver_tail = self.shared.splitter_options.deliver_incomplete_final;
+        let buf = std::mem::take(&mut self.buf);
+        let off = self.find_records(&buf, true, deliver_tail);
+        self.emit(&buf, off);
+        if off < buf.len() {
+            tracing::debug!(input = %self.shared.input_name, bytes = buf.len() - off, "discarding incomplete final record");
         }
         self.flush();
     }
@@ -173,10 +246,8 @@ impl Stream {
     /// Splits one datagram on its own: records never span datagrams, and the end of the
     /// datagram ends its last record (an unterminated tail is delivered, not dropped).
     pub fn push_datagram(&mut self, data: &[u8]) {
-        let leftover = std::mem::take(&mut self.buf);
-        self.buf.extend_from_slice(data);
-        self.split_with(true, true);
-        self.buf = leftover;
+        let off = self.find_records(data, true, true);
+        self.emit(data, off);
         self.flush();
     }
 
@@ -191,58 +262,80 @@ impl Stream {
         if self.batch.is_empty() {
             return;
         }
-        let packs = std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH));
+        let n = self.batch.len();
+        let mut packs = std::mem::replace(&mut self.batch, Vec::with_capacity(n));
+        if packs.capacity() > 2 * n + 8 {
+            packs.shrink_to_fit();
+        }
         let token = self.ack.as_mut().map(|a| a.token().1);
-        self.shared.router.route(Batch::new(packs, token));
+        self.shared
+            .router
+            .prepare(packs, token, Lane::Main, None, &mut self.pending);
+        if self.nonblocking {
+            router::try_send(&mut self.pending);
+        } else {
+            router::send_blocking(self.pending.drain(..));
+        }
     }
 
-    fn split(&mut self, eof: bool) {
-        let deliver_tail = self.shared.splitter_options.deliver_incomplete_final;
-        self.split_with(eof, deliver_tail);
-    }
-
-    fn split_with(&mut self, eof: bool, deliver_tail: bool) {
+    /// Finds the records of `data` into `self.records`; returns how many bytes they and the
+    /// garbage between them take. At `eof` with `deliver_tail`, a final incomplete record is a
+    /// record too. A tail that reaches the maximum record size is dropped (or, with
+    /// `keep_truncated`, delivered cut to that size).
+    fn find_records(&mut self, data: &[u8], eof: bool, deliver_tail: bool) -> usize {
         let mut off = 0;
         self.records.clear();
-        while off < self.buf.len() {
-            let s = self.splitter.find_record(&self.buf[off..]);
+        while off < data.len() {
+            let s = self.splitter.find_record(&data[off..]);
             if s.consumed == 0 {
                 break;
             }
             if let Some(r) = s.record {
                 self.records.push((off + r.start..off + r.end, s.signer));
             }
-            off += s.consumed.min(self.buf.len() - off);
+            off += s.consumed.min(data.len() - off);
         }
-        let rest = self.buf.len() - off;
-        let opts = &self.shared.splitter_options;
+        let rest = data.len() - off;
         if rest >= self.max_record {
             self.shared.stats.oversized.fetch_add(1, Ordering::Relaxed);
             tracing::error!(input = %self.shared.input_name, "record exceeded MAX_RECORD_SIZE {}", self.max_record);
-            if opts.keep_truncated {
+            if self.shared.splitter_options.keep_truncated {
                 self.records.push((off..off + self.max_record, None));
             }
-            off = self.buf.len();
+            off = data.len();
         } else if eof && rest > 0 && deliver_tail {
-            self.records.push((off..self.buf.len(), None));
-            off = self.buf.len();
+            self.records.push((off..data.len(), None));
+            off = data.len();
         }
+        off
+    }
+
+    /// Turns the records found in `data[..end]` into packs, copying their bytes once into one
+    /// buffer of their size.
+    fn emit(&mut self, data: &[u8], end: usize) {
         if self.records.is_empty() {
-            let _ = self.buf.split_to(off);
             return;
         }
-        let chunk = self.buf.split_to(off).freeze();
+        let start = self.records.first().map_or(0, |(r, _)| r.start);
+        let stop = self
+            .records
+            .iter()
+            .map(|(r, _)| r.end)
+            .max()
+            .unwrap_or(end)
+            .min(data.len());
+        let chunk = Bytes::copy_from_slice(&data[start..stop]);
         let n = self.records.len();
         self.shared
             .stats
             .records
             .fetch_add(n as u64, Ordering::Relaxed);
-        let use_bytes = opts.use_message_bytes;
+        let use_bytes = self.shared.splitter_options.use_message_bytes;
         let ids = if use_bytes { Bytes::new() } else { uuids(n) };
         let now = heka_message::now_ns();
         let records = std::mem::take(&mut self.records);
         for (i, (r, signer)) in records.iter().enumerate() {
-            let rec = chunk.slice(r.clone());
+            let rec = chunk.slice(r.start - start..r.end - start);
             let pack = if use_bytes {
                 Pack {
                     raw: Some(rec),
@@ -300,6 +393,13 @@ impl Stream {
     }
 }
 
+impl Drop for Stream {
+    /// What a non-blocking stream still holds is sent before it goes: nothing accepted is lost.
+    fn drop(&mut self) {
+        router::send_blocking(self.pending.drain(..));
+    }
+}
+
 /// Heka's `AddDecodeFailureFields`: BOOL `decode_failure` = true and STRING `decode_error` (at
 /// most 500 bytes).
 fn tag_decode_failure(pack: &mut Pack, err: &str) {
@@ -318,7 +418,7 @@ fn tag_decode_failure(pack: &mut Pack, err: &str) {
 mod tests {
     use super::*;
     use crate::plugin::{CodecError, Split};
-    use crate::router::Destination;
+    use crate::router::{Delivery, Lanes};
 
     /// Splits on '\n' (a tiny fake of our own trait).
     struct Lines;
@@ -351,13 +451,10 @@ mod tests {
         opts: SplitterOptions,
         decoder: bool,
         send_failures: bool,
-    ) -> (Stream, crossbeam_channel::Receiver<Arc<Batch>>) {
+    ) -> (Stream, crossbeam_channel::Receiver<Delivery>) {
         let router = Arc::new(Router::default());
-        let (tx, rx) = crossbeam_channel::unbounded();
-        router.add(Destination {
-            name: "sink".into(),
-            tx,
-        });
+        let Lanes { main: rx, .. } =
+            crate::router::testing::destination(&router, "sink", "TRUE", 64);
         let shared = StreamShared {
             input_name: "in".into(),
             logger: Bytes::from_static(b"in"),
@@ -384,11 +481,10 @@ mod tests {
         }
     }
 
-    fn payloads(rx: &crossbeam_channel::Receiver<Arc<Batch>>) -> Vec<Vec<u8>> {
+    fn payloads(rx: &crossbeam_channel::Receiver<Delivery>) -> Vec<Vec<u8>> {
         rx.try_iter()
-            .flat_map(|b| {
-                b.packs
-                    .iter()
+            .flat_map(|d| {
+                d.packs()
                     .map(|p| p.message.payload_bytes().to_vec())
                     .collect::<Vec<_>>()
             })
@@ -403,14 +499,14 @@ mod tests {
         s.push_bytes(b"o\nthree");
         s.finish();
         let batches: Vec<_> = rx.try_iter().collect();
-        let p = &batches[0].packs[0];
+        let p = batches[0].packs().next().unwrap();
         assert_eq!(p.message.logger_bytes(), b"in");
         assert_eq!(p.message.uuid.len(), 16);
         assert_eq!(p.message.uuid[6] >> 4, 4);
         assert!(p.message.timestamp > 0);
         let all: Vec<_> = batches
             .iter()
-            .flat_map(|b| b.packs.iter().map(|p| p.message.payload_bytes().to_vec()))
+            .flat_map(|b| b.packs().map(|p| p.message.payload_bytes().to_vec()))
             .collect();
         assert_eq!(all, vec![b"one\n".to_vec(), b"two\n".to_vec()]);
     }
@@ -459,7 +555,7 @@ mod tests {
         let (mut s, rx) = stream(opts(), true, true);
         s.push_bytes(b"bad one\n");
         let b = rx.try_recv().unwrap();
-        let m = &b.packs[0].message;
+        let m = &b.packs().next().unwrap().message;
         assert_eq!(
             m.field_value(b"decode_failure"),
             Some(Some(heka_message::FieldValue::Bool(true)))
@@ -488,8 +584,80 @@ mod tests {
         s.push_bytes(b"x\n");
         assert_eq!(s.acks().unwrap().poll(), 0);
         let held = rx.try_recv().unwrap();
-        assert!(held.has_ack());
+        assert!(held.batch.has_ack());
         drop(held);
         assert_eq!(s.acks().unwrap().poll(), 1);
+    }
+
+    #[test]
+    fn messages_share_a_buffer_of_their_records_size_and_leftovers_stay_small() {
+        let (mut s, rx) = stream(opts(), false, false);
+        // Two complete records and the start of a third in one read.
+        s.push_bytes(b"aa\nbbb\ncc");
+        assert_eq!(s.buffered(), 2);
+        let d = rx.try_recv().unwrap();
+        let ps: Vec<_> = d.packs().collect();
+        // Both payloads are slices of one 7-byte buffer, not of a 64 KiB read buffer.
+        let a = ps[0].message.payload.as_ref().unwrap();
+        let b = ps[1].message.payload.as_ref().unwrap();
+        assert_eq!(b.as_ptr() as usize - a.as_ptr() as usize, 3);
+        s.push_bytes(b"c\n");
+        assert_eq!(s.buffered(), 0);
+        assert_eq!(payloads(&rx), vec![b"ccc\n".to_vec()]);
+        // A big record grows the leftover; once it is done, the buffer is given back.
+        let big = vec![b'x'; 200_000];
+        let (mut s, rx) = stream(opts(), false, false);
+        s.shared = Arc::new(StreamShared {
+            max_message_size: 1 << 20,
+            ..clone_shared(&s.shared)
+        });
+        s.max_record = max_record_size(1 << 20);
+        for c in big.chunks(10_000) {
+            s.push_bytes(c);
+        }
+        assert_eq!(s.buffered(), 200_000);
+        s.push_bytes(b"\nz");
+        assert_eq!(s.buffered(), 1);
+        assert!(s.buf.capacity() <= KEEP_LEFTOVER, "{}", s.buf.capacity());
+        assert_eq!(payloads(&rx)[0].len(), 200_001);
+    }
+
+    fn clone_shared(s: &StreamShared) -> StreamShared {
+        StreamShared {
+            input_name: s.input_name.clone(),
+            logger: s.logger.clone(),
+            splitter: s.splitter.clone(),
+            splitter_options: s.splitter_options.clone(),
+            decoder: s.decoder.clone(),
+            send_decode_failures: s.send_decode_failures,
+            log_decode_failures: s.log_decode_failures,
+            max_message_size: s.max_message_size,
+            router: s.router.clone(),
+            stats: s.stats.clone(),
+        }
+    }
+
+    #[test]
+    fn a_nonblocking_stream_keeps_what_a_full_destination_cannot_take() {
+        let router = Arc::new(Router::default());
+        let full = crate::router::testing::destination(&router, "full", "Payload =~ /^f/", 1);
+        let free = crate::router::testing::destination(&router, "free", "Payload !~ /^f/", 64);
+        let (mut s, _unused) = stream(opts(), false, false);
+        s.shared = Arc::new(StreamShared {
+            router: router.clone(),
+            ..clone_shared(&s.shared)
+        });
+        s.set_nonblocking(true);
+        s.push_bytes(b"f\nx\n");
+        assert!(!s.is_blocked(), "one delivery fits");
+        s.push_bytes(b"f\ny\n");
+        assert!(s.is_blocked(), "the second waits for the full destination");
+        // The other destination was not held back.
+        assert_eq!(payloads(&free.main), vec![b"x\n".to_vec(), b"y\n".to_vec()]);
+        assert!(!s.retry());
+        assert_eq!(payloads(&full.main), vec![b"f\n".to_vec()]);
+        assert!(s.retry());
+        assert_eq!(payloads(&full.main), vec![b"f\n".to_vec()]);
+        assert!(!s.is_blocked());
     }
 }
