@@ -121,6 +121,7 @@ fn run(flags: &Flags) -> anyhow::Result<u8> {
         write_pid_file(p)?;
     }
     let signals = signal_channel()?;
+    raise_open_files_limit();
     tracing::info!("Starting hekad...");
     let running = pipeline.start().context("starting plugins")?;
     let code = loop {
@@ -147,11 +148,48 @@ fn run(flags: &Flags) -> anyhow::Result<u8> {
             }
         }
     };
-    running.stop();
+    let stopping = running
+        .stop_in_background()
+        .context("starting the shutdown")?;
+    // A second SIGINT/SIGTERM while the drain is held up (a destination down, a full channel)
+    // ends hekad at once, saying what was left undelivered.
+    let code = loop {
+        select! {
+            recv(stopping.done()) -> _ => break code,
+            recv(signals) -> s => match s {
+                Ok(SIGINT | SIGTERM) => {
+                    let waiting = stopping.undelivered();
+                    if waiting.is_empty() {
+                        tracing::error!("Second shutdown signal: exiting now; nothing waits in the channels");
+                    } else {
+                        tracing::error!(
+                            "Second shutdown signal: exiting now; undelivered: {}",
+                            waiting.join(", ")
+                        );
+                    }
+                    break 1;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = stopping.done().recv();
+                    break code;
+                }
+            },
+        }
+    };
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
     Ok(code)
+}
+
+/// Raises the soft limit on open files to the hard limit, as Go's runtime does at start: an
+/// aggregator holds a descriptor per agent connection.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!("open files limit: {n}"),
+        Err(e) => tracing::warn!("can't raise the open files limit: {e}"),
+    }
 }
 
 fn signal_channel() -> anyhow::Result<crossbeam_channel::Receiver<i32>> {

@@ -200,6 +200,9 @@ impl Destination {
     }
 }
 
+/// Header value → the destinations whose matcher requires that value.
+type HeaderIndex = HashMap<Box<[u8]>, Vec<usize>>;
+
 /// The destinations and the matcher index, rebuilt whenever a destination joins or leaves.
 #[derive(Default)]
 struct Table {
@@ -207,13 +210,13 @@ struct Table {
     /// Destinations whose matcher has no index key: evaluated for every message.
     unindexed: Vec<usize>,
     /// Per header: header value → destinations whose matcher requires that value.
-    index: Vec<(IndexHeader, HashMap<Box<[u8]>, Vec<usize>>)>,
+    index: Vec<(IndexHeader, HeaderIndex)>,
 }
 
 impl Table {
     fn new(dests: Vec<Arc<Destination>>) -> Table {
         let mut unindexed = Vec::new();
-        let mut index: Vec<(IndexHeader, HashMap<Box<[u8]>, Vec<usize>>)> = Vec::new();
+        let mut index: Vec<(IndexHeader, HeaderIndex)> = Vec::new();
         for (i, d) in dests.iter().enumerate() {
             match d.matcher.index_key() {
                 Some((h, v)) => {

@@ -1,5 +1,6 @@
 //! TcpInput: listens on a TCP (optionally TLS) or Unix stream socket; each connection gets its
-//! own splitter and decoder and is read on its own thread.
+//! own splitter and decoder. Connections are served by a few threads with readiness-based I/O
+//! (`support::reactor`), not a thread each.
 //!
 //! ```toml
 //! [TcpInput]
@@ -23,7 +24,9 @@
 //! `keep_alive`, `keep_alive_period` (seconds). The splitter defaults to
 //! `HekaFramingSplitter` and the decoder to `ProtobufDecoder`.
 //!
-//! The socket is bound when the config is loaded, so a busy port is a config error. When the
+//! The socket is bound when the config is loaded, so a busy port is a config error; the address
+//! bound is logged when the input starts (`<name> listening on 127.0.0.1:5565`), which tells the
+//! port chosen for `:0`. When the
 //! splitter does not use message bytes (e.g. a `TokenSplitter` for text lines), each message
 //! gets Type = the input's name and Hostname = the peer's `ip:port`, as in Heka.
 //!
@@ -32,22 +35,22 @@
 //! - `keep_alive` with `use_tls` sets keep-alive on the socket under TLS; Heka's Run failed on
 //!   the first connection instead.
 //! - Stopping shuts every connection down at once instead of polling a stop flag every 5 s.
+//! - Connections are not a goroutine each: a few threads serve them all, and a failed accept for
+//!   lack of descriptors backs off and is logged once per interval instead of once per try.
 //! - TLS is rustls: see `support::tls` for how versions and ciphers map.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
 use heka_pipeline::config::ConfigError;
-use heka_pipeline::plugin::{Input, InputContext, ProcessError, Stream};
+use heka_pipeline::plugin::{Input, InputContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, InputSpec};
-use parking_lot::Mutex;
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::ServerConfig;
 use serde::Deserialize;
 
-use crate::support::net::{Closer, Conn, Listener, StreamNet, set_keepalive};
+use crate::support::net::{Listener, StreamNet};
+use crate::support::reactor::{self, ServeOptions};
 use crate::support::tls::TlsConfig;
 
 /// TcpInput options.
@@ -118,38 +121,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
     }))
 }
 
-/// The listener and live connections, so that stopping can shut them all down.
-#[derive(Default)]
-struct Live {
-    stopping: bool,
-    listener: Option<Closer>,
-    conns: HashMap<u64, Closer>,
-}
-
-impl Live {
-    /// Wakes the accept loop and ends every connection. The listener's clone is dropped here
-    /// so that the socket really closes once `run` drops the listener.
-    fn shut_down(&mut self) {
-        self.stopping = true;
-        for c in self.conns.values() {
-            c.close();
-        }
-        if let Some(l) = self.listener.take() {
-            l.close();
-        }
-    }
-}
-
-/// What a connection thread needs besides its socket.
-struct ConnJob {
-    id: u64,
-    conn: Conn,
-    peer: String,
-    stream: Stream,
-    tls: Option<Arc<ServerConfig>>,
-    live: Arc<Mutex<Live>>,
-}
-
 impl Input for TcpInput {
     fn run(&mut self, ctx: &mut InputContext) -> Result<(), ProcessError> {
         // The listener closes when `run` returns, so a restarted instance can bind again.
@@ -157,141 +128,13 @@ impl Input for TcpInput {
             .listener
             .take()
             .ok_or_else(|| ProcessError::Fatal("listener already used".into()))?;
-        let closer = listener
-            .closer()
-            .map_err(|e| ProcessError::Fatal(format!("can't clone listener: {e}")))?;
-        let live = Arc::new(Mutex::new(Live {
-            listener: Some(closer),
-            ..Live::default()
-        }));
-        {
-            let live = live.clone();
-            ctx.on_stop(move || live.lock().shut_down());
-        }
-        let message_type = Bytes::from(ctx.name().to_string());
-        let mut threads: Vec<JoinHandle<()>> = Vec::new();
-        let mut next_id = 0u64;
-        let result = loop {
-            let (conn, peer) = match listener.accept() {
-                Ok(c) => c,
-                Err(e) => {
-                    if ctx.stopping() || live.lock().stopping {
-                        break Ok(());
-                    }
-                    tracing::error!(input = %ctx.name(), "TCP accept failed: {e}");
-                    if ctx.sleep(Duration::from_millis(100)) {
-                        break Ok(());
-                    }
-                    continue;
-                }
-            };
-            if let (Some(period), Some(tcp)) = (self.keep_alive, conn.tcp())
-                && let Err(e) = set_keepalive(tcp, period)
-            {
-                tracing::warn!(input = %ctx.name(), "can't set keep-alive: {e}");
-            }
-            let mut stream = match ctx.stream() {
-                Ok(s) => s,
-                Err(e) => break Err(e),
-            };
-            stream.set_decoration(
-                Some(message_type.clone()),
-                (!peer.is_empty()).then(|| Bytes::from(peer.clone())),
-            );
-            let closer = match conn.closer() {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(input = %ctx.name(), "dropping connection from {peer}: {e}");
-                    continue;
-                }
-            };
-            let id = next_id;
-            next_id += 1;
-            {
-                let mut l = live.lock();
-                if l.stopping {
-                    closer.close();
-                    break Ok(());
-                }
-                l.conns.insert(id, closer);
-            }
-            let job = ConnJob {
-                id,
-                conn,
-                peer,
-                stream,
-                tls: self.tls.clone(),
-                live: live.clone(),
-            };
-            let name = ctx.name().to_string();
-            match std::thread::Builder::new()
-                .name("tcp-conn".into())
-                .spawn(move || serve(job, &name))
-            {
-                Ok(h) => threads.push(h),
-                Err(e) => {
-                    live.lock().conns.remove(&id);
-                    tracing::error!(input = %ctx.name(), "can't start a connection thread: {e}");
-                }
-            }
-            // Reap the threads of closed connections.
-            let (done, running): (Vec<_>, Vec<_>) =
-                threads.into_iter().partition(|h| h.is_finished());
-            threads = running;
-            for h in done {
-                let _ = h.join();
-            }
+        tracing::info!("{} listening on {}", ctx.name(), listener.local_addr());
+        let opts = ServeOptions {
+            tls: self.tls.clone(),
+            keep_alive: self.keep_alive,
+            message_type: Bytes::from(ctx.name().to_string()),
         };
-        live.lock().shut_down();
-        drop(listener);
-        for h in threads {
-            let _ = h.join();
-        }
-        result
-    }
-}
-
-/// Reads one connection to its end, then releases its stream.
-fn serve(job: ConnJob, input: &str) {
-    let ConnJob {
-        id,
-        conn,
-        peer,
-        mut stream,
-        tls,
-        live,
-    } = job;
-    match tls {
-        None => {
-            let mut conn = conn;
-            pump(&mut stream, &mut conn, input, &peer);
-        }
-        Some(config) => match ServerConnection::new(config) {
-            Ok(sc) => {
-                // The handshake happens on the first read, as with Go's tls.Listener.
-                let mut tls = StreamOwned::new(sc, conn);
-                pump(&mut stream, &mut tls, input, &peer);
-                tls.conn.send_close_notify();
-                let _ = tls.conn.write_tls(&mut tls.sock);
-            }
-            Err(e) => tracing::error!(input, "TLS setup for {peer} failed: {e}"),
-        },
-    }
-    stream.finish();
-    live.lock().conns.remove(&id);
-}
-
-fn pump(stream: &mut Stream, r: &mut dyn std::io::Read, input: &str, peer: &str) {
-    loop {
-        match stream.read_from(r) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                tracing::debug!(input, "connection from {peer} ended: {e}");
-                break;
-            }
-        }
+        reactor::serve(listener, ctx, opts)
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub(crate) mod gotime;
 pub(crate) mod net;
+pub(crate) mod reactor;
 #[cfg(test)]
 pub(crate) mod testing;
 pub(crate) mod tls;

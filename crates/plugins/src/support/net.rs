@@ -2,16 +2,16 @@
 //! listeners, connections, datagram sockets and TCP keep-alive.
 //!
 //! Addresses follow Go's `net` package: `host:port`, `[v6]:port`, `:port` (every interface), and
-//! for Unix sockets a file path or, on Linux, `@name` for an abstract socket. Everything here is
-//! blocking; plugins run one thread per connection and wake blocked calls by shutting sockets
-//! down (see [`Listener::closer`] and [`Conn::closer`]).
+//! for Unix sockets a file path or, on Linux, `@name` for an abstract socket. Sockets here are
+//! blocking; a thread blocked on one is woken by shutting it down from another (see [`Closer`]).
+//! Listeners are served by `support::reactor` with readiness-based I/O.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
     UdpSocket,
 };
-use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
+use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -282,23 +282,16 @@ impl Listener {
         }
     }
 
-    /// Waits for the next connection; returns it with the peer's address as text (`ip:port`
-    /// for TCP, empty for Unix sockets).
-    pub(crate) fn accept(&self) -> io::Result<(Conn, String)> {
+    /// The address bound, as text (`ip:port`, or the socket's path).
+    pub(crate) fn local_addr(&self) -> String {
         match self {
-            Listener::Tcp(l) => l.accept().map(|(s, a)| (Conn::Tcp(s), a.to_string())),
+            Listener::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             Listener::Unix { listener, .. } => listener
-                .accept()
-                .map(|(s, _)| (Conn::Unix(s), String::new())),
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                .unwrap_or_default(),
         }
-    }
-
-    /// A handle that makes a blocked [`Listener::accept`] return, from another thread.
-    pub(crate) fn closer(&self) -> io::Result<Closer> {
-        Ok(match self {
-            Listener::Tcp(l) => Closer(Socket::from(l.try_clone()?)),
-            Listener::Unix { listener, .. } => Closer(Socket::from(listener.try_clone()?)),
-        })
     }
 }
 
@@ -314,58 +307,12 @@ impl Closer {
     }
 }
 
-/// An accepted or dialled stream connection.
-#[derive(Debug)]
-pub(crate) enum Conn {
-    /// TCP.
-    Tcp(TcpStream),
-    /// Unix stream socket.
-    Unix(UnixStream),
-}
-
-impl Conn {
-    /// A handle that ends blocked reads and writes on this connection from another thread.
-    pub(crate) fn closer(&self) -> io::Result<Closer> {
-        Ok(match self {
-            Conn::Tcp(s) => Closer(Socket::from(s.try_clone()?)),
-            Conn::Unix(s) => Closer(Socket::from(s.try_clone()?)),
-        })
-    }
-
-    /// The TCP stream, when this is TCP.
-    pub(crate) fn tcp(&self) -> Option<&TcpStream> {
-        match self {
-            Conn::Tcp(s) => Some(s),
-            Conn::Unix(_) => None,
-        }
-    }
-}
-
-impl Read for Conn {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.read(buf),
-            Conn::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Conn {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.write(buf),
-            Conn::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Turns TCP keep-alive on, with Go's `SetKeepAlivePeriod` (idle time and probe interval)
 /// when `period` is given.
-pub(crate) fn set_keepalive(stream: &TcpStream, period: Option<Duration>) -> io::Result<()> {
+pub(crate) fn set_keepalive<S: std::os::fd::AsFd>(
+    stream: &S,
+    period: Option<Duration>,
+) -> io::Result<()> {
     let sock = SockRef::from(stream);
     match period {
         Some(p) => sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(p).with_interval(p)),
@@ -700,24 +647,17 @@ mod tests {
     }
 
     #[test]
-    fn closer_wakes_a_blocked_accept_and_unix_files_are_removed() {
+    fn listeners_tell_the_address_bound_and_unix_files_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sock");
-        for (net, addr) in [
-            (StreamNet::Tcp(Family::V4), "127.0.0.1:0".to_string()),
-            (StreamNet::Unix, path.to_string_lossy().into_owned()),
-        ] {
-            let l = Listener::bind(net, &addr).unwrap();
-            let c = l.closer().unwrap();
-            let t = std::thread::spawn(move || {
-                let r = l.accept().map(|_| ());
-                (r, l)
-            });
-            c.close();
-            let (r, l) = t.join().unwrap();
-            assert!(r.is_err(), "{net:?}: accept should fail after close");
-            drop(l);
-        }
+        let l = Listener::bind(StreamNet::Tcp(Family::V4), "127.0.0.1:0").unwrap();
+        let addr: SocketAddr = l.local_addr().parse().unwrap();
+        assert_eq!(addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_ne!(addr.port(), 0);
+        let l = Listener::bind(StreamNet::Unix, &path.to_string_lossy()).unwrap();
+        assert_eq!(l.local_addr(), path.display().to_string());
+        assert!(path.exists());
+        drop(l);
         assert!(!path.exists());
     }
 
