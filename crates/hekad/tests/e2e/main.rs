@@ -5,6 +5,7 @@
 
 mod support;
 
+mod aggregator;
 mod config;
 mod signals;
 mod tcp;

@@ -1,0 +1,130 @@
+//! The aggregator's load shape: thousands of agents, each with its own connection sending a
+//! little, into one TcpInput, while a CounterFilter keeps reporting.
+//!
+//! Set `HEKA_E2E_CONNECTIONS` to change the number of connections (default 10,000).
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Instant;
+
+use heka_message::framing::encode_frame;
+
+use crate::support::{Hekad, free_port, test_message, wait_for};
+
+/// Peak resident memory (VmHWM, bytes) and thread count of a process.
+fn memory_and_threads(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:") * 1024, field("Threads:"))
+}
+
+/// The totals the CounterFilter reported so far ("Got N messages. ...").
+fn reported_totals(path: &std::path::Path) -> Vec<u64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("Got "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn ten_thousand_connections_in_bounded_memory_and_threads() {
+    let conns: usize = std::env::var("HEKA_E2E_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    const ROUNDS: usize = 10;
+    rlimit::increase_nofile_limit(u64::MAX).unwrap();
+    let port = free_port();
+    let mut h = Hekad::start(&format!(
+        r#"
+[TcpInput]
+address = "127.0.0.1:{port}"
+
+[CounterFilter]
+message_matcher = "Type == 'e2e.test'"
+ticker_interval = 1
+
+[counts]
+type = "FileOutput"
+message_matcher = "Type == 'heka.counter-output'"
+path = "{{dir}}/counts.log"
+encoder = "PayloadEncoder"
+flush_interval = 0
+"#
+    ));
+    h.wait_port(port);
+    let counts = h.path("counts.log");
+    let pid = h.child.id();
+
+    let mut frame = Vec::new();
+    encode_frame(&test_message(1).to_bytes(), None, 65536, &mut frame).unwrap();
+    let started = Instant::now();
+    let mut socks = Vec::with_capacity(conns);
+    for i in 0..conns {
+        let s = TcpStream::connect(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("connection {i} failed: {e}"));
+        socks.push(s);
+    }
+    let mut peak_threads = 0;
+    let mut reports_during_load = 0;
+    for round in 0..ROUNDS {
+        for s in &mut socks {
+            s.write_all(&frame).unwrap();
+        }
+        let (_, threads) = memory_and_threads(pid);
+        peak_threads = peak_threads.max(threads);
+        if round == ROUNDS / 2 {
+            // The counter keeps ticking while every connection is open and sending.
+            let before = reported_totals(&counts).len();
+            wait_for("a counter report during the load", 10, || {
+                (reported_totals(&counts).len() > before).then_some(())
+            });
+            reports_during_load = reported_totals(&counts).len() - before;
+        }
+    }
+    let total = (conns * ROUNDS) as u64;
+    wait_for(&format!("{total} messages counted"), 60, || {
+        reported_totals(&counts)
+            .last()
+            .is_some_and(|&n| n == total)
+            .then_some(())
+    });
+    let elapsed = started.elapsed();
+    let (peak_rss, threads) = memory_and_threads(pid);
+    peak_threads = peak_threads.max(threads);
+    assert!(reports_during_load > 0);
+    assert!(
+        peak_rss <= 256 << 20,
+        "peak RSS {} MiB with {conns} connections",
+        peak_rss >> 20
+    );
+    assert!(
+        peak_threads <= 64,
+        "{peak_threads} threads with {conns} connections"
+    );
+    // Closing them all, then a new connection is still served.
+    drop(socks);
+    let mut late = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    late.write_all(&frame).unwrap();
+    wait_for("the late message", 20, || {
+        reported_totals(&counts)
+            .last()
+            .is_some_and(|&n| n == total + 1)
+            .then_some(())
+    });
+    eprintln!(
+        "{conns} connections x {ROUNDS} messages counted in {:.1} s; peak RSS {} MiB, {peak_threads} threads",
+        elapsed.as_secs_f64(),
+        peak_rss >> 20
+    );
+    assert!(h.stop().success(), "{}", h.stderr());
+}
