@@ -18,32 +18,48 @@ use serde::Deserialize;
 /// What the fake outputs and inputs observed, by sink name.
 static SINKS: LazyLock<Mutex<BTreeMap<String, Vec<String>>>> = LazyLock::new(Default::default);
 
+/// The sinks, even after a failed test panicked while holding them.
+fn sinks() -> std::sync::MutexGuard<'static, BTreeMap<String, Vec<String>>> {
+    SINKS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn record(sink: &str, what: String) {
-    SINKS
-        .lock()
-        .unwrap()
-        .entry(sink.to_string())
-        .or_default()
-        .push(what);
+    sinks().entry(sink.to_string()).or_default().push(what);
 }
 
 fn sink(name: &str) -> Vec<String> {
-    SINKS.lock().unwrap().get(name).cloned().unwrap_or_default()
+    sinks().get(name).cloned().unwrap_or_default()
+}
+
+fn sink_len(name: &str) -> usize {
+    sinks().get(name).map_or(0, Vec::len)
 }
 
 fn wait_sink(name: &str, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let v = sink(name);
-        if v.len() >= n {
-            return v;
+        if sink_len(name) >= n {
+            return sink(name);
         }
         assert!(
             Instant::now() < deadline,
-            "sink {name} has {v:?}, wanted {n}; all sinks: {:?}",
-            SINKS.lock().unwrap()
+            "sink {name} has {} entries, wanted {n}",
+            sink_len(name)
         );
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits up to `secs` seconds for `name` to hold `n` entries (without copying it each time).
+fn wait_len(name: &str, n: usize, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while sink_len(name) < n {
+        assert!(
+            Instant::now() < deadline,
+            "sink {name} has {} entries, wanted {n}",
+            sink_len(name)
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -54,6 +70,8 @@ struct LinesConfig {
     ack_sink: Option<String>,
     /// Records the index of each line once the stream has routed it.
     progress_sink: Option<String>,
+    /// Also sends this many lines "l0", "l1", ... after `lines`.
+    count: usize,
 }
 
 /// Feeds its configured lines into one stream, then waits for the stop.
@@ -65,7 +83,8 @@ impl Input for LinesInput {
         if self.0.ack_sink.is_some() {
             s.enable_ack();
         }
-        for (i, l) in self.0.lines.iter().enumerate() {
+        let generated = (0..self.0.count).map(|i| format!("l{i}"));
+        for (i, l) in self.0.lines.iter().cloned().chain(generated).enumerate() {
             s.push_bytes(format!("{l}\n").as_bytes());
             if let Some(p) = &self.0.progress_sink {
                 record(p, i.to_string());
@@ -74,7 +93,7 @@ impl Input for LinesInput {
         s.finish();
         if let Some(name) = &self.0.ack_sink {
             let acks = s.acks().unwrap();
-            let total = self.0.lines.len() as u64;
+            let total = (self.0.lines.len() + self.0.count) as u64;
             loop {
                 let done = acks.wait(Duration::from_millis(20));
                 record(name, format!("acked {done}"));
@@ -107,6 +126,12 @@ impl Splitter for LineSplitter {
 struct EchoConfig {
     copies: usize,
     echo_type: String,
+    /// Where refused injections are recorded (default "inject-errors").
+    errors_sink: Option<String>,
+    /// Injects one message of this type on every tick.
+    tick_type: Option<String>,
+    /// Sleeps this long per message (a slow filter).
+    delay_ms: u64,
 }
 
 /// Injects `copies` messages of type `echo_type` per message; on "die" fails fatally.
@@ -117,6 +142,9 @@ impl Filter for EchoFilter {
         pack: &Pack,
         ctx: &mut FilterContext<'_>,
     ) -> Result<(), ProcessError> {
+        if self.0.delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.0.delay_ms));
+        }
         let p = String::from_utf8_lossy(pack.message.payload_bytes()).into_owned();
         if p == "die" {
             return Err(ProcessError::Fatal("asked to die".into()));
@@ -126,8 +154,20 @@ impl Filter for EchoFilter {
             m.set_type(self.0.echo_type.clone());
             m.set_payload(format!("echo {p}"));
             if let Err(e) = ctx.inject(m) {
-                record("inject-errors", e.to_string());
+                let sink = self.0.errors_sink.as_deref().unwrap_or("inject-errors");
+                record(sink, e.to_string());
             }
+        }
+        Ok(())
+    }
+
+    fn timer_event(&mut self, ctx: &mut FilterContext<'_>, _: i64) -> Result<(), ProcessError> {
+        if let Some(t) = &self.0.tick_type {
+            let mut m = ctx.new_message();
+            m.set_type(t.clone());
+            m.set_payload("tick");
+            ctx.inject(m)
+                .map_err(|e| ProcessError::Drop(e.to_string()))?;
         }
         Ok(())
     }
@@ -140,6 +180,12 @@ struct CollectConfig {
     hold_until: usize,
     /// Blocks in `process_message` until [`GATE`] opens.
     gated: bool,
+    /// Sleeps this long per message (a slow destination).
+    delay_ms: u64,
+    /// Every delivery fails with a retry (a destination that is down).
+    down: bool,
+    /// Writes everything out when the runner asks (`flush_requested`), whatever `hold_until`.
+    obey_flush_request: bool,
 }
 
 /// Opens the gate of gated outputs.
@@ -157,6 +203,12 @@ impl Output for CollectOutput {
         pack: &Pack,
         _: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
+        if self.cfg.down {
+            return Err(ProcessError::Retry("destination down".into()));
+        }
+        if self.cfg.delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.cfg.delay_ms));
+        }
         if self.cfg.gated {
             record("gate-reached", String::new());
             while !GATE.load(std::sync::atomic::Ordering::SeqCst) {
@@ -175,7 +227,10 @@ impl Output for CollectOutput {
         );
         Ok(())
     }
-    fn flush(&mut self, _: &mut OutputContext<'_>) -> Result<bool, ProcessError> {
+    fn flush(&mut self, ctx: &mut OutputContext<'_>) -> Result<bool, ProcessError> {
+        if self.cfg.obey_flush_request && ctx.flush_requested() {
+            self.cfg.hold_until = 0;
+        }
         Ok(self.seen >= self.cfg.hold_until)
     }
 }
@@ -197,13 +252,22 @@ fn registry() -> Registry {
             build: |_| Ok(Box::new(LineSplitter)),
         }],
         decoders: vec![],
-        filters: vec![FilterSpec {
-            type_name: "EchoFilter",
-            summary: "test",
-            default_matcher: None,
-            ticker: Ticker::Unsupported,
-            build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
-        }],
+        filters: vec![
+            FilterSpec {
+                type_name: "EchoFilter",
+                summary: "test",
+                default_matcher: None,
+                ticker: Ticker::Unsupported,
+                build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
+            },
+            FilterSpec {
+                type_name: "TickingEchoFilter",
+                summary: "test",
+                default_matcher: None,
+                ticker: Ticker::Optional,
+                build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
+            },
+        ],
         encoders: vec![],
         outputs: vec![OutputSpec {
             type_name: "CollectOutput",
@@ -220,6 +284,19 @@ fn registry() -> Registry {
                 }))
             },
         }],
+    }
+}
+
+/// Runs `f` on a thread of its own and fails the test if it has not returned after `secs`
+/// seconds (so that a deadlock fails instead of hanging the suite).
+fn within<T: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(_) => panic!("{what} did not finish within {secs} s: deadlock?"),
     }
 }
 
@@ -461,4 +538,169 @@ gated = true
     assert_eq!(wait_sink("bp-out", 100).len(), 100);
     assert_eq!(wait_sink("bp-progress", 100).len(), 100);
     p.stop();
+}
+
+#[test]
+fn filters_injecting_into_each_other_do_not_deadlock() {
+    let p = run(r#"
+[hekad]
+plugin_chansize = 1
+[in]
+type = "LinesInput"
+count = 2000
+[ping]
+type = "EchoFilter"
+message_matcher = "Logger == 'in' || Type == 'b'"
+copies = 1
+echo_type = "a"
+errors_sink = "cycle-errors"
+[pong]
+type = "EchoFilter"
+message_matcher = "Type == 'a'"
+copies = 1
+echo_type = "b"
+errors_sink = "cycle-errors"
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'a' || Type == 'b'"
+sink = "cycle-out"
+"#);
+    // Each line goes line -> a (loop 1) -> b (2) -> a (3) -> b (4); a 5th loop is refused.
+    within("the injection cycle", 60, || {
+        wait_len("cycle-out", 8000, 60)
+    });
+    within("stopping", 30, move || p.stop());
+    assert_eq!(sink("cycle-out").len(), 8000);
+    assert_eq!(sink("cycle-errors").len(), 2000);
+    assert!(
+        sink("cycle-errors")
+            .iter()
+            .all(|e| e.contains("MaxMsgLoops"))
+    );
+}
+
+#[test]
+fn a_filter_with_a_full_channel_still_ticks_and_injects() {
+    let p = run(r#"
+[hekad]
+plugin_chansize = 1
+[in]
+type = "LinesInput"
+count = 4000
+progress_sink = "tick-progress"
+[ticking]
+type = "TickingEchoFilter"
+message_matcher = "Type != 'tick'"
+ticker_interval = 1
+tick_type = "tick"
+delay_ms = 1
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'tick'"
+sink = "ticks"
+"#);
+    // The ticks go out while the input still pushes against the full channel.
+    within("two ticks under load", 30, || wait_len("ticks", 2, 30));
+    assert!(
+        sink_len("tick-progress") < 4000,
+        "the load ended too soon to tell"
+    );
+    within("every line", 60, || wait_len("tick-progress", 4000, 60));
+    within("stopping", 30, move || p.stop());
+}
+
+#[test]
+fn a_slow_output_behind_a_filter_delays_but_loses_nothing() {
+    let p = run(r#"
+[hekad]
+plugin_chansize = 1
+[in]
+type = "LinesInput"
+count = 300
+[echo]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+copies = 1
+echo_type = "slow"
+[slow]
+type = "CollectOutput"
+message_matcher = "Type == 'slow'"
+sink = "slow-out"
+delay_ms = 2
+[fast]
+type = "CollectOutput"
+message_matcher = "Logger == 'in'"
+sink = "fast-out"
+"#);
+    within("the slow path", 60, || wait_len("slow-out", 300, 60));
+    within("stopping", 30, move || p.stop());
+    assert_eq!(sink("fast-out").len(), 300);
+    assert_eq!(sink("slow-out").len(), 300);
+}
+
+#[test]
+fn shutdown_ends_while_every_channel_is_full_and_a_destination_is_down() {
+    let p = run(r#"
+[hekad]
+plugin_chansize = 1
+[in]
+type = "LinesInput"
+count = 5000
+progress_sink = "down-progress"
+[echo]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+copies = 1
+echo_type = "to-down"
+[down]
+type = "CollectOutput"
+message_matcher = "Type == 'to-down'"
+sink = "down-out"
+down = true
+[up]
+type = "CollectOutput"
+message_matcher = "Logger == 'in'"
+sink = "up-out"
+"#);
+    // The input is stuck behind the filter, which is stuck behind the output that is down.
+    wait_sink("down-progress", 1);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(sink("down-progress").len() < 5000);
+    // Shutdown gives the failing output a grace period, then drops what it cannot deliver.
+    within("shutdown with full channels", 30, move || p.stop());
+    assert!(sink("down-out").is_empty());
+}
+
+#[test]
+fn acks_wait_only_on_matching_outputs_and_a_lazy_output_is_made_to_write() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+count = 50
+ack_sink = "lazy-acks"
+[never_matched]
+type = "CollectOutput"
+message_matcher = "Type == 'nothing'"
+sink = "never-out"
+hold_until = 1000000
+[lazy]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "lazy-out"
+hold_until = 1000000
+obey_flush_request = true
+"#);
+    // `lazy` would hold its messages forever; the runner asks it to write them out, and the
+    // output that matched nothing never holds an acknowledgement back.
+    within("the acknowledgement", 20, || {
+        loop {
+            if sink("lazy-acks").contains(&"acked 50".to_string()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    assert_eq!(sink_len("lazy-out"), 50);
+    within("stopping", 30, move || p.stop());
+    assert!(sink("never-out").is_empty());
 }

@@ -544,7 +544,12 @@ impl FoRunner {
                     }
                     let jitter =
                         Duration::from_millis(fastrand::u64(..=wait.as_millis() as u64 / 2));
-                    self.draining.wait(wait + jitter);
+                    if self.draining.is_stopped() {
+                        // The grace period runs: keep backing off, without sleeping past it.
+                        std::thread::sleep((wait + jitter).min(Duration::from_millis(250)));
+                    } else {
+                        self.draining.wait(wait + jitter);
+                    }
                     wait = (wait * 2).min(Duration::from_secs(1));
                 }
             }

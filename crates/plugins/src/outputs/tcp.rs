@@ -230,6 +230,8 @@ struct TcpOutput {
     processed: u64,
     /// Whether the last write attempt failed (to log a failure streak once).
     failing: bool,
+    /// When hekad's shutdown was first seen while a write kept failing.
+    stop_seen: Option<Instant>,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
@@ -273,6 +275,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
         scratch: Vec::new(),
         processed: 0,
         failing: false,
+        stop_seen: None,
     }))
 }
 
@@ -385,7 +388,6 @@ impl TcpOutput {
     /// stopping for [`SHUTDOWN_GRACE`].
     fn write_all_pending(&mut self, ctx: &OutputContext<'_>) -> Result<(), ProcessError> {
         let mut wait = Duration::from_millis(10);
-        let mut stop_seen: Option<Instant> = None;
         loop {
             match self.write_pending() {
                 Ok(()) => {
@@ -403,7 +405,9 @@ impl TcpOutput {
                         tracing::debug!(output = %ctx.name(), "{e}; retrying");
                     }
                     if ctx.stopping() {
-                        let since = *stop_seen.get_or_insert_with(Instant::now);
+                        // Once per shutdown, not per message: a backlog must not take a
+                        // grace period each.
+                        let since = *self.stop_seen.get_or_insert_with(Instant::now);
                         if since.elapsed() > SHUTDOWN_GRACE {
                             let n = self.ends.len();
                             self.pending.clear();
