@@ -128,3 +128,80 @@ flush_interval = 0
     );
     assert!(h.stop().success(), "{}", h.stderr());
 }
+
+fn typed_frames(ty: &str, n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let m = heka_client::MessageBuilder::new()
+            .message_type(ty.to_string())
+            .payload(format!("{ty} {i}"))
+            .build();
+        encode_frame(&m.to_bytes(), None, 65536, &mut out).unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_destination_that_is_down_holds_back_only_what_it_matches() {
+    const N: usize = 20_000;
+    let port = free_port();
+    let mut h = Hekad::start(&format!(
+        r#"
+[hekad]
+base_dir = "{{dir}}/cache"
+[TcpInput]
+address = "127.0.0.1:{port}"
+
+# Nothing listens on port 1: every write fails and is retried.
+[TcpOutput]
+address = "127.0.0.1:1"
+message_matcher = "Type == 'to-tcp'"
+
+[file]
+type = "FileOutput"
+message_matcher = "Type == 'to-file'"
+path = "{{dir}}/file.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#
+    ));
+    h.wait_port(port);
+    // One agent's messages all go to the destination that is down; its connection stalls.
+    let stalled = typed_frames("to-tcp", N);
+    let mut a = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        let _ = a.write_all(&stalled);
+        // Keep the connection open until the test ends.
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    });
+    // Another agent's messages go only to the FileOutput: every one arrives.
+    let mut b = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    b.write_all(&typed_frames("to-file", N)).unwrap();
+    let got = wait_for(&format!("{N} messages in the file"), 60, || {
+        let m = crate::support::read_framed(&h.path("file.log"));
+        (m.len() >= N).then_some(m)
+    });
+    assert_eq!(got.len(), N);
+    assert_eq!(got[N - 1].payload_bytes(), format!("to-file {}", N - 1).as_bytes());
+
+    // Under that load hekad still answers SIGUSR1 and SIGHUP.
+    h.signal(10);
+    wait_for("the report", 10, || {
+        h.stderr().contains("TcpOutput:\n    InChanCapacity").then_some(())
+    });
+    h.signal(1);
+    wait_for("the reload", 10, || {
+        h.stdout().contains("Reload initiated").then_some(())
+    });
+
+    // Shutdown waits out the failing output's grace period; a second SIGTERM ends it now and
+    // says what was left undelivered.
+    h.signal(15);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.signal(15);
+    let st = h.wait_exit(5);
+    assert!(!st.success());
+    let err = h.stderr();
+    assert!(err.contains("Second shutdown signal"), "{err}");
+    assert!(err.contains("undelivered: TcpOutput: "), "{err}");
+}
