@@ -23,6 +23,8 @@ pub(crate) enum Setup {
     Sink,
     /// hekad: TcpInput → ProtobufDecoder → CounterFilter.
     HekadCounter,
+    /// The same plus 40 CounterFilters whose matchers match nothing.
+    HekadCounter40,
     /// hekad: TcpInput → ProtobufDecoder → FileOutput with ProtobufEncoder.
     HekadFile,
     /// hekad: TcpInput with TokenSplitter and no decoder → CounterFilter.
@@ -94,6 +96,13 @@ pub(crate) fn hekad_config(setup: Setup, port: u16, s: &Scratch) -> String {
         c.push_str(
             "\n[CounterFilter]\nmessage_matcher = \"Type != 'heka.counter-output'\"\nticker_interval = 60\n",
         );
+    }
+    if setup == Setup::HekadCounter40 {
+        for i in 0..40 {
+            c.push_str(&format!(
+                "\n[idle{i}]\ntype = \"CounterFilter\"\nmessage_matcher = \"Type == 'no.such.type.{i}'\"\nticker_interval = 60\n"
+            ));
+        }
     }
     c.push_str(&format!(
         "\n[end]\ntype = \"FileOutput\"\nmessage_matcher = \"{end_matcher}\"\npath = \"{}\"\n\

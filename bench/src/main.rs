@@ -43,7 +43,7 @@ options:
   --keep               keep the scratch directory (configs, logs, output files)";
 
 /// All cases, in run order.
-const CASES: [Case; 6] = [
+const CASES: [Case; 8] = [
     Case {
         id: "a",
         what: "framed Heka messages -> sink (loopback limit)",
@@ -51,6 +51,7 @@ const CASES: [Case; 6] = [
         setup: Setup::Sink,
         limit: None,
         target: Target::None,
+        connections: 1,
     },
     Case {
         id: "a-lines",
@@ -59,6 +60,7 @@ const CASES: [Case; 6] = [
         setup: Setup::Sink,
         limit: None,
         target: Target::None,
+        connections: 1,
     },
     Case {
         id: "b",
@@ -67,6 +69,7 @@ const CASES: [Case; 6] = [
         setup: Setup::HekadCounter,
         limit: Some("a"),
         target: Target::Rate(1_000_000.0),
+        connections: 1,
     },
     Case {
         id: "c",
@@ -75,6 +78,25 @@ const CASES: [Case; 6] = [
         setup: Setup::HekadFile,
         limit: Some("a"),
         target: Target::Rate(500_000.0),
+        connections: 1,
+    },
+    Case {
+        id: "b-40filters",
+        what: "case b plus 40 CounterFilters whose matchers match nothing",
+        workload: Workload::Framed,
+        setup: Setup::HekadCounter40,
+        limit: Some("a"),
+        target: Target::VsPeer("b", 0.8),
+        connections: 1,
+    },
+    Case {
+        id: "c-1000conns",
+        what: "case c over 1,000 connections streaming at once",
+        workload: Workload::Framed,
+        setup: Setup::HekadFile,
+        limit: Some("a"),
+        target: Target::VsPeer("c", 1.0),
+        connections: 1000,
     },
     Case {
         id: "d-hekad",
@@ -83,6 +105,7 @@ const CASES: [Case; 6] = [
         setup: Setup::HekadLines,
         limit: Some("a-lines"),
         target: Target::VsPeer("d-rsyslog", 1.5),
+        connections: 1,
     },
     Case {
         id: "d-rsyslog",
@@ -91,6 +114,7 @@ const CASES: [Case; 6] = [
         setup: Setup::Rsyslog,
         limit: Some("a-lines"),
         target: Target::None,
+        connections: 1,
     },
 ];
 
@@ -359,7 +383,7 @@ fn free_port() -> Result<u16> {
 fn run_case(case: &Case, o: &Options, stream: &Stream, dir: PathBuf, configs: &Path) -> Outcome {
     let program = match case.setup {
         Setup::Sink => env::current_exe().ok(),
-        Setup::HekadCounter | Setup::HekadFile | Setup::HekadLines => {
+        Setup::HekadCounter | Setup::HekadCounter40 | Setup::HekadFile | Setup::HekadLines => {
             match o.hekad.as_ref().filter(|p| p.is_file()) {
                 Some(p) => Some(p.clone()),
                 None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
@@ -430,7 +454,10 @@ fn measure(
     let mut daemon = Running::spawn(program, &args, &s.dir, &s.log)?;
     daemon.wait_listening(port, Duration::from_secs(20))?;
     let pid = daemon.pid();
-    let mut conn = TcpStream::connect(("127.0.0.1", port)).context("connecting")?;
+    let mut conns = Vec::with_capacity(case.connections);
+    for _ in 0..case.connections.max(1) {
+        conns.push(TcpStream::connect(("127.0.0.1", port)).context("connecting")?);
+    }
     // Wait for the daemon to settle after start-up so that its CPU and RSS baselines are clean.
     let settle = Instant::now() + Duration::from_millis(300);
     while Instant::now() < settle {
@@ -448,7 +475,11 @@ fn measure(
 
     let result = thread::scope(|scope| -> Result<Measurement> {
         let generator = scope.spawn(|| {
-            let r = stream.send(&mut conn, o.count, &sent);
+            let r = if conns.len() == 1 {
+                stream.send(&mut conns[0], o.count, &sent)
+            } else {
+                stream.send_many(&mut conns, o.count, &sent)
+            };
             if r.is_err() {
                 gen_failed.store(true, Ordering::Relaxed);
             }

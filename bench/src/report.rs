@@ -20,6 +20,8 @@ pub(crate) struct Case {
     pub(crate) limit: Option<&'static str>,
     /// The goal printed beside the numbers.
     pub(crate) target: Target,
+    /// Connections the workload is spread over.
+    pub(crate) connections: usize,
 }
 
 /// A goal printed beside a case's numbers.
@@ -407,6 +409,7 @@ mod tests {
         setup: Setup::Rsyslog,
         limit: Some("loop"),
         target: Target::None,
+        connections: 1,
     };
     const LOOP: Case = Case {
         id: "loop",
@@ -415,6 +418,7 @@ mod tests {
         setup: Setup::Sink,
         limit: None,
         target: Target::None,
+        connections: 1,
     };
     const OURS: Case = Case {
         id: "ours",
@@ -423,6 +427,7 @@ mod tests {
         setup: Setup::HekadLines,
         limit: Some("loop"),
         target: Target::VsPeer("peer", 1.5),
+        connections: 1,
     };
     const RATE: Case = Case {
         id: "rate",
@@ -431,6 +436,7 @@ mod tests {
         setup: Setup::HekadCounter,
         limit: None,
         target: Target::Rate(1_000_000.0),
+        connections: 1,
     };
 
     #[test]

@@ -139,6 +139,50 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Like [`Stream::send`] over many connections at once: each chunk is cut on message
+    /// boundaries into one slice per connection, written in turn, so every connection streams
+    /// all the time. The marker goes last, on the first connection.
+    pub(crate) fn send_many(
+        &self,
+        conns: &mut [TcpStream],
+        count: u64,
+        sent: &Arc<AtomicU64>,
+    ) -> Result<(Instant, f64)> {
+        let cpu_before = crate::procfs::thread_cpu_seconds().unwrap_or(0.0);
+        let n = conns.len().max(1);
+        let started = Instant::now();
+        let mut left = count;
+        while left > 0 {
+            let msgs = left.min(self.ends.len() as u64) as usize;
+            let per = msgs.div_ceil(n);
+            let mut from = 0usize;
+            let mut first = 0usize;
+            for conn in conns.iter_mut() {
+                if first >= msgs {
+                    break;
+                }
+                let last = (first + per).min(msgs);
+                let to = self.ends[last - 1];
+                conn.write_all(&self.chunk[from..to])
+                    .context("sending to the daemon")?;
+                sent.fetch_add((last - first) as u64, Ordering::Relaxed);
+                from = to;
+                first = last;
+            }
+            left -= msgs as u64;
+        }
+        let first = conns
+            .first_mut()
+            .ok_or_else(|| anyhow::anyhow!("no connections"))?;
+        first
+            .write_all(&self.marker)
+            .context("sending the end marker")?;
+        let cpu = crate::procfs::thread_cpu_seconds().unwrap_or(0.0) - cpu_before;
+        Ok((started, cpu))
+    }
+}
+
 /// Data message `i` of the framed workload (about 200 bytes encoded).
 fn data_message(i: usize) -> Message {
     let mut msg = Message::new_now();

@@ -12,6 +12,11 @@
 //! socket buffer fills and the peer's writes stall) while it serves the others; it retries the
 //! kept deliveries every millisecond until they are sent.
 //!
+//! Memory stays bounded when many connections are held back at once: each holds at most what one
+//! read brought, and once a worker's held-back connections hold [`MAX_HELD_PER_WORKER`]
+//! messages, it reads no connection until some of them are sent. Below that, a full
+//! destination delays only the connections that send it something.
+//!
 //! Accept errors for lack of descriptors back off for 100 ms and are logged once per interval.
 
 use std::collections::VecDeque;
@@ -37,6 +42,9 @@ const READ_SIZE: usize = 64 * 1024;
 
 /// Reads from one connection before the worker turns to the others.
 const READS_PER_TURN: usize = 16;
+
+/// Decoded messages a worker's held-back connections may hold before it stops reading.
+const MAX_HELD_PER_WORKER: usize = 8 * 1024;
 
 /// How often a connection whose deliveries wait for a full destination tries again.
 const RETRY_BLOCKED: Duration = Duration::from_millis(1);
@@ -309,6 +317,7 @@ fn start_worker(
         free: Vec::new(),
         ready: VecDeque::new(),
         blocked: Vec::new(),
+        over_budget: false,
         scratch: vec![0; READ_SIZE],
     };
     let thread = std::thread::Builder::new()
@@ -355,6 +364,8 @@ struct WorkerLoop {
     free: Vec<usize>,
     ready: VecDeque<usize>,
     blocked: Vec<usize>,
+    /// The held-back connections hold too much: read nothing until they send some.
+    over_budget: bool,
     scratch: Vec<u8>,
 }
 
@@ -365,7 +376,7 @@ impl WorkerLoop {
             if self.stop.load(Ordering::Acquire) {
                 break;
             }
-            let timeout = if !self.ready.is_empty() {
+            let timeout = if !self.ready.is_empty() && !self.over_budget {
                 Some(Duration::ZERO)
             } else if !self.blocked.is_empty() {
                 Some(RETRY_BLOCKED)
@@ -385,7 +396,11 @@ impl WorkerLoop {
                     Token(id) => self.mark_ready(id),
                 }
             }
-            self.retry_blocked();
+            self.over_budget = self.retry_blocked() >= MAX_HELD_PER_WORKER;
+            if self.over_budget {
+                // Read nothing more until what is held back shrinks.
+                continue;
+            }
             for _ in 0..self.ready.len() {
                 let Some(id) = self.ready.pop_front() else {
                     break;
@@ -455,13 +470,16 @@ impl WorkerLoop {
         }
     }
 
-    fn retry_blocked(&mut self) {
+    /// Retries the held-back connections; returns how many messages they still hold.
+    fn retry_blocked(&mut self) -> usize {
         let blocked = std::mem::take(&mut self.blocked);
+        let mut held = 0;
         for id in blocked {
             let Some(Some(c)) = self.slots.get_mut(id) else {
                 continue;
             };
             if !c.stream.retry() {
+                held += c.stream.blocked_messages();
                 self.blocked.push(id);
             } else if c.closing {
                 self.remove(id);
@@ -470,6 +488,7 @@ impl WorkerLoop {
                 self.mark_ready(id);
             }
         }
+        held
     }
 
     fn turn(&mut self, id: usize) {
