@@ -27,6 +27,8 @@ pub(crate) enum Setup {
     HekadCounter40,
     /// hekad: TcpInput → ProtobufDecoder → FileOutput with ProtobufEncoder.
     HekadFile,
+    /// The same with TLS on the TcpInput (certificates from `tls::Certs`).
+    HekadFileTls,
     /// hekad: TcpInput with TokenSplitter and no decoder → CounterFilter.
     HekadLines,
     /// rsyslogd: imptcp → discard (peers.md W1, tuned).
@@ -86,7 +88,14 @@ pub(crate) fn hekad_config(setup: Setup, port: u16, s: &Scratch) -> String {
     } else {
         format!("Type == '{END_TYPE}'")
     };
-    if setup == Setup::HekadFile {
+    if setup == Setup::HekadFileTls {
+        c.push_str(&format!(
+            "use_tls = true\n[TcpInput.tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            quoted(&s.dir.join(crate::tls::SERVER_CERT)),
+            quoted(&s.dir.join(crate::tls::SERVER_KEY))
+        ));
+    }
+    if matches!(setup, Setup::HekadFile | Setup::HekadFileTls) {
         c.push_str(&format!(
             "\n[data]\ntype = \"FileOutput\"\nmessage_matcher = \"Type == '{DATA_TYPE}'\"\n\
              path = \"{}\"\nencoder = \"ProtobufEncoder\"\nuse_framing = true\n{FILE_OUTPUT_BATCHING}",

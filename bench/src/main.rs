@@ -7,6 +7,7 @@
 mod daemons;
 mod procfs;
 mod report;
+mod tls;
 mod workload;
 
 use std::io::Read;
@@ -43,7 +44,7 @@ options:
   --keep               keep the scratch directory (configs, logs, output files)";
 
 /// All cases, in run order.
-const CASES: [Case; 8] = [
+const CASES: [Case; 9] = [
     Case {
         id: "a",
         what: "framed Heka messages -> sink (loopback limit)",
@@ -94,6 +95,15 @@ const CASES: [Case; 8] = [
         what: "case c over 1,000 connections streaming at once",
         workload: Workload::Framed,
         setup: Setup::HekadFile,
+        limit: Some("a"),
+        target: Target::VsPeer("c", 1.0),
+        connections: 1000,
+    },
+    Case {
+        id: "c-1000tls",
+        what: "case c over 1,000 TLS connections streaming at once",
+        workload: Workload::Framed,
+        setup: Setup::HekadFileTls,
         limit: Some("a"),
         target: Target::VsPeer("c", 1.0),
         connections: 1000,
@@ -383,12 +393,14 @@ fn free_port() -> Result<u16> {
 fn run_case(case: &Case, o: &Options, stream: &Stream, dir: PathBuf, configs: &Path) -> Outcome {
     let program = match case.setup {
         Setup::Sink => env::current_exe().ok(),
-        Setup::HekadCounter | Setup::HekadCounter40 | Setup::HekadFile | Setup::HekadLines => {
-            match o.hekad.as_ref().filter(|p| p.is_file()) {
-                Some(p) => Some(p.clone()),
-                None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
-            }
-        }
+        Setup::HekadCounter
+        | Setup::HekadCounter40
+        | Setup::HekadFile
+        | Setup::HekadFileTls
+        | Setup::HekadLines => match o.hekad.as_ref().filter(|p| p.is_file()) {
+            Some(p) => Some(p.clone()),
+            None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
+        },
         Setup::Rsyslog => {
             if !o.rsyslogd.is_file() {
                 return Outcome::Skipped(format!(
@@ -420,6 +432,11 @@ fn measure(
     let s = Scratch::create(dir)?;
     let port = free_port()?;
     let total_bytes = stream.total_bytes(o.count);
+    let tls_config = if case.setup == Setup::HekadFileTls {
+        Some(tls::setup(&s.dir)?)
+    } else {
+        None
+    };
     let args: Vec<String> = match case.setup {
         Setup::Sink => vec![
             "sink".into(),
@@ -454,16 +471,20 @@ fn measure(
     let mut daemon = Running::spawn(program, &args, &s.dir, &s.log)?;
     daemon.wait_listening(port, Duration::from_secs(20))?;
     let pid = daemon.pid();
-    let mut conns = Vec::with_capacity(case.connections);
+    let mut plain = Vec::new();
+    let mut secure = Vec::new();
     for _ in 0..case.connections.max(1) {
-        conns.push(TcpStream::connect(("127.0.0.1", port)).context("connecting")?);
+        match &tls_config {
+            None => plain.push(TcpStream::connect(("127.0.0.1", port)).context("connecting")?),
+            Some(c) => secure.push(tls::connect(c, port)?),
+        }
     }
     // Wait for the daemon to settle after start-up so that its CPU and RSS baselines are clean.
     let settle = Instant::now() + Duration::from_millis(300);
     while Instant::now() < settle {
         thread::sleep(Duration::from_millis(20));
     }
-    let expected_data = (case.setup == Setup::HekadFile).then(|| {
+    let expected_data = matches!(case.setup, Setup::HekadFile | Setup::HekadFileTls).then(|| {
         let per = stream.uniform_message_size().unwrap_or(0) as u64;
         per * o.count
     });
@@ -475,10 +496,12 @@ fn measure(
 
     let result = thread::scope(|scope| -> Result<Measurement> {
         let generator = scope.spawn(|| {
-            let r = if conns.len() == 1 {
-                stream.send(&mut conns[0], o.count, &sent)
+            let r = if !secure.is_empty() {
+                stream.send_many(&mut secure, o.count, &sent)
+            } else if plain.len() == 1 {
+                stream.send(&mut plain[0], o.count, &sent)
             } else {
-                stream.send_many(&mut conns, o.count, &sent)
+                stream.send_many(&mut plain, o.count, &sent)
             };
             if r.is_err() {
                 gen_failed.store(true, Ordering::Relaxed);

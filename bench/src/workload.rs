@@ -143,9 +143,9 @@ impl Stream {
     /// Like [`Stream::send`] over many connections at once: each chunk is cut on message
     /// boundaries into one slice per connection, written in turn, so every connection streams
     /// all the time. The marker goes last, on the first connection.
-    pub(crate) fn send_many(
+    pub(crate) fn send_many<W: Write>(
         &self,
-        conns: &mut [TcpStream],
+        conns: &mut [W],
         count: u64,
         sent: &Arc<AtomicU64>,
     ) -> Result<(Instant, f64)> {
@@ -178,6 +178,9 @@ impl Stream {
         first
             .write_all(&self.marker)
             .context("sending the end marker")?;
+        for c in conns.iter_mut() {
+            c.flush().context("flushing a connection")?;
+        }
         let cpu = crate::procfs::thread_cpu_seconds().unwrap_or(0.0) - cpu_before;
         Ok((started, cpu))
     }

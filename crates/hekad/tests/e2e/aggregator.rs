@@ -182,12 +182,17 @@ flush_interval = 0
         (m.len() >= N).then_some(m)
     });
     assert_eq!(got.len(), N);
-    assert_eq!(got[N - 1].payload_bytes(), format!("to-file {}", N - 1).as_bytes());
+    assert_eq!(
+        got[N - 1].payload_bytes(),
+        format!("to-file {}", N - 1).as_bytes()
+    );
 
     // Under that load hekad still answers SIGUSR1 and SIGHUP.
     h.signal(10);
     wait_for("the report", 10, || {
-        h.stderr().contains("TcpOutput:\n    InChanCapacity").then_some(())
+        h.stderr()
+            .contains("TcpOutput:\n    InChanCapacity")
+            .then_some(())
     });
     h.signal(1);
     wait_for("the reload", 10, || {
