@@ -177,16 +177,18 @@ impl Destination {
         m
     }
 
+    /// Counts `n` messages towards the next timed evaluation; returns which of them (by
+    /// index) to time, if any. One sampled evaluation per batch at most; the countdown is
+    /// shared by all producers.
+    fn sample_in(&self, n: usize) -> Option<usize> {
+        let n = n as i64;
+        let left = self.stats.until_sample.fetch_sub(n, Ordering::Relaxed);
+        (left <= n).then(|| (left.max(1) - 1) as usize)
+    }
+
     /// Sets the bits of the packs this destination matches.
     fn match_batch(&self, packs: &[Pack], mask: &mut Mask) {
-        // One sampled evaluation per batch at most; the countdown is shared by all producers.
-        let n = packs.len() as i64;
-        let left = self.stats.until_sample.fetch_sub(n, Ordering::Relaxed);
-        let timed = if left <= n {
-            Some((left.max(1) - 1) as usize)
-        } else {
-            None
-        };
+        let timed = self.sample_in(packs.len());
         for (i, p) in packs.iter().enumerate() {
             let hit = if timed == Some(i) {
                 self.accepts_timed(p)
@@ -389,11 +391,24 @@ impl Router {
         for &d in &table.unindexed {
             table.dests[d].match_batch(&packs, &mut masks[d]);
         }
+        // Indexed destinations: evaluated only for messages whose header value they require.
+        // The first such message of the batch may be timed for the report.
+        let mut seen = vec![false; table.dests.len()];
         for (header, map) in &table.index {
             for (i, p) in packs.iter().enumerate() {
                 if let Some(ds) = map.get(header.value(&p.message)) {
                     for &d in ds {
-                        if table.dests[d].accepts(p) {
+                        let dest = &table.dests[d];
+                        let timed = !seen[d] && {
+                            seen[d] = true;
+                            dest.sample_in(packs.len()).is_some()
+                        };
+                        let hit = if timed {
+                            dest.accepts_timed(p)
+                        } else {
+                            dest.accepts(p)
+                        };
+                        if hit {
                             masks[d].set(i);
                         }
                     }
@@ -634,6 +649,25 @@ mod tests {
             a.main.try_recv(),
             Err(crossbeam_channel::TryRecvError::Disconnected)
         ));
+    }
+
+    #[test]
+    fn matching_is_timed_now_and_then_for_indexed_and_other_matchers() {
+        let r = Router::default();
+        let _a = dest(&r, "indexed", "Type == 'x'", 64);
+        let _b = dest(&r, "scanned", "Payload =~ /1/", 64);
+        for _ in 0..3 {
+            r.route(vec![pack("x", "1"), pack("x", "2")], None);
+        }
+        let table = r.table.read().clone();
+        for d in &table.dests {
+            // The countdown starts at 0: the first batch is timed, then one message in about
+            // `sample_denominator` (1000 here).
+            assert_eq!(d.stats.samples.load(Ordering::Relaxed), 1, "{}", d.name);
+            assert!(d.stats.until_sample.load(Ordering::Relaxed) > 900);
+        }
+        assert_eq!(table.dests[0].stats.matched.load(Ordering::Relaxed), 6);
+        assert_eq!(table.dests[1].stats.matched.load(Ordering::Relaxed), 3);
     }
 
     #[test]

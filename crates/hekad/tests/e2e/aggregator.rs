@@ -91,6 +91,24 @@ flush_interval = 0
             reports_during_load = reported_totals(&counts).len() - before;
         }
     }
+    // The report counts the open connections (and the one that checked the port).
+    let mut tries = 0;
+    loop {
+        h.signal(10);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let err = h.stderr();
+        if err.contains(&format!("    Connections: {conns}\n"))
+            && err.contains(&format!("    ConnectionsAccepted: {}\n", conns + 1))
+        {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 100,
+            "no connection counts in the report:\n{}",
+            &err[err.len().saturating_sub(3000)..]
+        );
+    }
     let total = (conns * ROUNDS) as u64;
     wait_for(&format!("{total} messages counted"), 60, || {
         reported_totals(&counts)
@@ -209,4 +227,65 @@ flush_interval = 0
     let err = h.stderr();
     assert!(err.contains("Second shutdown signal"), "{err}");
     assert!(err.contains("undelivered: TcpOutput: "), "{err}");
+}
+
+#[test]
+fn running_out_of_descriptors_backs_off_and_recovers() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hekad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[hekad]
+base_dir = "{0}/cache"
+[TcpInput]
+address = "127.0.0.1:{port}"
+[file]
+type = "FileOutput"
+message_matcher = "TRUE"
+path = "{0}/out.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#,
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    // hekad raises its soft limit to the hard one: cap both at 64 descriptors.
+    let args = [
+        "-c".to_string(),
+        format!(
+            "ulimit -n 64 && exec {} -config={}",
+            env!("CARGO_BIN_EXE_hekad"),
+            config.display()
+        ),
+    ];
+    let mut h = Hekad::start_program(dir, "sh", &args);
+    h.wait_port(port);
+    // Far more connections than descriptors: the kernel completes them, hekad cannot accept.
+    let socks: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    wait_for("the accept failure", 10, || {
+        h.stderr().contains("TCP accept failed").then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let failures = h.stderr().matches("TCP accept failed").count();
+    assert!(failures <= 2, "logged {failures} times:\n{}", h.stderr());
+    // Once the connections go, the backlog drains and a new agent is served.
+    drop(socks);
+    let mut frame = Vec::new();
+    encode_frame(&test_message(7).to_bytes(), None, 65536, &mut frame).unwrap();
+    wait_for("a served connection", 30, || {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        c.write_all(&frame).ok()?;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        (!crate::support::read_framed(&h.path("out.log")).is_empty()).then_some(())
+    });
+    assert_eq!(
+        crate::support::read_framed(&h.path("out.log"))[0].payload_bytes(),
+        b"message 7"
+    );
 }

@@ -59,9 +59,14 @@ impl Hekad {
 
     /// Starts hekad with these arguments.
     pub(crate) fn start_args(dir: tempfile::TempDir, args: &[String]) -> Hekad {
+        Hekad::start_program(dir, env!("CARGO_BIN_EXE_hekad"), args)
+    }
+
+    /// Starts `program` (hekad, or a shell that execs it) with these arguments.
+    pub(crate) fn start_program(dir: tempfile::TempDir, program: &str, args: &[String]) -> Hekad {
         let stderr = dir.path().join("stderr.log");
         let stdout = dir.path().join("stdout.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_hekad"))
+        let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())
