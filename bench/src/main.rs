@@ -31,7 +31,8 @@ usage: heka-bench [run] [options]        run the benchmark (see bench/README.md)
 
 options:
   --count N            data messages per case (default 5000000)
-  --cases LIST         comma-separated case ids (default a,a-lines,b,c,d-hekad,d-rsyslog)
+  --cases LIST         comma-separated case ids (default: all, in the order a, a-lines, b, c,
+                       b-40filters, c-1000conns, c-1000tls, d-hekad, d-rsyslog)
   --repeat R           run every case R times, report the median (default 1)
   --hekad PATH         hekad binary (hekad cases are skipped without it)
   --rsyslogd PATH      rsyslogd binary (default /usr/sbin/rsyslogd)
