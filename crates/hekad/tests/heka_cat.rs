@@ -16,8 +16,13 @@ use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message};
 const CAT: &str = env!("CARGO_BIN_EXE_heka-cat");
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// Heka's recorded stream, kept in the repository (`testdata/heka/`). Checked here so that a
+/// missing file fails with its name instead of as a changed exit code (heka-cat exits 3 when
+/// it can't open its input, before it looks at `-output` or `-offset`).
 fn protobuf_log() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/heka/protobuf.log")
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/heka/protobuf.log");
+    assert!(p.is_file(), "recorded stream missing: {}", p.display());
+    p
 }
 
 fn cat(args: &[&str]) -> Output {
