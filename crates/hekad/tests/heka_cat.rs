@@ -223,6 +223,8 @@ fn malformed_matcher_exits_2() {
 
 #[test]
 fn usage_errors() {
+    let log = protobuf_log();
+    let log = log.to_str().unwrap();
     // No file: the defaults, exit 1.
     let out = cat(&[]);
     assert_eq!(out.status.code(), Some(1));
@@ -230,20 +232,38 @@ fn usage_errors() {
     // Unknown flag: exit 2.
     let out = cat_log(&["-bogus"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-bogus"),
+        "{out:?}"
+    );
     // Missing input file: exit 3.
     let out = cat(&["/nonexistent/heka-cat-input"]);
     assert_eq!(out.status.code(), Some(3));
-    // Unwritable output: exit 4.
+    assert!(
+        stdout(&out).starts_with("open /nonexistent/heka-cat-input: "),
+        "{out:?}"
+    );
+    // Unwritable output: exit 4 (the input opened, so this is the output's failure).
     let out = cat_log(&["-output", "/nonexistent/dir/out"]);
     assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stdout(&out).starts_with("open /nonexistent/dir/out: "),
+        "{out:?}"
+    );
     // Unparsable number: exit 2; negative offset: the seek fails, exit 5.
     let out = cat_log(&["-offset", "x"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-offset"),
+        "{out:?}"
+    );
     let out = cat_log(&["-offset", "-1"]);
     assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stdout(&out), format!("seek {log}: negative offset\n"));
     // Too large a maximum message size: exit 8.
     let out = cat_log(&["-max-message-size", "4294967295"]);
     assert_eq!(out.status.code(), Some(8));
+    assert_eq!(stdout(&out), "Message size is too large: 4294967295\n");
 }
 
 #[test]
