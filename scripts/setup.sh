@@ -3,7 +3,10 @@
 # Usage: scripts/setup.sh [bench]   ("bench" adds the peers the benchmark runs against)
 set -euo pipefail
 
-packages=(gcc g++)
+# gcc, g++: C and C++ code of dependencies (ring, mimalloc, libFuzzer for scripts/fuzz.sh).
+# tzdata: /usr/share/zoneinfo, read by the time zone tests (America/Los_Angeles, ...).
+# procps: kill(1), which the end-to-end tests use to signal hekad and stop stuck tools.
+packages=(gcc g++ tzdata procps)
 if [[ "${1:-}" == "bench" ]]; then
     packages+=(rsyslog)
 fi

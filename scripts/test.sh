@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Runs every check and test of the project: format, lints, unit and end-to-end tests, and a
-# compile of the fuzz targets. This is what CI runs (.ci/run).
+# Runs every check and test of the project: format, lints (the fuzz targets too), unit and
+# end-to-end tests, then 30 s of fuzzing per fuzz target. This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 echo "== cargo fmt"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== fuzz targets compile"
-cargo check --manifest-path fuzz/Cargo.toml --quiet
+echo "== cargo clippy (fuzz targets, stable, without cargo-fuzz)"
+cargo clippy --manifest-path fuzz/Cargo.toml --locked --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== fuzz (30 s per target)"
+scripts/fuzz.sh 30

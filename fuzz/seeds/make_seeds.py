@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed files: framing and message_decode from Heka's recorded streams,
-matcher_parse from expressions of Heka's matcher tests (message/message_matcher_test.go).
+matcher_parse from expressions of Heka's matcher tests (message/message_matcher_test.go),
+splitters partly from the recorded streams, payload_regex, config_load and gotime from the
+examples below and the repository's example configs.
 
-Usage (from the repository root, with the shared test data next to the repository):
-    python3 fuzz/seeds/make_seeds.py ../shared/testdata/heka
+Usage (from the repository root; the folder of Heka's recorded streams defaults to the
+repository's testdata/heka):
+    python3 fuzz/seeds/make_seeds.py [testdata/heka]
 
 The records of protobuf.log are 36-57 KB, mostly one "filler" field and the payload; the seeds
 drop "filler" and cut the payload to 32 bytes so that every seed stays under -max_len=4096.
@@ -129,6 +132,132 @@ EXPRESSIONS = [
 ]
 
 
+# splitters: (seed name, setup selector, largest chunk - 1, chunk seed, setup bytes). The
+# selectors index SETUPS in fuzz_targets/splitters.rs; 12 and 13 make their own setups.
+SPLITTER_TEXT = [
+    ("token_lines", 4, 0x03, 1, b"one\ntwo\n\nthree\r\npartial"),
+    ("token_count", 5, 0x01, 2, b"a;b;c;d;e;f;g;h"),
+    ("regex_lines", 6, 0x07, 3, b"first line\nsecond\n\nfourth\r\nno end"),
+    ("regex_dates", 7, 0x0F, 4,
+     b"2015-10-07 18:47:00 start\n  continued\n2015-10-07 18:47:01 next\n\n2015-10-0"),
+    ("regex_dates_eol", 8, 0x02, 5, b"head\n2015-10-07 a\nb\n2015-10-08 c\n"),
+    ("regex_optional_capture", 9, 0x05, 6, b"x\n1 first\n2 second\n\nplain\n3 third\n"),
+    ("regex_semicolons", 10, 0x03, 7, b"a; b;;c ;  d;"),
+    ("regex_crlf", 11, 0x04, 8, b"l1\r\nl2\nl3\r\n\r\nl5"),
+    ("token_custom", 12, 0x02, 9, b"\t\x02a\tb\tc\td\te"),
+    ("regex_custom", 13, 0x06, 10, b"\x00\\s+(\\d+)\x00x 1 y 22 z 333 w"),
+    ("regex_custom_eol", 13, 0x06, 11, b"\x01(?m)(;)$\x00a;\nb;c;\n"),
+]
+
+# payload_regex: (seed name, config index in fuzz_targets/payload_regex.rs, payload).
+PAYLOADS = [
+    ("nginx", 0, b'127.0.0.1 - - [07/Oct/2015:18:47:00 -0700] "GET /index.html HTTP/1.1" 200 1234'),
+    ("nginx_no_match", 0, b"not an access log line"),
+    ("rfc3339", 1, b"2015-10-07T18:47:00.123456789-07:00|warning"),
+    ("rfc1123_fallback", 1, b"Wed, 07 Oct 2015 18:47:00 PDT|err"),
+    ("syslog_yearless", 2, b"Oct  7 18:47:00|3"),
+    ("time_only", 3, b"6:47:00.500PM|debug"),
+    ("zone_abbrev", 4, b"Wednesday, 07-Oct-15 18:47:00 EDT|4"),
+    ("offsets", 5, b"2015 Oct  7 18:47:00,123456 +10:30:00 +1030"),
+    ("epoch", 6, b"1444243620.123456789|0"),
+    ("epoch_milli", 7, b"1444243620123.456"),
+    ("epoch_micro", 8, b"1444243620123456.7"),
+    ("epoch_nano", 9, b"1444243620123456789"),
+    ("template", 10, b"1234.5|3|437f1c2a-5e11-4b8d-9c04-e23a770bd165|host.example|the rest"),
+    ("template_raw_uuid", 10, b"77|-1|0123456789abcdef|rest, no host"),
+]
+
+# config_load: hekad configs beside the repository's examples/*.toml.
+CONFIGS = {
+    "counter": """[TcpInput]
+address = "127.0.0.1:5999"
+[CounterFilter]
+[LogOutput]
+message_matcher = "Type == 'heka.counter-output'"
+encoder = "PayloadEncoder"
+[PayloadEncoder]
+""",
+    "globals_env": """[hekad]
+maxprocs = 2
+max_message_size = 8192
+hostname = "%ENV[HOSTNAME]"
+base_dir = "/var/cache/hekad"
+
+[in]
+type = "UdpInput"
+address = "%ENV[UDP_ADDR]"
+splitter = "lines"
+decoder = "regex"
+
+[lines]
+type = "RegexSplitter"
+delimiter = '\n(\d{4}-\d{2}-\d{2})'
+delimiter_eol = false
+deliver_incomplete_final = true
+
+[regex]
+type = "PayloadRegexDecoder"
+match_regex = '^(?P<Timestamp>\S+) (?P<Severity>\w+) (?P<Msg>.*)'
+timestamp_layout = "2006-01-02T15:04:05Z07:00"
+timestamp_location = "Europe/Berlin"
+[regex.severity_map]
+warning = 4
+[regex.message_fields]
+Type = "app.log"
+"Text|line" = "%Msg%"
+""",
+    "errors": """[TcpInput]
+address = 5
+adress_typo = 1
+
+[x]
+type = "Whatever"
+
+[CounterFilter]
+message_matcher = "Type = 'x'"
+ticker_interval = "five"
+
+[TokenSplitter]
+delimiter = "ab"
+
+[TokenSplitter]
+""",
+    "outputs": """[FileOutput]
+message_matcher = "Fields[foo] == 'bar' && Severity < 4"
+path = "/var/log/heka/out-%Y%m%d.log"
+rotation_interval = 24
+encoder = "RstEncoder"
+flush_operator = "OR"
+flush_count = 100
+use_framing = false
+retries = { max_delay = "30s", delay = "250ms", max_retries = -1 }
+
+[RstEncoder]
+
+[tcp]
+type = "TcpOutput"
+address = "127.0.0.1:5565"
+message_matcher = "TRUE"
+use_buffering = true
+[tcp.buffering]
+max_file_size = 1048576
+full_action = "block"
+""",
+}
+
+# gotime: (seed name, zone selector, nanoseconds since the epoch, layout, value).
+T = 1_444_243_620_123_456_789
+TIMES = [
+    ("rfc3339_utc", 0, T, "2006-01-02T15:04:05.999999999Z07:00", "2015-10-07T18:47:00.123456789Z"),
+    ("unixdate_fixed", 1 + 4 * 27, T, "Mon Jan _2 15:04:05 MST 2006", "Wed Oct  7 18:47:00 PDT 2015"),
+    ("stamp_la", 2, -1, "Jan _2 15:04:05.000000", "Oct  7 18:47:00.123456"),
+    ("kitchen_lord_howe", 2 + 4, T, "3:04PM", "6:47PM"),
+    ("offsets_kolkata", 3 + 8, 0, "2006-01-02 15:04:05 -07:00:00 Z0700 -07", "1970-01-01 05:30:00 +05:30:00 +0530 +05"),
+    ("strftime", 0, T, "%Y-%m-%d %H:%M:%S %z %Z %a %b %e %j %p", ""),
+    ("odd_elements", 1, -T, "Monday January 2 _2 1 01 06 pm PM .000 ,999 _2006 Z07:00:00", "Tuesday March 26 26 3 03 24 am AM .877 ,543 _1924 +05:30:00"),
+]
+
+
 def write(folder, name, data):
     os.makedirs(folder, exist_ok=True)
     assert len(data) <= 4096, (name, len(data))
@@ -137,8 +266,9 @@ def write(folder, name, data):
 
 
 def main():
-    testdata = sys.argv[1]
     here = os.path.dirname(os.path.abspath(__file__))
+    default = os.path.join(here, "..", "..", "testdata", "heka")
+    testdata = sys.argv[1] if len(sys.argv) > 1 else default
     with open(os.path.join(testdata, "protobuf.log"), "rb") as f:
         pb = [shrink(m) for _, m in frames(f.read())]
     with open(os.path.join(testdata, "multi.dat"), "rb") as f:
@@ -165,6 +295,36 @@ def main():
     mat = os.path.join(here, "matcher_parse")
     for i, e in enumerate(EXPRESSIONS):
         write(mat, f"expr_{i:02}", e.encode())
+
+    sp = os.path.join(here, "splitters")
+    # Framing setups 0-3 (default, signers, at most 1025-byte messages with signers,
+    # skip_authentication).
+    signed = frame(pb[3], (b"test", 1, "md5", b"xxx")) + frame(pb[4], (b"ops", 3, "sha1", b"secret"))
+    write(sp, "framing_unsigned", b"\x00\x3f\x07" + b"".join(frame(m) for m in multi[:3]))
+    write(sp, "framing_signed", b"\x01\x10\x05" + signed + frame(multi[4]))
+    long_payload = b"\x32" + varint(1100) + b"x" * 1100
+    write(sp, "framing_small_max", b"\x02\x08\x02" + frame(long_payload) + frame(multi[5]))
+    write(sp, "framing_skip_auth", b"\x03\x80\x03" + bad_sig + garbage[:20] + frame(multi[6]))
+    for name, selector, chunk, seed, data in SPLITTER_TEXT:
+        write(sp, name, bytes([selector, chunk, seed]) + data)
+
+    pr = os.path.join(here, "payload_regex")
+    for name, config, payload in PAYLOADS:
+        write(pr, name, bytes([config]) + payload)
+
+    cl = os.path.join(here, "config_load")
+    for name, text in CONFIGS.items():
+        write(cl, name, text.encode())
+    examples = os.path.join(here, "..", "..", "examples")
+    for entry in sorted(os.listdir(examples)):
+        if entry.endswith(".toml"):
+            with open(os.path.join(examples, entry), "rb") as f:
+                write(cl, "example_" + entry[: -len(".toml")].replace("-", "_"), f.read())
+
+    gt = os.path.join(here, "gotime")
+    for name, zone, ts, layout, value in TIMES:
+        data = bytes([zone]) + ts.to_bytes(8, "little", signed=True)
+        write(gt, name, data + layout.encode() + b"\x00" + value.encode())
 
 
 if __name__ == "__main__":

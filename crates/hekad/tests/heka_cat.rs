@@ -16,8 +16,13 @@ use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message};
 const CAT: &str = env!("CARGO_BIN_EXE_heka-cat");
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// Heka's recorded stream, kept in the repository (`testdata/heka/`). Checked here so that a
+/// missing file fails with its name instead of as a changed exit code (heka-cat exits 3 when
+/// it can't open its input, before it looks at `-output` or `-offset`).
 fn protobuf_log() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/heka/protobuf.log")
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/heka/protobuf.log");
+    assert!(p.is_file(), "recorded stream missing: {}", p.display());
+    p
 }
 
 fn cat(args: &[&str]) -> Output {
@@ -218,6 +223,8 @@ fn malformed_matcher_exits_2() {
 
 #[test]
 fn usage_errors() {
+    let log = protobuf_log();
+    let log = log.to_str().unwrap();
     // No file: the defaults, exit 1.
     let out = cat(&[]);
     assert_eq!(out.status.code(), Some(1));
@@ -225,20 +232,38 @@ fn usage_errors() {
     // Unknown flag: exit 2.
     let out = cat_log(&["-bogus"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-bogus"),
+        "{out:?}"
+    );
     // Missing input file: exit 3.
     let out = cat(&["/nonexistent/heka-cat-input"]);
     assert_eq!(out.status.code(), Some(3));
-    // Unwritable output: exit 4.
+    assert!(
+        stdout(&out).starts_with("open /nonexistent/heka-cat-input: "),
+        "{out:?}"
+    );
+    // Unwritable output: exit 4 (the input opened, so this is the output's failure).
     let out = cat_log(&["-output", "/nonexistent/dir/out"]);
     assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stdout(&out).starts_with("open /nonexistent/dir/out: "),
+        "{out:?}"
+    );
     // Unparsable number: exit 2; negative offset: the seek fails, exit 5.
     let out = cat_log(&["-offset", "x"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-offset"),
+        "{out:?}"
+    );
     let out = cat_log(&["-offset", "-1"]);
     assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stdout(&out), format!("seek {log}: negative offset\n"));
     // Too large a maximum message size: exit 8.
     let out = cat_log(&["-max-message-size", "4294967295"]);
     assert_eq!(out.status.code(), Some(8));
+    assert_eq!(stdout(&out), "Message size is too large: 4294967295\n");
 }
 
 #[test]

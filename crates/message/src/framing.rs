@@ -418,12 +418,70 @@ mod tests {
     }
 
     #[test]
-    fn header_decode_never_panics_on_garbage() {
+    fn header_decode_rejects_malformed_headers_with_the_reason() {
+        let bad = |why: &'static str| Err(FramingError::BadHeader(why));
+        let len = |n: u32| {
+            Ok(Header {
+                message_length: n,
+                ..Header::default()
+            })
+        };
+        let cases: &[(&[u8], Result<Header, FramingError>)] = &[
+            // Heka compat: no message_length means an empty message.
+            (b"", len(0)),
+            (b"\x08\x05", len(5)),
+            (b"\x08\xac\x02", len(300)),
+            // Unknown fields of every wire type are skipped.
+            (b"\x38\x01\x08\x02", len(2)),
+            (b"\x39\x01\x02\x03\x04\x05\x06\x07\x08\x08\x03", len(3)),
+            (b"\x3a\x02ab\x08\x04", len(4)),
+            (b"\x3d\x01\x02\x03\x04\x08\x06", len(6)),
+            (b"\x08", bad("truncated varint")),
+            (b"\x08\x80", bad("truncated varint")),
+            (b"\x80", bad("truncated varint")),
+            (
+                b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+                bad("varint too long"),
+            ),
+            (
+                b"\x08\x80\x80\x80\x80\x10",
+                bad("message_length out of range"),
+            ),
+            (b"\x00\x00", bad("invalid tag 0")),
+            (b"\x0a\x00", bad("wrong wire type")),
+            (b"\x19\x00", bad("wrong wire type")),
+            (b"\x3b", bad("unsupported wire type")),
+            (b"\x3f", bad("unsupported wire type")),
+            (b"\x22\x05abc", bad("truncated field")),
+            (b"\x39\x01\x02\x03", bad("truncated field")),
+            (b"\x3a\x09ab", bad("truncated field")),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(&Header::decode(bytes), want, "{bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn header_decode_of_garbage_is_an_error_or_round_trips() {
+        let (mut ok, mut err) = (0, 0);
         for n in 0..=255u8 {
             let b = [n, n.wrapping_mul(7), 0xff, n, 0x80, 0x80];
-            for l in 0..b.len() {
-                let _ = Header::decode(&b[..l]);
+            for l in 0..=b.len() {
+                match Header::decode(&b[..l]) {
+                    Ok(h) => {
+                        ok += 1;
+                        let mut again = Vec::new();
+                        h.encode(&mut again);
+                        assert_eq!(Header::decode(&again), Ok(h), "{:02x?}", &b[..l]);
+                    }
+                    Err(e) => {
+                        err += 1;
+                        assert!(matches!(e, FramingError::BadHeader(_)), "{e:?}");
+                    }
+                }
             }
         }
+        // Both outcomes occur, so the loop checks both paths.
+        assert!(ok > 0 && err > 0, "ok {ok}, err {err}");
     }
 }

@@ -1,4 +1,4 @@
-//! Heka's recorded message streams (`../shared/testdata/heka/`) decode to exactly the messages
+//! Heka's recorded message streams (`testdata/heka/` at the repository root) decode to exactly the messages
 //! they hold, and each message re-encodes to the bytes it was decoded from.
 
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message, framing};
 
 fn testdata(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/heka")
+        .join("../../testdata/heka")
         .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }

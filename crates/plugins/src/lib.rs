@@ -8,6 +8,8 @@
 pub mod decoders;
 pub mod encoders;
 pub mod filters;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inputs;
 pub mod outputs;
 pub mod splitters;

@@ -52,23 +52,40 @@ fn unknown_option_names_file_section_option_and_line() {
 #[test]
 fn unknown_type_wrong_type_and_bad_matcher_are_errors() {
     let d = tempfile::tempdir().unwrap();
+    // Building checks the FileOutput's own options, which opens its file, before the matcher.
+    let out = d.path().join("out.log");
+    let file_output = format!(
+        "[FileOutput]\npath = \"{}\"\nencoder = \"PayloadEncoder\"\n",
+        out.display()
+    );
     for (text, want) in [
-        ("[x]\ntype = \"NoSuchInput\"\n", "NoSuchInput"),
-        ("[x]\ntype = \"Whatever\"\n", "x"),
-        ("[TcpInput]\naddress = 5\n", "address"),
         (
-            "[CounterFilter]\nmessage_matcher = \"Type = 'x'\"\n",
-            "message_matcher",
+            "[x]\ntype = \"NoSuchInput\"\n",
+            "[x] type: No registered plugin type: NoSuchInput (line 2, column 8)",
         ),
         (
-            "[FileOutput]\npath = \"/tmp/x\"\nencoder = \"PayloadEncoder\"\n",
-            "missing message matcher",
+            "[x]\ntype = \"Whatever\"\n",
+            "[x] type: unrecognized plugin category for type 'Whatever' (line 2, column 8)",
+        ),
+        (
+            "[TcpInput]\naddress = 5\n",
+            "[TcpInput] address: invalid type: integer `5`, expected a string (line 2, column 11)",
+        ),
+        (
+            "[CounterFilter]\nmessage_matcher = \"Type = 'x'\"\n",
+            "[CounterFilter] message_matcher: syntax error: last token: = pos: 5 \
+             ('=' alone is not an operator) (line 2, column 19)",
+        ),
+        (
+            file_output.as_str(),
+            "[FileOutput] message_matcher: 'FileOutput' missing message matcher (line 1, column 2)",
         ),
     ] {
         let p = write(d.path(), "bad.toml", text);
         let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
         assert_eq!(st.code(), Some(1), "{text}: {err}");
-        assert!(err.contains(want), "{text}: wanted {want:?} in {err}");
+        let want = format!("{p}: {want}\n");
+        assert!(err.contains(&want), "{text}: wanted {want:?} in {err}");
     }
 }
 
@@ -129,7 +146,10 @@ fn an_output_without_its_required_encoder_is_a_config_error() {
     let p = write(
         d.path(),
         "noenc.toml",
-        "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"/tmp/x.log\"\n",
+        &format!(
+            "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"{}\"\n",
+            d.path().join("x.log").display()
+        ),
     );
     let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
     assert_eq!(st.code(), Some(1), "{err}");

@@ -236,16 +236,22 @@ fn parse_epoch(v: &[u8], digits: usize) -> Option<i64> {
     if digits == 0 && s.contains('.') {
         return None;
     }
-    let mut text = String::with_capacity(int.len() + digits);
-    text.push_str(int);
-    let frac = &frac[..frac.len().min(digits)];
-    text.push_str(frac);
-    text.extend(std::iter::repeat_n('0', digits - frac.len()));
+    // The fraction is cut to `digits` bytes, not characters: a cut through a multi-byte
+    // character leaves a non-digit byte, which fails the check below like any other.
+    let frac = &frac.as_bytes()[..frac.len().min(digits)];
+    let mut text = Vec::with_capacity(int.len() + digits);
+    text.extend_from_slice(int.as_bytes());
+    text.extend_from_slice(frac);
+    text.resize(int.len() + digits, b'0');
     // Go's ParseUint: digits only.
-    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
+    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    text.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok())
+    std::str::from_utf8(&text)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| i64::try_from(n).ok())
 }
 
 /// Parses `PayloadRegexDecoder` captures into messages.
@@ -611,6 +617,25 @@ Sev = "%Severity%"
         // A fallback layout (RFC3339) is tried when the configured one does not fit.
         let (_, m) = decode(&mut *d, "3 at 2013-04-18T21:00:28Z");
         assert_eq!(m.timestamp, 1_366_318_828_000_000_000);
+    }
+
+    /// Found by the `payload_regex` fuzz target: cutting an `Epoch*` fraction to its digits
+    /// went through a multi-byte character and panicked. Such a value is no timestamp.
+    #[test]
+    fn an_epoch_fraction_cut_inside_a_character_is_no_timestamp() {
+        let mut d = build_from(
+            "match_regex = '^(?P<Timestamp>[^|]*)'\n\
+             timestamp_layout = \"EpochMilli\"",
+        )
+        .unwrap();
+        let (r, m) = decode(&mut *d, "1.24\u{3}6:\u{32b}T");
+        assert_eq!(r, Ok(Decoded::Keep));
+        assert_eq!(m.timestamp, BEFORE, "unchanged");
+        // A character inside the kept digits spoils them; beyond them it is ignored, as the
+        // rest of a longer fraction is.
+        assert_eq!(parse_epoch("1.23456\u{e9}".as_bytes(), 6), None);
+        assert_eq!(parse_epoch("1.234567\u{e9}".as_bytes(), 6), Some(1_234_567));
+        assert_eq!(parse_epoch(b"1.2345678", 6), Some(1_234_567));
     }
 
     #[test]

@@ -82,7 +82,7 @@ mod tests {
     fn decodes_heka_recorded_stream() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata/heka/protobuf.log"
+            "/../../testdata/heka/protobuf.log"
         );
         let data = Bytes::from(std::fs::read(path).unwrap());
         let mut off = 0;

@@ -28,9 +28,9 @@
 //! - An encoder is required; `use_framing` defaults to true with `ProtobufEncoder`.
 //!
 //! The file is opened (and its directory created and checked for write permission) when the
-//! config is loaded. Each write is followed by an fsync. SIGHUP reopens the file, for log
-//! rotation by external tools; if it can't be reopened the output stops. Everything buffered
-//! is written at shutdown.
+//! config is loaded. A write hands the data to the kernel, without an fsync (as Heka). SIGHUP
+//! reopens the file, for log rotation by external tools; if it can't be reopened the output
+//! stops. Everything buffered is written at shutdown.
 //!
 //! Differences from Heka:
 //! - There is no timer of its own: the rules are checked after every batch and, while data is
@@ -38,8 +38,10 @@
 //!   about 50 ms. Heka ran its own timer.
 //! - Data buffered before a rotation boundary goes to the old file (Heka wrote it to the new
 //!   one).
-//! - A failed write is reported as an error of the flush (Heka only logged it); as in Heka the
-//!   data of that write is discarded.
+//! - A failed write is reported as an error of the flush (Heka only logged it), and nothing
+//!   accepted is lost: what the file did not take stays buffered and is written by the next
+//!   attempt (Heka discarded the data of that write). Once 8 MiB wait, new messages wait too,
+//!   which pushes back on the router.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
@@ -261,7 +263,6 @@ fn open(path: &Path, perm: u32, folder_perm: u32) -> Result<File, OpenError> {
 }
 
 impl FileOutput {
-    /// Writes and syncs the buffer; on error the data is dropped, as in Heka.
     /// Writes the buffer to the file. What the kernel did not take stays buffered for the next
     /// attempt, so a failing disk delays messages instead of losing them. No fsync: like Heka,
     /// "written" means handed to the kernel, which survives a crash of hekad.
@@ -596,8 +597,38 @@ mod tests {
         assert!(e.contains("flush_count"), "{e}");
         let e = err("path = '/tmp/x'\nrotation_interval = 2\n");
         assert!(e.contains("rotation_interval must be one of"), "{e}");
-        let e = err("path = '/proc/heka-no-such-dir/x.log'\n");
-        assert!(e.contains("basepath") || e.contains("test file"), "{e}");
+    }
+
+    #[test]
+    fn unusable_paths_are_config_errors() {
+        let base = "[FileOutput]\nmessage_matcher = 'TRUE'\nencoder = 'ProtobufEncoder'\n";
+        // The directory can't be made: a regular file is in the way.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        let path = file.join("x.log");
+        let e = build_error(&format!("{base}path = '{}'\n", path.display()));
+        let want = format!(
+            "[FileOutput] path: FileOutput '{}' can't create the basepath for the FileOutput \
+             plugin: File exists (os error 17)",
+            path.display()
+        );
+        assert!(e.contains(&want), "{e}");
+        // The directory exists but takes no new file, even for root: the write check fails.
+        let e = build_error(&format!("{base}path = '/proc/x.log'\n"));
+        let (before, after) = e
+            .split_once("/proc/.hekad.perm_check")
+            .unwrap_or_else(|| panic!("{e}"));
+        assert!(
+            before
+                .ends_with("[FileOutput] path: FileOutput '/proc/x.log' can't write to test file "),
+            "{e}"
+        );
+        let after = after.trim_start_matches(|c: char| c.is_ascii_digit());
+        assert!(
+            after.starts_with(": No such file or directory (os error 2)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -342,7 +342,52 @@ mod tests {
         assert!(build_from("[s.signer.x_1]\nkey = \"k\"\n").is_err());
         assert!(build_from("skip_authentication = \"yes\"").is_err());
         assert!(build_from("delimiter = \"x\"").is_err());
-        const { assert!(SPEC.use_message_bytes) };
-        assert_eq!(SPEC.min_buffer_size, 8192);
+    }
+
+    /// By default the records handed on are the message bytes themselves: a ProtobufDecoder
+    /// decodes them as they are, and a FileOutput writes the message out byte for byte.
+    #[test]
+    fn records_are_the_message_bytes_by_default() {
+        use crate::support::net::testing::{file_output, free_udp_port, start, wait_for};
+
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.log");
+        let port = free_udp_port();
+        let running = start(&format!(
+            "[UdpInput]\naddress = '127.0.0.1:{port}'\nsplitter = 'HekaFramingSplitter'\n\
+             decoder = 'ProtobufDecoder'\n{}",
+            file_output(&out)
+        ));
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(FRAME, ("127.0.0.1", port)).unwrap();
+        let got = wait_for("the message", || {
+            let b = std::fs::read(&out).unwrap_or_default();
+            (b.len() >= FRAME.len()).then_some(b)
+        });
+        running.stop();
+        // Framed again with the same 2-byte header: the very bytes that were sent.
+        assert_eq!(got, FRAME);
+    }
+
+    /// The read buffer starts at 8 KiB, so the largest record (`max_message_size` plus 258
+    /// bytes of framing) must be at least that.
+    #[test]
+    fn min_buffer_size_defaults_to_8_kib() {
+        use crate::support::net::testing::build_error;
+        let config = |max: u32| {
+            format!(
+                "[hekad]\nmax_message_size = {max}\n[UdpInput]\naddress = '127.0.0.1:0'\n\
+                 splitter = 'HekaFramingSplitter'\n[LogOutput]\nmessage_matcher = 'TRUE'\nencoder = 'ProtobufEncoder'\n"
+            )
+        };
+        let e = build_error(&config(8191 - 258));
+        assert!(
+            e.contains("min_buffer_size 8192 exceeds MAX_RECORD_SIZE 8191"),
+            "{e}"
+        );
+        let cfg =
+            heka_pipeline::config::load_str(&config(8192 - 258), "test.toml".as_ref()).unwrap();
+        let built = heka_pipeline::runner::build::Pipeline::build(&cfg, &crate::builtin());
+        assert!(built.is_ok(), "{:?}", built.err().map(|e| e.to_string()));
     }
 }

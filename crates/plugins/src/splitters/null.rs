@@ -73,9 +73,60 @@ mod tests {
     }
 
     #[test]
-    fn rejects_unknown_options_and_has_heka_defaults() {
+    fn rejects_unknown_options() {
         assert!(build_from("delimiter = \"x\"").is_err());
-        assert_eq!(SPEC.min_buffer_size, 65_536);
-        const { assert!(!SPEC.use_message_bytes) };
+    }
+
+    /// Records are not message bytes: each datagram becomes the payload of a new message.
+    #[test]
+    fn each_datagram_becomes_the_payload_of_a_new_message() {
+        use crate::support::net::testing::{
+            file_output, free_udp_port, start, unframe_all, wait_for,
+        };
+
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.log");
+        let port = free_udp_port();
+        let running = start(&format!(
+            "[in]\ntype = 'UdpInput'\naddress = '127.0.0.1:{port}'\nsplitter = 'NullSplitter'\n{}",
+            file_output(&out)
+        ));
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        // Protobuf-looking bytes stay a payload: nothing decodes them.
+        let datagram = b"\x0a\x10 not a message\nsecond line";
+        tx.send_to(datagram, ("127.0.0.1", port)).unwrap();
+        let got = wait_for("the message", || {
+            let msgs = unframe_all(&std::fs::read(&out).unwrap_or_default());
+            (!msgs.is_empty()).then_some(msgs)
+        });
+        running.stop();
+        assert_eq!(got.len(), 1);
+        let m = &got[0].1;
+        assert_eq!(m.payload_bytes(), datagram);
+        assert_eq!(m.logger_bytes(), b"in");
+        assert_eq!(m.uuid.len(), 16);
+        assert!(m.fields.is_empty());
+    }
+
+    /// The read buffer starts at 64 KiB, so the largest record (`max_message_size` plus 258
+    /// bytes of framing) must be at least that.
+    #[test]
+    fn min_buffer_size_defaults_to_64_kib() {
+        use crate::support::net::testing::build_error;
+        let config = |max: u32| {
+            format!(
+                "[hekad]\nmax_message_size = {max}\n[UdpInput]\naddress = '127.0.0.1:0'\n\
+                 [LogOutput]\nmessage_matcher = 'TRUE'\nencoder = 'ProtobufEncoder'\n"
+            )
+        };
+        let e = build_error(&config(65_535 - 258));
+        assert!(
+            e.contains("min_buffer_size 65536 exceeds MAX_RECORD_SIZE 65535"),
+            "{e}"
+        );
+        let cfg =
+            heka_pipeline::config::load_str(&config(65_536 - 258), "test.toml".as_ref()).unwrap();
+        let built = heka_pipeline::runner::build::Pipeline::build(&cfg, &crate::builtin());
+        assert!(built.is_ok(), "{:?}", built.err().map(|e| e.to_string()));
     }
 }

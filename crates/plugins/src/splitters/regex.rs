@@ -80,7 +80,12 @@ impl Splitter for RegexSplitter {
         let (start, end) = (skip + whole.start(), skip + whole.end());
         let capture = if self.has_capture { caps.get(1) } else { None };
         let (consumed, rec) = match capture {
-            None => (end, record(start)),
+            None => {
+                // The whole match is dropped, so the next buffer starts after it, with no
+                // capture carried over from an earlier match.
+                self.capture_len = 0;
+                (end, record(start))
+            }
             Some(c) if self.eol => (end, record(skip + c.end())),
             Some(c) => {
                 self.capture_len = c.len();
@@ -206,6 +211,26 @@ mod tests {
         );
         // Go semantics: \d is ASCII only.
         check(r#"delimiter = '\d'"#, "a١b2c", &[(5, "a١b")], "c");
+    }
+
+    /// Found by the `splitters` fuzz target: after a match whose optional group took no part,
+    /// the capture carried from the match before was still skipped at the start of the next
+    /// buffer, so a delimiter there was missed and ended up inside a record.
+    #[test]
+    fn a_match_without_its_capture_ends_the_carried_capture() {
+        check(
+            "delimiter = '\\n(\\d)?'\ndelimiter_eol = false",
+            "x\n1 first\n2 second\n\nplain\n3 third\n",
+            &[
+                (2, "x"),
+                (8, "1 first"),
+                (9, "2 second"),
+                (1, ""),
+                (6, "plain"),
+                (8, "3 third"),
+            ],
+            "",
+        );
     }
 
     #[test]

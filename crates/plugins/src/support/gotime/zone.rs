@@ -21,11 +21,7 @@ pub(crate) enum ZoneError {
 pub(crate) enum Zone {
     /// Coordinated Universal Time.
     Utc,
-    /// A fixed offset from UTC (seconds east), with a name.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "only tests render times at a fixed offset")
-    )]
+    /// A fixed offset from UTC (seconds east), with a name (used by tests and fuzzing).
     Fixed {
         /// Zone abbreviation.
         name: String,

@@ -76,8 +76,10 @@ impl ParsedTime {
                 None => wall - i64::from(gmt_offset(name).unwrap_or(0)),
             },
         };
-        secs.checked_mul(NANOS_PER_SEC)?
-            .checked_add(i64::from(self.nanos))
+        // In i128: the first second of the range starts before i64::MIN nanoseconds, yet its
+        // later nanoseconds are inside it.
+        let nanos = i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(self.nanos);
+        i64::try_from(nanos).ok()
     }
 }
 
@@ -430,6 +432,22 @@ mod tests {
     use super::*;
     use crate::support::gotime::NAMED_LAYOUTS;
     use crate::support::gotime::tests::T;
+
+    /// Found by the `gotime` fuzz target: the earliest representable instants (in the second
+    /// that starts before `i64::MIN` nanoseconds) were reported out of range.
+    #[test]
+    fn the_whole_i64_nanosecond_range_converts() {
+        let layout = Layout::new("2006-01-02T15:04:05.999999999Z07:00");
+        let ns = |text: &str| layout.parse(text.as_bytes()).unwrap().to_unix_nanos(&Zone::Utc);
+        assert_eq!(ns("1677-09-21T00:12:43.145224192Z"), Some(i64::MIN));
+        assert_eq!(
+            ns("1677-09-21T00:12:43.145224213Z"),
+            Some(-9_223_372_036_854_775_787)
+        );
+        assert_eq!(ns("1677-09-21T00:12:43.145224191Z"), None);
+        assert_eq!(ns("2262-04-11T23:47:16.854775807Z"), Some(i64::MAX));
+        assert_eq!(ns("2262-04-11T23:47:16.854775808Z"), None);
+    }
 
     #[test]
     fn parses_go_layouts() {

@@ -1,0 +1,61 @@
+//! What several targets share: building plugins the way hekad builds them, from a TOML
+//! section through the built-in registry.
+
+// Each target compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use heka_pipeline::config::{Config, ConfigError, PluginKind, load_str};
+use heka_pipeline::registry::{BuildContext, BuildFn};
+
+/// Name of the one plugin section of the configs made by [`config`].
+pub const SECTION: &str = "p";
+
+/// A TOML basic string (quoted, escaped) holding `s`.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Loads a config holding `[hekad]` with the lines `hekad` and one section `[p]` of type
+/// `type_name` with the option lines `options`.
+pub fn config(hekad: &str, type_name: &str, options: &str) -> Result<Config, ConfigError> {
+    let text = format!("[hekad]\n{hekad}\n[{SECTION}]\ntype = \"{type_name}\"\n{options}\n");
+    load_str(&text, Path::new("fuzz.toml"))
+}
+
+/// Builds the plugin of `section` with `build`, handing it the options hekad hands it (the
+/// common options of its kind removed).
+pub fn build_section<T: ?Sized>(
+    cfg: &Config,
+    name: &str,
+    build: BuildFn<T>,
+) -> Result<Box<T>, ConfigError> {
+    let Some(section) = cfg.section(name) else {
+        panic!("no section [{name}] in the loaded config");
+    };
+    let options = match section.kind {
+        PluginKind::Input => section.common_input()?.1,
+        PluginKind::Splitter => section.common_splitter()?.1,
+        PluginKind::Filter => section.common_filter_output(false)?.1,
+        PluginKind::Output => section.common_filter_output(true)?.1,
+        PluginKind::Decoder | PluginKind::Encoder => section.no_common()?,
+    };
+    build(&BuildContext {
+        name,
+        section,
+        options: &options,
+        globals: &cfg.globals,
+    })
+}
