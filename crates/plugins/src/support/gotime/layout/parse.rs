@@ -438,7 +438,12 @@ mod tests {
     #[test]
     fn the_whole_i64_nanosecond_range_converts() {
         let layout = Layout::new("2006-01-02T15:04:05.999999999Z07:00");
-        let ns = |text: &str| layout.parse(text.as_bytes()).unwrap().to_unix_nanos(&Zone::Utc);
+        let ns = |text: &str| {
+            layout
+                .parse(text.as_bytes())
+                .unwrap()
+                .to_unix_nanos(&Zone::Utc)
+        };
         assert_eq!(ns("1677-09-21T00:12:43.145224192Z"), Some(i64::MIN));
         assert_eq!(
             ns("1677-09-21T00:12:43.145224213Z"),
