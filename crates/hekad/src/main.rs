@@ -108,11 +108,14 @@ fn load(flags: &Flags) -> anyhow::Result<Config> {
 fn run(flags: &Flags) -> anyhow::Result<u8> {
     let config = load(flags)?;
     hekad::logging::set_flags(i64::from(config.globals.log_flags));
-    let pipeline = Pipeline::build(&config, &heka_plugins::builtin())?;
     if flags.is_set("test") {
+        // Checks everything without binding, opening or creating anything, so it also works
+        // beside a hekad that runs this very config.
+        Pipeline::check(&config, &heka_plugins::builtin())?;
         println!("Configuration OK");
         return Ok(0);
     }
+    let pipeline = Pipeline::build(&config, &heka_plugins::builtin())?;
     let g = pipeline.globals();
     std::fs::create_dir_all(&g.base_dir)
         .with_context(|| format!("creating base_dir {}", g.base_dir.display()))?;

@@ -17,6 +17,9 @@ pub struct BuildContext<'a> {
     pub options: &'a PluginOptions,
     /// The `[hekad]` globals.
     pub globals: &'a Globals,
+    /// `hekad -test`: check the options (resolve addresses, look at directories) but take no
+    /// resource — bind, open, create and connect nothing. The instance built is never run.
+    pub check_only: bool,
 }
 
 impl BuildContext<'_> {

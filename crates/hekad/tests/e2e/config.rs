@@ -52,7 +52,8 @@ fn unknown_option_names_file_section_option_and_line() {
 #[test]
 fn unknown_type_wrong_type_and_bad_matcher_are_errors() {
     let d = tempfile::tempdir().unwrap();
-    // Building checks the FileOutput's own options, which opens its file, before the matcher.
+    // The FileOutput's own options are checked (its folder, not opening its file) before the
+    // matcher.
     let out = d.path().join("out.log");
     let file_output = format!(
         "[FileOutput]\npath = \"{}\"\nencoder = \"PayloadEncoder\"\n",
@@ -178,4 +179,67 @@ fn every_example_config_builds() {
         }
     }
     assert!(n >= 3, "found {n} examples");
+}
+
+#[test]
+fn test_flag_takes_no_resource_and_passes_beside_a_running_hekad() {
+    let d = tempfile::tempdir().unwrap();
+    // A port held by someone else, as when the real hekad runs this config.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp_busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let out = d.path().join("logs/deep/out.log");
+    let sock = d.path().join("in.sock");
+    let p = write(
+        d.path(),
+        "run.toml",
+        &format!(
+            "[TcpInput]\naddress = \"{}\"\n\
+             [UnixIn]\ntype = \"TcpInput\"\nnet = \"unix\"\naddress = \"{}\"\n\
+             [UdpInput]\naddress = \"{}\"\n\
+             [FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"{}\"\nencoder = \"PayloadEncoder\"\n\
+             [UdpOutput]\nmessage_matcher = \"TRUE\"\naddress = \"127.0.0.1:9\"\nencoder = \"PayloadEncoder\"\n\
+             [PayloadEncoder]\n",
+            busy.local_addr().unwrap(),
+            sock.display(),
+            udp_busy.local_addr().unwrap(),
+            out.display()
+        ),
+    );
+    let (st, out_text, err) = run_hekad(&[&format!("-config={p}"), "-test"]);
+    assert!(st.success(), "{err}");
+    assert!(out_text.contains("Configuration OK"), "{out_text}");
+    // Nothing was created: no output folder, no socket file.
+    assert!(!d.path().join("logs").exists());
+    assert!(!sock.exists());
+
+    // What -test still refuses: a name that does not resolve, a socket in a missing folder,
+    // an output path below a file.
+    let blocker = d.path().join("plain-file");
+    std::fs::write(&blocker, "x").unwrap();
+    for (text, want) in [
+        (
+            "[TcpInput]\naddress = \"no-such-host.invalid:5565\"\n".to_string(),
+            "[TcpInput] address: can't resolve \"no-such-host.invalid:5565\"",
+        ),
+        (
+            format!(
+                "[TcpInput]\nnet = \"unix\"\naddress = \"{}/missing/s.sock\"\n",
+                d.path().display()
+            ),
+            "no directory",
+        ),
+        (
+            format!(
+                "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"{}/sub/out.log\"\n\
+                 encoder = \"PayloadEncoder\"\n[PayloadEncoder]\n",
+                blocker.display()
+            ),
+            "is not a folder",
+        ),
+    ] {
+        let p = write(d.path(), "bad.toml", &text);
+        let (st, _, err) = run_hekad(&[&format!("-config={p}"), "-test"]);
+        assert_eq!(st.code(), Some(1), "{text}: {err}");
+        assert!(err.contains(want), "{text}: wanted {want:?} in {err}");
+    }
 }

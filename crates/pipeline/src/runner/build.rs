@@ -77,17 +77,21 @@ fn build_instance<T: ?Sized>(
     name: &str,
     t: &Template,
     globals: &Globals,
+    check_only: bool,
 ) -> Result<Box<T>, ConfigError> {
     build(&BuildContext {
         name,
         section: &t.section,
         options: &t.options,
         globals,
+        check_only,
     })
 }
 
 struct Builder<'a> {
     registry: &'a Registry,
+    /// `hekad -test`: plugins check their options and take no resource.
+    check_only: bool,
     globals: Arc<Globals>,
     templates: HashMap<String, Arc<Template>>,
     errors: Vec<ConfigError>,
@@ -135,8 +139,9 @@ impl Builder<'_> {
         let build = spec.build;
         let globals = self.globals.clone();
         // Validate the options once now.
-        build_instance(build, &inst, &t, &globals)?;
-        let f: Factory<dyn Splitter> = Arc::new(move || build_instance(build, &inst, &t, &globals));
+        build_instance(build, &inst, &t, &globals, self.check_only)?;
+        let f: Factory<dyn Splitter> =
+            Arc::new(move || build_instance(build, &inst, &t, &globals, false));
         Ok((f, opts))
     }
 
@@ -155,8 +160,10 @@ impl Builder<'_> {
         let inst = format!("{}-{}", input.name, name);
         let build = spec.build;
         let globals = self.globals.clone();
-        build_instance(build, &inst, &t, &globals)?;
-        Ok(Arc::new(move || build_instance(build, &inst, &t, &globals)))
+        build_instance(build, &inst, &t, &globals, self.check_only)?;
+        Ok(Arc::new(move || {
+            build_instance(build, &inst, &t, &globals, false)
+        }))
     }
 
     fn encoder(
@@ -176,7 +183,7 @@ impl Builder<'_> {
             .ok_or_else(|| t.section.error(Some("type"), "no registered encoder type"))?;
         let inst = format!("{}-{}", output.name, name);
         Ok((
-            build_instance(spec.build, &inst, &t, &self.globals)?,
+            build_instance(spec.build, &inst, &t, &self.globals, self.check_only)?,
             t.section.type_name.clone(),
         ))
     }
@@ -243,7 +250,7 @@ impl Builder<'_> {
             section: s.clone(),
             options,
         });
-        let input = build_instance(spec.build, &s.name, &t, globals)?;
+        let input = build_instance(spec.build, &s.name, &t, globals, self.check_only)?;
         let build = spec.build;
         let g = globals.clone();
         let name = s.name.clone();
@@ -263,7 +270,7 @@ impl Builder<'_> {
             },
             input,
             rebuild: Box::new(move || {
-                build_instance(build, &name, &t, &g).map_err(|e| e.to_string())
+                build_instance(build, &name, &t, &g, false).map_err(|e| e.to_string())
             }),
             backoff: backoff(&common.retries),
             can_exit: common.can_exit.unwrap_or(false),
@@ -313,14 +320,14 @@ impl Builder<'_> {
                     FramingDefault::Always => true,
                     FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
                 });
-                let plugin = build_instance(spec.build, &s.name, &t, &g)?;
+                let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
                 let build = spec.build;
                 (
                     spec.default_matcher,
                     spec.ticker,
                     FoPlugin::Output(plugin),
                     Box::new(move || {
-                        build_instance(build, &n, &t, &g)
+                        build_instance(build, &n, &t, &g, false)
                             .map(FoPlugin::Output)
                             .map_err(|e| e.to_string())
                     }),
@@ -329,14 +336,14 @@ impl Builder<'_> {
                 let Some(spec) = self.registry.filter(&s.type_name) else {
                     return Ok(None);
                 };
-                let plugin = build_instance(spec.build, &s.name, &t, &g)?;
+                let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
                 let build = spec.build;
                 (
                     spec.default_matcher,
                     spec.ticker,
                     FoPlugin::Filter(plugin),
                     Box::new(move || {
-                        build_instance(build, &n, &t, &g)
+                        build_instance(build, &n, &t, &g, false)
                             .map(FoPlugin::Filter)
                             .map_err(|e| e.to_string())
                     }),
@@ -435,8 +442,24 @@ fn matcher(
 impl Pipeline {
     /// Builds a pipeline from `config` with the plugin types of `registry`.
     pub fn build(config: &Config, registry: &Registry) -> Result<Pipeline, BuildErrors> {
+        Pipeline::build_with(config, registry, false)
+    }
+
+    /// `hekad -test`: checks everything [`Pipeline::build`] checks, without taking any resource
+    /// (plugins bind, open, create and connect nothing), so it can run beside a hekad that
+    /// already runs the same config. The result must not be started.
+    pub fn check(config: &Config, registry: &Registry) -> Result<(), BuildErrors> {
+        Pipeline::build_with(config, registry, true).map(drop)
+    }
+
+    fn build_with(
+        config: &Config,
+        registry: &Registry,
+        check_only: bool,
+    ) -> Result<Pipeline, BuildErrors> {
         let globals = Arc::new(config.globals.clone());
         let mut b = Builder {
+            check_only,
             registry,
             globals: globals.clone(),
             templates: HashMap::new(),
@@ -505,15 +528,15 @@ impl Pipeline {
                         options,
                     };
                     let r = match s.kind {
-                        PluginKind::Splitter => registry
-                            .splitter(&s.type_name)
-                            .map(|sp| build_instance(sp.build, &s.name, &t, &globals).map(drop)),
-                        PluginKind::Decoder => registry
-                            .decoder(&s.type_name)
-                            .map(|sp| build_instance(sp.build, &s.name, &t, &globals).map(drop)),
-                        _ => registry
-                            .encoder(&s.type_name)
-                            .map(|sp| build_instance(sp.build, &s.name, &t, &globals).map(drop)),
+                        PluginKind::Splitter => registry.splitter(&s.type_name).map(|sp| {
+                            build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
+                        }),
+                        PluginKind::Decoder => registry.decoder(&s.type_name).map(|sp| {
+                            build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
+                        }),
+                        _ => registry.encoder(&s.type_name).map(|sp| {
+                            build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
+                        }),
                     };
                     match r {
                         Some(Err(e)) => b.errors.push(e),

@@ -24,7 +24,8 @@
 //! `keep_alive`, `keep_alive_period` (seconds). The splitter defaults to
 //! `HekaFramingSplitter` and the decoder to `ProtobufDecoder`.
 //!
-//! The socket is bound when the config is loaded, so a busy port is a config error; the address
+//! The socket is bound when the config is loaded, so a busy port is a config error (`hekad -test`
+//! only resolves the address, so it passes beside a hekad that holds the port); the address
 //! bound is logged when the input starts (`<name> listening on 127.0.0.1:5565`), which tells the
 //! port chosen for `:0`. When the
 //! splitter does not use message bytes (e.g. a `TokenSplitter` for text lines), each message
@@ -49,7 +50,7 @@ use heka_pipeline::registry::{BuildContext, InputSpec};
 use rustls::ServerConfig;
 use serde::Deserialize;
 
-use crate::support::net::{Listener, StreamNet};
+use crate::support::net::{Listener, StreamNet, check_address};
 use crate::support::reactor::{self, ServeOptions};
 use crate::support::tls::TlsConfig;
 
@@ -113,9 +114,14 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
     let keep_alive = c
         .keep_alive
         .then(|| (c.keep_alive_period > 0).then(|| Duration::from_secs(c.keep_alive_period)));
-    let listener = Listener::bind(net, &c.address).map_err(|e| ctx.error(Some("address"), e))?;
+    let listener = if ctx.check_only {
+        check_address(net.family(), &c.address).map_err(|e| ctx.error(Some("address"), e))?;
+        None
+    } else {
+        Some(Listener::bind(net, &c.address).map_err(|e| ctx.error(Some("address"), e))?)
+    };
     Ok(Box::new(TcpInput {
-        listener: Some(listener),
+        listener,
         tls,
         keep_alive,
     }))

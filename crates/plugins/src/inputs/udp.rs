@@ -32,7 +32,7 @@ use heka_pipeline::plugin::{Input, InputContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, InputSpec};
 use serde::Deserialize;
 
-use crate::support::net::{DatagramNet, DatagramSocket};
+use crate::support::net::{DatagramNet, DatagramSocket, check_address};
 
 /// Largest datagram read (the largest UDP payload fits).
 const MAX_DATAGRAM: usize = 65536;
@@ -83,10 +83,14 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
             "can't set Hostname from Unix datagram",
         ));
     }
-    let socket =
-        DatagramSocket::bind(net, &c.address).map_err(|e| ctx.error(Some("address"), e))?;
+    let socket = if ctx.check_only {
+        check_address(net.family(), &c.address).map_err(|e| ctx.error(Some("address"), e))?;
+        None
+    } else {
+        Some(DatagramSocket::bind(net, &c.address).map_err(|e| ctx.error(Some("address"), e))?)
+    };
     Ok(Box::new(UdpInput {
-        socket: Some(socket),
+        socket,
         set_hostname: c.set_hostname,
     }))
 }

@@ -208,17 +208,27 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
     } else {
         (None, i64::MAX, PathBuf::from(&c.path))
     };
-    let file = open(&current, perm, folder_perm).map_err(|e| {
-        ctx.error(
-            Some("path"),
-            format!("FileOutput '{}' {e}", current.display()),
-        )
-    })?;
+    let file = if ctx.check_only {
+        check_writable(&current).map_err(|e| {
+            ctx.error(
+                Some("path"),
+                format!("FileOutput '{}' {e}", current.display()),
+            )
+        })?;
+        None
+    } else {
+        Some(open(&current, perm, folder_perm).map_err(|e| {
+            ctx.error(
+                Some("path"),
+                format!("FileOutput '{}' {e}", current.display()),
+            )
+        })?)
+    };
     Ok(Box::new(FileOutput {
         rotation,
         next_rotation,
         current,
-        file: Some(file),
+        file,
         perm,
         folder_perm,
         rule: FlushRule {
@@ -235,6 +245,38 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
 }
 
 /// Creates the parent directory, checks that it is writable and opens `path` for appending.
+/// `hekad -test`: whether `path` could be opened for appending, creating nothing: an existing
+/// file must be writable; otherwise the nearest existing folder above it must be a writable
+/// folder (the missing ones would be created there).
+fn check_writable(path: &Path) -> Result<(), String> {
+    use rustix::fs::{Access, access};
+    if path.exists() {
+        return access(path, Access::WRITE_OK).map_err(|e| format!("is not writable: {e}"));
+    }
+    let mut dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    while !dir.exists() {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
+            _ => dir = PathBuf::from("."),
+        }
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "can't be created: {} is not a folder",
+            dir.display()
+        ));
+    }
+    access(&dir, Access::WRITE_OK | Access::EXEC_OK).map_err(|e| {
+        format!(
+            "can't be created: folder {} is not writable: {e}",
+            dir.display()
+        )
+    })
+}
+
 fn open(path: &Path, perm: u32, folder_perm: u32) -> Result<File, OpenError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

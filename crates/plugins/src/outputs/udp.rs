@@ -26,7 +26,7 @@ use heka_pipeline::plugin::{Output, OutputContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
 use serde::Deserialize;
 
-use crate::support::net::{DatagramNet, DatagramSocket};
+use crate::support::net::{DatagramNet, DatagramSocket, check_address};
 
 /// UdpOutput options.
 #[derive(Debug, Deserialize)]
@@ -73,6 +73,13 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
     }
     let net = DatagramNet::parse(&c.net).map_err(|e| ctx.error(Some("net"), e))?;
     let local = (!c.local_address.is_empty()).then_some(c.local_address.as_str());
+    if ctx.check_only {
+        check_address(net.family(), &c.address).map_err(|e| ctx.error(Some("address"), e))?;
+        if let Some(l) = local {
+            check_address(net.family(), l).map_err(|e| ctx.error(Some("local_address"), e))?;
+        }
+        return Ok(Box::new(Unchecked));
+    }
     let socket = DatagramSocket::connect(net, &c.address, local)
         .map_err(|e| ctx.error(Some("address"), e))?;
     Ok(Box::new(UdpOutput {
@@ -80,6 +87,17 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
         max_message_size: c.max_message_size,
         buf: Vec::new(),
     }))
+}
+
+/// What `hekad -test` builds: the options are checked, no socket exists; never run.
+struct Unchecked;
+
+impl Output for Unchecked {
+    fn process_message(&mut self, _: &Pack, _: &mut OutputContext<'_>) -> Result<(), ProcessError> {
+        Err(ProcessError::Fatal(
+            "built by hekad -test: not runnable".into(),
+        ))
+    }
 }
 
 impl Output for UdpOutput {

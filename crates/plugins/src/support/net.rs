@@ -218,6 +218,55 @@ impl UnixAddr {
     }
 }
 
+/// `hekad -test`: checks that `address` can be used for `net` without creating a socket: a TCP
+/// or UDP address must resolve (to the requested family), and a Unix socket path's directory
+/// must exist.
+pub(crate) fn check_address(family: Option<Family>, address: &str) -> Result<(), NetError> {
+    match family {
+        Some(f) => resolve(address, f).map(drop),
+        None => match UnixAddr::parse(address)? {
+            UnixAddr::Path(p) => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if dir.is_dir() {
+                    Ok(())
+                } else {
+                    Err(NetError::Listen {
+                        address: address.to_string(),
+                        source: io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("no directory {}", dir.display()),
+                        ),
+                    })
+                }
+            }
+            UnixAddr::Abstract(_) => Ok(()),
+        },
+    }
+}
+
+impl StreamNet {
+    /// The address family of a TCP network; `None` for Unix sockets.
+    pub(crate) fn family(self) -> Option<Family> {
+        match self {
+            StreamNet::Tcp(f) => Some(f),
+            StreamNet::Unix => None,
+        }
+    }
+}
+
+impl DatagramNet {
+    /// The address family of a UDP network; `None` for Unix sockets.
+    pub(crate) fn family(self) -> Option<Family> {
+        match self {
+            DatagramNet::Udp(f) => Some(f),
+            DatagramNet::Unixgram => None,
+        }
+    }
+}
+
 /// A socket file removed on drop, as Go removes the files of the Unix sockets it created.
 #[derive(Debug)]
 pub(crate) struct SocketFile(Option<PathBuf>);

@@ -78,6 +78,7 @@ fn with_context<R>(
         section: s,
         options: &options,
         globals: &cfg.globals,
+        check_only: false,
     })
 }
 
