@@ -396,17 +396,18 @@ impl WorkerLoop {
                     Token(id) => self.mark_ready(id),
                 }
             }
-            self.over_budget = self.retry_blocked() >= MAX_HELD_PER_WORKER;
-            if self.over_budget {
-                // Read nothing more until what is held back shrinks.
-                continue;
-            }
+            let mut held = self.retry_blocked();
             for _ in 0..self.ready.len() {
+                if held >= MAX_HELD_PER_WORKER {
+                    // Read nothing more until what is held back shrinks; the rest stay ready.
+                    break;
+                }
                 let Some(id) = self.ready.pop_front() else {
                     break;
                 };
-                self.turn(id);
+                held += self.turn(id);
             }
+            self.over_budget = held >= MAX_HELD_PER_WORKER;
         }
         self.shut_down();
     }
@@ -491,21 +492,24 @@ impl WorkerLoop {
         held
     }
 
-    fn turn(&mut self, id: usize) {
+    /// Serves one connection; returns how many messages it now holds back.
+    fn turn(&mut self, id: usize) -> usize {
         let Some(Some(c)) = self.slots.get_mut(id) else {
-            return;
+            return 0;
         };
         c.queued = false;
         let t = match c.tls.as_mut() {
             None => plain_turn(c, &mut self.scratch),
             Some(_) => tls_turn(c, &mut self.scratch),
         };
+        let held = c.stream.blocked_messages();
         match t {
             Turn::Idle => {}
             Turn::Again => self.mark_ready(id),
             Turn::Blocked => self.blocked.push(id),
             Turn::Closed => self.close(id),
         }
+        held
     }
 
     /// Closes the socket and finishes the stream; the connection stays until what its stream
