@@ -338,6 +338,10 @@ impl Stream {
             .stats
             .records
             .fetch_add(n as u64, Ordering::Relaxed);
+        // Room for this read's records at once: growing a batch of 512 packs step by step
+        // would move each pack several times.
+        self.batch
+            .reserve(n.min(MAX_BATCH.saturating_sub(self.batch.len())));
         let use_bytes = self.shared.splitter_options.use_message_bytes;
         let ids = if use_bytes { Bytes::new() } else { uuids(n) };
         let now = heka_message::now_ns();
