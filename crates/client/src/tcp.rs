@@ -548,8 +548,12 @@ mod tests {
 
     #[test]
     fn connect_failure_is_an_error() {
-        let (listener, addr) = listener();
-        drop(listener);
+        // A bound socket that does not listen refuses connections and keeps its port ours.
+        let held =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        held.bind(&any.into()).unwrap();
+        let addr = held.local_addr().unwrap().as_socket().unwrap().to_string();
         let err = TcpSender::connect(&addr).unwrap_err();
         assert!(matches!(err, Error::Connect { .. }));
     }

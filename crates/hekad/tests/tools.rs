@@ -16,6 +16,16 @@ use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// An address where nothing listens, for as long as the returned socket is held: a bound socket
+/// that does not listen refuses connections, and no other process can take its port meanwhile.
+fn refusing_address() -> (socket2::Socket, String) {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    s.bind(&any.into()).unwrap();
+    let addr = s.local_addr().unwrap().as_socket().unwrap().to_string();
+    (s, addr)
+}
+
 const INJECT: &str = env!("CARGO_BIN_EXE_heka-inject");
 const FLOOD: &str = env!("CARGO_BIN_EXE_heka-flood");
 
@@ -177,9 +187,7 @@ fn inject_rejects_bad_flags_like_go() {
 
 #[test]
 fn inject_is_silent_when_nobody_listens() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    drop(listener);
+    let (_held, addr) = refusing_address();
     let output = run(INJECT, &["-heka", &addr]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stderr(&output), "");
@@ -329,9 +337,7 @@ fn flood_reports_config_problems() {
 
 #[test]
 fn flood_stops_when_it_cannot_connect() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    drop(listener);
+    let (_held, addr) = refusing_address();
     let (_dir, config) = write_config(&format!(
         "[default]\nip_address = \"{addr}\"\nsender = \"tcp\"\nnum_messages = 5\n"
     ));

@@ -8,13 +8,12 @@ use crate::support::*;
 
 #[test]
 fn sigterm_writes_out_everything_accepted() {
-    let port = free_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [TcpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "TRUE"
@@ -24,7 +23,7 @@ flush_interval = 3600000
 flush_count = 1000000
 "#
     ));
-    h.wait_port(port);
+    let port = h.listening("TcpInput");
     let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
     let sent: Vec<_> = (0..5000).map(test_message).collect();
     for m in &sent {
@@ -47,17 +46,16 @@ flush_count = 1000000
 
 #[test]
 fn sigusr1_prints_the_report() {
-    let port = free_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [TcpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 [CounterFilter]
 "#
     ));
-    h.wait_port(port);
+    h.listening("TcpInput");
     h.signal(10);
     let report = wait_for("the report", 20, || {
         let e = h.stderr();
@@ -76,13 +74,12 @@ address = "127.0.0.1:{port}"
 
 #[test]
 fn sighup_reopens_file_output() {
-    let port = free_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [TcpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 splitter = "TokenSplitter"
 decoder = ""
 [out]
@@ -94,7 +91,7 @@ encoder = "PayloadEncoder"
 append_newlines = false
 "#
     ));
-    h.wait_port(port);
+    let port = h.listening("TcpInput");
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.write_all(b"first\n").unwrap();
     wait_lines(&h.path("out.log"), 1);
@@ -120,7 +117,25 @@ append_newlines = false
 fn without_config_hekad_counts_protobuf_messages_on_5565() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = Hekad::start_args(dir, &[]);
-    h.wait_port(5565);
+    let started = wait_for("hekad to listen on 5565 or refuse", 20, || {
+        if let Ok(Some(st)) = h.child.try_wait() {
+            return Some(Err(st));
+        }
+        h.stdout()
+            .contains("TcpInput listening on 127.0.0.1:5565")
+            .then_some(Ok(()))
+    });
+    if let Err(st) = started {
+        // Someone else (the user's own hekad) holds 5565: ours must refuse, saying why.
+        assert_eq!(st.code(), Some(1));
+        assert!(
+            h.stderr().contains("can't listen on \"127.0.0.1:5565\""),
+            "{}",
+            h.stderr()
+        );
+        assert!(TcpStream::connect("127.0.0.1:5565").is_ok());
+        return;
+    }
     let mut s = heka_client::TcpSender::connect("127.0.0.1:5565").unwrap();
     for i in 0..25 {
         s.send(&test_message(i)).unwrap();

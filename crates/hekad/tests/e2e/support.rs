@@ -1,31 +1,12 @@
 //! Starting hekad, waiting on conditions, reading what FileOutput wrote.
 
 use std::io::Read;
-use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message, framing};
-
-/// A free TCP port on 127.0.0.1.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A free UDP port on 127.0.0.1.
-pub(crate) fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Waits until `f` returns `Some`, failing the test after `secs` seconds.
 pub(crate) fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
@@ -96,24 +77,23 @@ impl Hekad {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
-    /// Waits until hekad logs that it started, or fails with its stderr.
-    pub(crate) fn wait_started(&mut self) {
-        wait_for("hekad to start", 20, || {
+    /// Waits until the input `name` logs the address it bound (`<name> listening on ip:port`)
+    /// and returns its port, so configs can listen on port 0 and no test depends on a port
+    /// staying free.
+    pub(crate) fn listening(&mut self, name: &str) -> u16 {
+        let marker = format!("{name} listening on ");
+        wait_for(&format!("{name} to listen"), 20, || {
             if let Ok(Some(st)) = self.child.try_wait() {
                 panic!("hekad exited early ({st}):\n{}", self.stderr());
             }
-            self.stdout().contains("Starting hekad").then_some(())
-        });
-    }
-
-    /// Waits until something accepts TCP connections on `port`.
-    pub(crate) fn wait_port(&mut self, port: u16) {
-        self.wait_started();
-        wait_for("the listener", 20, || {
-            std::net::TcpStream::connect(("127.0.0.1", port))
+            let out = self.stdout();
+            let line = out.lines().find(|l| l.contains(&marker))?;
+            let addr = &line[line.find(&marker)? + marker.len()..];
+            addr.trim()
+                .parse::<std::net::SocketAddr>()
                 .ok()
-                .map(|_| ())
-        });
+                .map(|a| a.port())
+        })
     }
 
     /// Sends `sig` to hekad.

@@ -18,13 +18,12 @@ fn frame(m: &heka_message::Message, signer: Option<&SigningConfig>) -> Vec<u8> {
 
 #[test]
 fn tcp_messages_reach_file_output_unchanged() {
-    let port = free_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [TcpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "Type == 'e2e.test'"
@@ -33,7 +32,7 @@ encoder = "ProtobufEncoder"
 flush_count = 1
 "#
     ));
-    h.wait_port(port);
+    let port = h.listening("TcpInput");
     let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
     let sent: Vec<_> = (0..200).map(test_message).collect();
     for m in &sent {
@@ -47,11 +46,10 @@ flush_count = 1
 
 #[test]
 fn garbage_between_frames_is_skipped() {
-    let port = free_port();
     let mut h = Hekad::start(&format!(
         r#"
 [TcpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "TRUE"
@@ -61,7 +59,7 @@ encoder = "ProtobufEncoder"
 base_dir = "{{dir}}/cache"
 "#
     ));
-    h.wait_port(port);
+    let port = h.listening("TcpInput");
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (m1, m2) = (test_message(1), test_message(2));
     let mut data = b"garbage\x1e\x02\xff\xff".to_vec();
@@ -75,14 +73,13 @@ base_dir = "{{dir}}/cache"
 
 #[test]
 fn only_verified_signers_reach_a_message_signer_output() {
-    let port = free_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [in]
 type = "TcpInput"
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 splitter = "signed"
 [signed]
 type = "HekaFramingSplitter"
@@ -101,7 +98,7 @@ path = "{{dir}}/all.log"
 encoder = "ProtobufEncoder"
 "#
     ));
-    h.wait_port(port);
+    let port = h.listening("in");
     let good = |hash| SigningConfig {
         name: "ops".into(),
         hash,
@@ -173,7 +170,6 @@ fn tls_files(
 
 #[test]
 fn tls_input_accepts_framed_messages() {
-    let port = free_port();
     let certs = tempfile::tempdir().unwrap();
     let (cert, key, der) = tls_files(certs.path());
     let mut h = Hekad::start(&format!(
@@ -181,7 +177,7 @@ fn tls_input_accepts_framed_messages() {
 [hekad]
 base_dir = "{{dir}}/cache"
 [TcpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 use_tls = true
   [TcpInput.tls]
   cert_file = "{}"
@@ -195,7 +191,7 @@ encoder = "ProtobufEncoder"
         cert.display(),
         key.display()
     ));
-    h.wait_port(port);
+    let port = h.listening("TcpInput");
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der).unwrap();
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -219,14 +215,13 @@ encoder = "ProtobufEncoder"
 
 #[test]
 fn tcp_output_forwards_signed_messages_to_another_hekad() {
-    let (p1, p2) = (free_port(), free_port());
     let mut receiver = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [in]
 type = "TcpInput"
-address = "127.0.0.1:{p2}"
+address = "127.0.0.1:0"
 splitter = "signed"
 [signed]
 type = "HekaFramingSplitter"
@@ -240,13 +235,13 @@ path = "{{dir}}/out.log"
 encoder = "ProtobufEncoder"
 "#
     ));
-    receiver.wait_port(p2);
+    let p2 = receiver.listening("in");
     let mut sender = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [TcpInput]
-address = "127.0.0.1:{p1}"
+address = "127.0.0.1:0"
 [fwd]
 type = "TcpOutput"
 message_matcher = "Type == 'e2e.test'"
@@ -257,7 +252,7 @@ address = "127.0.0.1:{p2}"
   version = 0
 "#
     ));
-    sender.wait_port(p1);
+    let p1 = sender.listening("TcpInput");
     let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{p1}")).unwrap();
     let sent: Vec<_> = (0..50).map(test_message).collect();
     for m in &sent {

@@ -8,13 +8,12 @@ use crate::support::*;
 
 #[test]
 fn udp_framed_messages_reach_file_output() {
-    let port = free_udp_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [UdpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 splitter = "HekaFramingSplitter"
 decoder = "ProtobufDecoder"
 [out]
@@ -24,7 +23,7 @@ path = "{{dir}}/out.log"
 encoder = "ProtobufEncoder"
 "#
     ));
-    h.wait_started();
+    let port = h.listening("UdpInput");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sent: Vec<_> = (0..20).map(test_message).collect();
     // UDP may drop datagrams sent before the socket is bound: resend until all arrived.
@@ -44,13 +43,12 @@ encoder = "ProtobufEncoder"
 
 #[test]
 fn udp_payload_lines_are_written_with_payload_encoder() {
-    let port = free_udp_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [UdpInput]
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "Logger == 'UdpInput'"
@@ -58,7 +56,7 @@ path = "{{dir}}/out.log"
 encoder = "PayloadEncoder"
 "#
     ));
-    h.wait_started();
+    let port = h.listening("UdpInput");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let lines = wait_for("udp payloads", 20, || {
         sock.send_to(b"hello from udp", ("127.0.0.1", port))
@@ -74,14 +72,13 @@ encoder = "PayloadEncoder"
 #[test]
 fn udp_signed_datagrams_are_verified() {
     use heka_message::signing::{HmacHash, SigningConfig};
-    let port = free_udp_port();
     let mut h = Hekad::start(&format!(
         r#"
 [hekad]
 base_dir = "{{dir}}/cache"
 [udp_in]
 type = "UdpInput"
-address = "127.0.0.1:{port}"
+address = "127.0.0.1:0"
 splitter = "signed"
 decoder = "ProtobufDecoder"
 [signed]
@@ -96,7 +93,7 @@ path = "{{dir}}/trusted.log"
 encoder = "ProtobufEncoder"
 "#
     ));
-    h.wait_started();
+    let port = h.listening("udp_in");
     let good = SigningConfig {
         name: "udp".into(),
         hash: HmacHash::Sha1,

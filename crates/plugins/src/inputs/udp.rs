@@ -102,6 +102,9 @@ impl Input for UdpInput {
             .socket
             .take()
             .ok_or_else(|| ProcessError::Fatal("socket already used".into()))?;
+        if let Some(a) = socket.local_addr() {
+            tracing::info!("{} listening on {a}", ctx.name());
+        }
         let closer = socket
             .closer()
             .map_err(|e| ProcessError::Fatal(format!("can't clone socket: {e}")))?;

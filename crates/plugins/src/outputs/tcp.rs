@@ -523,9 +523,7 @@ mod tests {
     use heka_message::framing::Header;
     use heka_message::signing::{SignerKeys, Verification};
 
-    use crate::support::net::testing::{
-        build_error, free_tcp_port, free_udp_port, start, unframe_all, wait_for,
-    };
+    use crate::support::net::testing::{build_error, free_udp_port, start, unframe_all, wait_for};
     use crate::support::tls::{TlsConfig, testcerts};
 
     /// Reads framed messages from `r` until `n` have arrived (fails after 5 s).
@@ -598,11 +596,14 @@ mod tests {
 
     #[test]
     fn delivers_waits_for_a_late_listener_and_reconnects_after_a_close() {
-        let port = free_tcp_port();
-        let rig = Rig::new(&format!("127.0.0.1:{port}"), "");
+        // A bound socket that does not listen yet: connections are refused, and the port is
+        // ours until it starts listening.
+        let (sock, addr) = crate::support::net::testing::bound_not_listening();
+        let rig = Rig::new(&addr, "");
         // Nobody listens yet: the message is retried until someone does.
         rig.send("early");
-        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        sock.listen(16).unwrap();
+        let l: TcpListener = sock.into();
         let mut c1 = accept(&l);
         let got = read_frames(&mut c1, 1);
         assert_eq!(payload(&got[0].1), "early");

@@ -543,7 +543,6 @@ impl DatagramSocket {
     }
 
     /// The bound UDP address (None for Unix sockets).
-    #[cfg(test)]
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             DatagramSocket::Udp(s) => s.local_addr().ok(),
@@ -576,6 +575,22 @@ pub(crate) mod testing {
             "[FileOutput]\nmessage_matcher = 'TRUE'\npath = '{}'\nencoder = 'ProtobufEncoder'\nflush_interval = 0\n",
             path.display()
         )
+    }
+
+    /// A TCP socket bound to a free port of 127.0.0.1 that does not listen, and its address:
+    /// connections to it are refused, and no one else can take the port while it is held
+    /// (call `listen` on it to become the listener).
+    pub(crate) fn bound_not_listening() -> (socket2::Socket, String) {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address");
+        s.bind(&any.into()).expect("bind");
+        let addr = s
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("bound address");
+        (s, addr.to_string())
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
