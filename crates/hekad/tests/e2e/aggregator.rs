@@ -43,7 +43,7 @@ fn ten_thousand_connections_in_bounded_memory_and_threads() {
         .unwrap_or(10_000);
     const ROUNDS: usize = 10;
     rlimit::increase_nofile_limit(u64::MAX).unwrap();
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [TcpInput]
 address = "127.0.0.1:0"
@@ -55,11 +55,11 @@ ticker_interval = 1
 [counts]
 type = "FileOutput"
 message_matcher = "Type == 'heka.counter-output'"
-path = "{{dir}}/counts.log"
+path = "{dir}/counts.log"
 encoder = "PayloadEncoder"
 flush_interval = 0
-"#
-    ));
+"#,
+    );
     let port = h.listening("TcpInput");
     let counts = h.path("counts.log");
     let pid = h.child.id();
@@ -161,10 +161,10 @@ fn typed_frames(ty: &str, n: usize) -> Vec<u8> {
 #[test]
 fn a_destination_that_is_down_holds_back_only_what_it_matches() {
     const N: usize = 20_000;
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [TcpInput]
 address = "127.0.0.1:0"
 
@@ -176,11 +176,11 @@ message_matcher = "Type == 'to-tcp'"
 [file]
 type = "FileOutput"
 message_matcher = "Type == 'to-file'"
-path = "{{dir}}/file.log"
+path = "{dir}/file.log"
 encoder = "ProtobufEncoder"
 flush_interval = 0
-"#
-    ));
+"#,
+    );
     let port = h.listening("TcpInput");
     // One agent's messages all go to the destination that is down; its connection stalls.
     let stalled = typed_frames("to-tcp", N);

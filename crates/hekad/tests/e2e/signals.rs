@@ -8,21 +8,21 @@ use crate::support::*;
 
 #[test]
 fn sigterm_writes_out_everything_accepted() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [TcpInput]
 address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "TRUE"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "ProtobufEncoder"
 flush_interval = 3600000
 flush_count = 1000000
-"#
-    ));
+"#,
+    );
     let port = h.listening("TcpInput");
     let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
     let sent: Vec<_> = (0..5000).map(test_message).collect();
@@ -46,15 +46,15 @@ flush_count = 1000000
 
 #[test]
 fn sigusr1_prints_the_report() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [TcpInput]
 address = "127.0.0.1:0"
 [CounterFilter]
-"#
-    ));
+"#,
+    );
     h.listening("TcpInput");
     h.signal(10);
     let report = wait_for("the report", 20, || {
@@ -74,10 +74,10 @@ address = "127.0.0.1:0"
 
 #[test]
 fn sighup_reopens_file_output() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [TcpInput]
 address = "127.0.0.1:0"
 splitter = "TokenSplitter"
@@ -85,12 +85,12 @@ decoder = ""
 [out]
 type = "FileOutput"
 message_matcher = "TRUE"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "PayloadEncoder"
 [PayloadEncoder]
 append_newlines = false
-"#
-    ));
+"#,
+    );
     let port = h.listening("TcpInput");
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.write_all(b"first\n").unwrap();

@@ -18,20 +18,20 @@ fn frame(m: &heka_message::Message, signer: Option<&SigningConfig>) -> Vec<u8> {
 
 #[test]
 fn tcp_messages_reach_file_output_unchanged() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [TcpInput]
 address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "Type == 'e2e.test'"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "ProtobufEncoder"
 flush_count = 1
-"#
-    ));
+"#,
+    );
     let port = h.listening("TcpInput");
     let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
     let sent: Vec<_> = (0..200).map(test_message).collect();
@@ -46,19 +46,19 @@ flush_count = 1
 
 #[test]
 fn garbage_between_frames_is_skipped() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [TcpInput]
 address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "TRUE"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "ProtobufEncoder"
 [hekad]
-base_dir = "{{dir}}/cache"
-"#
-    ));
+base_dir = "{dir}/cache"
+"#,
+    );
     let port = h.listening("TcpInput");
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (m1, m2) = (test_message(1), test_message(2));
@@ -73,10 +73,10 @@ base_dir = "{{dir}}/cache"
 
 #[test]
 fn only_verified_signers_reach_a_message_signer_output() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [in]
 type = "TcpInput"
 address = "127.0.0.1:0"
@@ -89,15 +89,15 @@ type = "HekaFramingSplitter"
 type = "FileOutput"
 message_matcher = "TRUE"
 message_signer = "ops"
-path = "{{dir}}/trusted.log"
+path = "{dir}/trusted.log"
 encoder = "ProtobufEncoder"
 [all]
 type = "FileOutput"
 message_matcher = "TRUE"
-path = "{{dir}}/all.log"
+path = "{dir}/all.log"
 encoder = "ProtobufEncoder"
-"#
-    ));
+"#,
+    );
     let port = h.listening("in");
     let good = |hash| SigningConfig {
         name: "ops".into(),
@@ -215,10 +215,10 @@ encoder = "ProtobufEncoder"
 
 #[test]
 fn tcp_output_forwards_signed_messages_to_another_hekad() {
-    let mut receiver = Hekad::start(&format!(
+    let mut receiver = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [in]
 type = "TcpInput"
 address = "127.0.0.1:0"
@@ -231,10 +231,10 @@ type = "HekaFramingSplitter"
 type = "FileOutput"
 message_matcher = "TRUE"
 message_signer = "relay"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "ProtobufEncoder"
-"#
-    ));
+"#,
+    );
     let p2 = receiver.listening("in");
     let mut sender = Hekad::start(&format!(
         r#"

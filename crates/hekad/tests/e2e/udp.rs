@@ -8,10 +8,10 @@ use crate::support::*;
 
 #[test]
 fn udp_framed_messages_reach_file_output() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [UdpInput]
 address = "127.0.0.1:0"
 splitter = "HekaFramingSplitter"
@@ -19,10 +19,10 @@ decoder = "ProtobufDecoder"
 [out]
 type = "FileOutput"
 message_matcher = "Type == 'e2e.test'"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "ProtobufEncoder"
-"#
-    ));
+"#,
+    );
     let port = h.listening("UdpInput");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sent: Vec<_> = (0..20).map(test_message).collect();
@@ -43,19 +43,19 @@ encoder = "ProtobufEncoder"
 
 #[test]
 fn udp_payload_lines_are_written_with_payload_encoder() {
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [UdpInput]
 address = "127.0.0.1:0"
 [out]
 type = "FileOutput"
 message_matcher = "Logger == 'UdpInput'"
-path = "{{dir}}/out.log"
+path = "{dir}/out.log"
 encoder = "PayloadEncoder"
-"#
-    ));
+"#,
+    );
     let port = h.listening("UdpInput");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let lines = wait_for("udp payloads", 20, || {
@@ -72,10 +72,10 @@ encoder = "PayloadEncoder"
 #[test]
 fn udp_signed_datagrams_are_verified() {
     use heka_message::signing::{HmacHash, SigningConfig};
-    let mut h = Hekad::start(&format!(
+    let mut h = Hekad::start(
         r#"
 [hekad]
-base_dir = "{{dir}}/cache"
+base_dir = "{dir}/cache"
 [udp_in]
 type = "UdpInput"
 address = "127.0.0.1:0"
@@ -89,10 +89,10 @@ type = "HekaFramingSplitter"
 type = "FileOutput"
 message_matcher = "TRUE"
 message_signer = "udp"
-path = "{{dir}}/trusted.log"
+path = "{dir}/trusted.log"
 encoder = "ProtobufEncoder"
-"#
-    ));
+"#,
+    );
     let port = h.listening("udp_in");
     let good = SigningConfig {
         name: "udp".into(),
