@@ -57,5 +57,6 @@ pub fn build_section<T: ?Sized>(
         section,
         options: &options,
         globals: &cfg.globals,
+        check_only: false,
     })
 }
