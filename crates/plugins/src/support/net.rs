@@ -593,6 +593,20 @@ pub(crate) mod testing {
         (s, addr.to_string())
     }
 
+    /// Stops `running`, failing the test if that takes more than `secs` seconds (stopping must
+    /// not wait for clients or sockets; a hang fails clearly instead of blocking the suite).
+    pub(crate) fn stop_within(running: Running, secs: u64) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            running.stop();
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(secs)).is_ok(),
+            "stop did not return within {secs} s"
+        );
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     pub(crate) fn free_tcp_port() -> u16 {
         std::net::TcpListener::bind("127.0.0.1:0")
