@@ -360,7 +360,8 @@ struct WorkerLoop {
     stop: Arc<AtomicBool>,
     conns: Connections,
     tls: Option<Arc<ServerConfig>>,
-    slots: Vec<Option<Conn>>,
+    /// Connections by token; boxed, so that the slots of closed connections cost a pointer.
+    slots: Vec<Option<Box<Conn>>>,
     free: Vec<usize>,
     ready: VecDeque<usize>,
     blocked: Vec<usize>,
@@ -447,14 +448,14 @@ impl WorkerLoop {
                     }
                 },
             };
-            self.slots[id] = Some(Conn {
+            self.slots[id] = Some(Box::new(Conn {
                 sock: Some(sock),
                 tls,
                 stream: nc.stream,
                 peer: nc.peer,
                 queued: false,
                 closing: false,
-            });
+            }));
             // Data may have arrived before the registration.
             self.mark_ready(id);
         }
