@@ -72,6 +72,9 @@ struct LinesConfig {
     progress_sink: Option<String>,
     /// Also sends this many lines "l0", "l1", ... after `lines`.
     count: usize,
+    /// Fails to build unless the build only checks the config (stands for a resource, such as
+    /// a port, that another process holds).
+    resource_taken: bool,
 }
 
 /// Feeds its configured lines into one stream, then waits for the stop.
@@ -242,7 +245,13 @@ fn registry() -> Registry {
             summary: "test",
             default_splitter: "LineSplitter",
             default_decoder: None,
-            build: |c| Ok(Box::new(LinesInput(c.options.parse()?))),
+            build: |c| {
+                let cfg: LinesConfig = c.options.parse()?;
+                if cfg.resource_taken && !c.check_only {
+                    return Err(c.error(Some("resource_taken"), "the resource is taken"));
+                }
+                Ok(Box::new(LinesInput(cfg)))
+            },
         }],
         splitters: vec![SplitterSpec {
             type_name: "LineSplitter",
@@ -706,4 +715,35 @@ obey_flush_request = true
     assert_eq!(sink_len("lazy-out"), 50);
     within("stopping", 30, move || p.stop());
     assert!(sink("never-out").is_empty());
+}
+
+#[test]
+fn check_builds_every_plugin_without_taking_resources_and_build_does() {
+    let toml = r#"
+[in]
+type = "LinesInput"
+resource_taken = true
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "check-out"
+"#;
+    let cfg = config::load_str(toml, Path::new("test.toml")).unwrap();
+    // The check hands plugins `check_only` and still checks everything else.
+    Pipeline::check(&cfg, &registry()).unwrap();
+    let e = build_err(toml);
+    assert!(
+        e.contains("[in] resource_taken: the resource is taken"),
+        "{e}"
+    );
+    let bad = config::load_str(
+        "[in]\ntype = \"LinesInput\"\nresource_taken = true\nnope = 1\n",
+        Path::new("test.toml"),
+    )
+    .unwrap();
+    let e = match Pipeline::check(&bad, &registry()) {
+        Ok(()) => panic!("an unknown option must fail the check"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("nope"), "{e}");
 }
