@@ -96,7 +96,8 @@ flush_interval = 0
         h.signal(10);
         std::thread::sleep(std::time::Duration::from_millis(200));
         let err = h.stderr();
-        if err.contains(&format!("    Connections: {conns}\n"))
+        if err.contains(&format!("TcpInput:\n    Address: 127.0.0.1:{port}\n"))
+            && err.contains(&format!("    Connections: {conns}\n"))
             && err.contains(&format!("    ConnectionsAccepted: {conns}\n"))
         {
             break;

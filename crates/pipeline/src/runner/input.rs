@@ -59,6 +59,13 @@ impl InputContext {
         Connections(self.streams.stats.clone())
     }
 
+    /// Records the address the input listens on: logged (`<name> listening on <address>`) and
+    /// shown in the report, so that a config with port 0 tells which port it got.
+    pub fn listening_on(&self, address: &str) {
+        tracing::info!("{} listening on {address}", self.name);
+        *self.streams.stats.address.lock() = address.to_string();
+    }
+
     /// The input's `ticker_interval`, when set.
     pub fn ticker_interval(&self) -> Option<Duration> {
         self.ticker

@@ -22,6 +22,7 @@ use crate::runner::stream::StreamStats;
 
 /// Heka's text report shows only these fields, in this order.
 const SHOWN: &[&str] = &[
+    "Address",
     "Connections",
     "ConnectionsAccepted",
     "InChanCapacity",
@@ -159,6 +160,10 @@ impl Report {
                         ),
                         ("SynchronousDecode", "true".to_string()),
                     ];
+                    let address = stats.address.lock().clone();
+                    if !address.is_empty() {
+                        fields.push(("Address", address));
+                    }
                     if stats.serves_connections.load(Ordering::Relaxed) {
                         let open = stats.connections_open.load(Ordering::Relaxed);
                         fields.push(("Connections", count(open.max(0) as u64)));

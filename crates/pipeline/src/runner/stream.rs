@@ -61,6 +61,8 @@ pub(crate) struct StreamStats {
     pub(crate) serves_connections: std::sync::atomic::AtomicBool,
     pub(crate) connections_open: std::sync::atomic::AtomicI64,
     pub(crate) connections_accepted: AtomicU64,
+    /// The address the input listens on, when it told (shown in the report).
+    pub(crate) address: parking_lot::Mutex<String>,
 }
 
 /// What every stream of one input shares.

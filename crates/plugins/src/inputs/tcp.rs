@@ -26,8 +26,8 @@
 //!
 //! The socket is bound when the config is loaded, so a busy port is a config error (`hekad -test`
 //! only resolves the address, so it passes beside a hekad that holds the port); the address
-//! bound is logged when the input starts (`<name> listening on 127.0.0.1:5565`), which tells the
-//! port chosen for `:0`. When the
+//! bound is logged when the input starts (`<name> listening on 127.0.0.1:5565`) and shown in the
+//! report (`Address`), which tells the port chosen for `:0`. When the
 //! splitter does not use message bytes (e.g. a `TokenSplitter` for text lines), each message
 //! gets Type = the input's name and Hostname = the peer's `ip:port`, as in Heka.
 //!
@@ -134,7 +134,7 @@ impl Input for TcpInput {
             .listener
             .take()
             .ok_or_else(|| ProcessError::Fatal("listener already used".into()))?;
-        tracing::info!("{} listening on {}", ctx.name(), listener.local_addr());
+        ctx.listening_on(&listener.local_addr());
         let opts = ServeOptions {
             tls: self.tls.clone(),
             keep_alive: self.keep_alive,

@@ -103,7 +103,7 @@ impl Input for UdpInput {
             .take()
             .ok_or_else(|| ProcessError::Fatal("socket already used".into()))?;
         if let Some(a) = socket.local_addr() {
-            tracing::info!("{} listening on {a}", ctx.name());
+            ctx.listening_on(&a.to_string());
         }
         let closer = socket
             .closer()
