@@ -1,0 +1,167 @@
+//! Real traffic through the plugins the other modules only load: TokenSplitter with
+//! PayloadRegexDecoder on an nginx access log, RegexSplitter on multi-line records,
+//! NullSplitter over UDP, RstEncoder and UdpOutput.
+
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+
+use heka_message::{FieldValue, Message, ValueType};
+
+use crate::support::*;
+
+/// Twelve lines in nginx's `combined` format (see `data/README.md`).
+const NGINX_LOG: &str = include_str!("data/nginx-access.log");
+
+/// 2026-12-02 07:45:00 UTC in seconds since the epoch; the log's times are a few seconds later.
+const DEC_2_0745_UTC: i64 = 1_796_197_500;
+
+const CURL: &str = "curl/7.88.1";
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0";
+
+/// What one access-log line must decode to.
+struct Access {
+    ip: &'static str,
+    user: &'static str,
+    request: &'static str,
+    status: &'static str,
+    size: &'static str,
+    referer: &'static str,
+    agent: &'static str,
+    /// Seconds after `DEC_2_0745_UTC`.
+    secs: i64,
+}
+
+/// The lines of `NGINX_LOG`, decoded by hand.
+#[rustfmt::skip]
+const ACCESSES: [Access; 12] = [
+    Access { ip: "127.0.0.1", user: "-", request: "GET /index.html", status: "200", size: "612", referer: "-", agent: CURL, secs: 1 },
+    Access { ip: "127.0.0.1", user: "-", request: "GET /", status: "200", size: "612", referer: "-", agent: CURL, secs: 1 },
+    Access { ip: "127.0.0.1", user: "-", request: "GET /favicon.ico", status: "404", size: "153", referer: "http://localhost/", agent: FIREFOX, secs: 2 },
+    Access { ip: "10.0.0.7", user: "-", request: "GET /search?q=heka+rust&page=2", status: "200", size: "1875", referer: "http://localhost/", agent: CURL, secs: 3 },
+    Access { ip: "10.0.0.7", user: "alice", request: "POST /api/login", status: "302", size: "0", referer: "http://localhost/login", agent: FIREFOX, secs: 4 },
+    Access { ip: "10.0.0.7", user: "alice", request: "GET /dashboard", status: "200", size: "4521", referer: "http://localhost/login", agent: FIREFOX, secs: 4 },
+    Access { ip: "127.0.0.1", user: "-", request: "HEAD /index.html", status: "200", size: "0", referer: "-", agent: CURL, secs: 5 },
+    Access { ip: "127.0.0.1", user: "-", request: "GET /index.html", status: "304", size: "0", referer: "-", agent: FIREFOX, secs: 6 },
+    // 08:45:07 +0100 and 08:45:08 +0100.
+    Access { ip: "192.168.1.20", user: "-", request: "PUT /upload/big.iso", status: "413", size: "183", referer: "-", agent: CURL, secs: 7 },
+    Access { ip: "192.168.1.20", user: "-", request: "DELETE /api/items/42", status: "405", size: "157", referer: "-", agent: CURL, secs: 8 },
+    Access { ip: "127.0.0.1", user: "-", request: "GET /api/status?verbose=1", status: "502", size: "157", referer: "-", agent: "Go-http-client/1.1", secs: 9 },
+    // 02:45:10 -0500.
+    Access { ip: "127.0.0.1", user: "-", request: "GET /robots.txt", status: "200", size: "67", referer: "-", agent: "Wget/1.21.3", secs: 10 },
+];
+
+/// Each field of `m` as (name, type, its single value as text, representation).
+fn fields(m: &Message) -> Vec<(String, ValueType, String, String)> {
+    m.fields
+        .iter()
+        .map(|f| {
+            assert_eq!(f.value_count(), 1, "{f:?}");
+            let value = match f.value(0) {
+                Some(FieldValue::String(s)) => String::from_utf8(s.to_vec()).unwrap(),
+                other => panic!("not a string: {other:?}"),
+            };
+            (
+                String::from_utf8(f.name.to_vec()).unwrap(),
+                f.value_type(),
+                value,
+                String::from_utf8(f.representation_bytes().to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nginx_access_log_is_decoded_by_payload_regex_decoder() {
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[nginx_in]
+type = "TcpInput"
+address = "127.0.0.1:0"
+splitter = "TokenSplitter"
+decoder = "nginx_access"
+[nginx_access]
+type = "PayloadRegexDecoder"
+match_regex = '^(?P<RemoteIP>\S+) \S+ (?P<RemoteUser>\S+) \[(?P<Timestamp>[^\]]+)\] "(?P<Method>[A-Z]+) (?P<Url>\S+) [^"]*" (?P<StatusCode>\d{3}) (?P<BodyBytesSent>\d+) "(?P<Referer>[^"]*)" "(?P<UserAgent>[^"]*)"'
+timestamp_layout = "02/Jan/2006:15:04:05 -0700"
+  [nginx_access.message_fields]
+  Type = "nginx.access"
+  Logger = "nginx"
+  RemoteIP = "%RemoteIP%"
+  RemoteUser = "%RemoteUser%"
+  request = "%Method% %Url%"
+  status = "%StatusCode%"
+  "size|B" = "%BodyBytesSent%"
+  Referer = "%Referer%"
+  UserAgent = "%UserAgent%"
+[access_file]
+type = "FileOutput"
+message_matcher = "Type == 'nginx.access'"
+path = "{dir}/access.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#,
+    );
+    let port = h.listening("nginx_in");
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let peer = format!("127.0.0.1:{}", c.local_addr().unwrap().port());
+    // A line that does not match fails to decode and must not reach the output.
+    let data = format!("{NGINX_LOG}not an access log line\n");
+    c.write_all(data.as_bytes()).unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+
+    let got = wait_framed(&h.path("access.log"), ACCESSES.len());
+    assert!(h.stop().success(), "{}", h.stderr());
+    // The one failure, logged with Heka's text; every line of the log decoded.
+    let errors: Vec<String> = h.stderr().lines().map(str::to_string).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .ends_with("Plugin 'nginx_in' error: decode error: No match: not an access log line"),
+        "{errors:?}"
+    );
+    let got_all = read_framed(&h.path("access.log"));
+    assert_eq!(
+        got_all.len(),
+        ACCESSES.len(),
+        "exactly one message per line"
+    );
+    let lines: Vec<&str> = NGINX_LOG.lines().collect();
+    assert_eq!(lines.len(), ACCESSES.len());
+    for ((m, want), line) in got.iter().zip(&ACCESSES).zip(&lines) {
+        assert_eq!(m.type_bytes(), b"nginx.access", "{line}");
+        assert_eq!(m.logger_bytes(), b"nginx", "{line}");
+        // TcpInput decorates text records with the peer address; the template leaves it.
+        assert_eq!(m.hostname_bytes(), peer.as_bytes(), "{line}");
+        // TokenSplitter keeps the delimiter in the record; the payload is not templated.
+        assert_eq!(m.payload_bytes(), format!("{line}\n").as_bytes());
+        assert_eq!(
+            m.timestamp,
+            (DEC_2_0745_UTC + want.secs) * 1_000_000_000,
+            "{line}"
+        );
+        let s = |name: &str, value: &str, repr: &str| {
+            (
+                name.to_string(),
+                ValueType::String,
+                value.to_string(),
+                repr.to_string(),
+            )
+        };
+        // Template entries are applied in key order, and every field is a string.
+        assert_eq!(
+            fields(m),
+            vec![
+                s("Referer", want.referer, ""),
+                s("RemoteIP", want.ip, ""),
+                s("RemoteUser", want.user, ""),
+                s("UserAgent", want.agent, ""),
+                s("request", want.request, ""),
+                s("size", want.size, "B"),
+                s("status", want.status, ""),
+            ],
+            "{line}"
+        );
+    }
+}
