@@ -165,3 +165,133 @@ flush_interval = 0
         );
     }
 }
+
+/// A Java application log: every record starts with a date; stack traces continue it.
+const JAVA_LOG: &str = "\
+2026-12-02 07:45:01,120 INFO  [main] o.e.Server - started on port 8080
+2026-12-02 07:45:02,431 ERROR [http-1] o.e.Handler - request failed
+java.lang.IllegalStateException: connection pool exhausted
+\tat org.example.db.Pool.acquire(Pool.java:88)
+\tat org.example.Handler.handle(Handler.java:42)
+Caused by: java.net.SocketTimeoutException: connect timed out
+\tat java.base/java.net.Socket.connect(Socket.java:633)
+\t... 12 more
+2026-12-02 07:45:03,002 WARN  [http-2] o.e.Handler - slow request: 2.3 s
+2026-12-02 07:45:04,900 INFO  [main] o.e.Server - stopping
+";
+
+/// SQL statements that span lines and end with `;`.
+const SQL_LOG: &str = "\
+SELECT id, name
+  FROM users
+ WHERE active;
+UPDATE users SET active = false
+ WHERE id = 42;
+VACUUM;
+";
+
+/// Writes `data` in small pieces, cut inside the delimiters, so that records may straddle
+/// reads (whether they do is up to TCP; the records must be the same either way).
+fn write_in_pieces(c: &mut TcpStream, data: &str) {
+    c.set_nodelay(true).unwrap();
+    for piece in data.as_bytes().chunks(23) {
+        c.write_all(piece).unwrap();
+    }
+    c.shutdown(Shutdown::Write).unwrap();
+}
+
+#[test]
+fn regex_splitter_keeps_multi_line_records_together() {
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[java_in]
+type = "TcpInput"
+address = "127.0.0.1:0"
+splitter = "java_records"
+decoder = ""
+[java_records]
+type = "RegexSplitter"
+delimiter = '\n(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} )'
+delimiter_eol = false
+deliver_incomplete_final = true
+[sql_in]
+type = "TcpInput"
+address = "127.0.0.1:0"
+splitter = "sql_statements"
+decoder = ""
+[sql_statements]
+type = "RegexSplitter"
+delimiter = '(;)\n'
+delimiter_eol = true
+[java_file]
+type = "FileOutput"
+message_matcher = "Type == 'java_in'"
+path = "{dir}/java.log"
+encoder = "PayloadEncoder"
+flush_interval = 0
+[sql_file]
+type = "FileOutput"
+message_matcher = "Type == 'sql_in'"
+path = "{dir}/sql.log"
+encoder = "PayloadEncoder"
+flush_interval = 0
+[PayloadEncoder]
+append_newlines = true
+"#,
+    );
+    let java_port = h.listening("java_in");
+    let sql_port = h.listening("sql_in");
+    write_in_pieces(
+        &mut TcpStream::connect(("127.0.0.1", java_port)).unwrap(),
+        JAVA_LOG,
+    );
+    write_in_pieces(
+        &mut TcpStream::connect(("127.0.0.1", sql_port)).unwrap(),
+        SQL_LOG,
+    );
+
+    // With delimiter_eol = false the captured date starts the next record and the newline
+    // before it is dropped; the last record, ended only by the end of the connection, keeps
+    // its newline (deliver_incomplete_final). PayloadEncoder adds a newline to each.
+    let java_records = [
+        "2026-12-02 07:45:01,120 INFO  [main] o.e.Server - started on port 8080",
+        "2026-12-02 07:45:02,431 ERROR [http-1] o.e.Handler - request failed\n\
+         java.lang.IllegalStateException: connection pool exhausted\n\
+         \tat org.example.db.Pool.acquire(Pool.java:88)\n\
+         \tat org.example.Handler.handle(Handler.java:42)\n\
+         Caused by: java.net.SocketTimeoutException: connect timed out\n\
+         \tat java.base/java.net.Socket.connect(Socket.java:633)\n\
+         \t... 12 more",
+        "2026-12-02 07:45:03,002 WARN  [http-2] o.e.Handler - slow request: 2.3 s",
+        "2026-12-02 07:45:04,900 INFO  [main] o.e.Server - stopping\n",
+    ];
+    // With delimiter_eol = true the captured `;` ends the record and the newline is dropped.
+    let sql_records = [
+        "SELECT id, name\n  FROM users\n WHERE active;",
+        "UPDATE users SET active = false\n WHERE id = 42;",
+        "VACUUM;",
+    ];
+    let expect = |records: &[&str]| records.iter().map(|r| format!("{r}\n")).collect::<String>();
+    let (java_want, sql_want) = (expect(&java_records), expect(&sql_records));
+    let file_holding = |name: &str, want: &str| {
+        let path = h.path(name);
+        wait_for(&format!("{} bytes in {name}", want.len()), 20, || {
+            let text = std::fs::read_to_string(&path).ok()?;
+            (text.len() >= want.len()).then_some(text)
+        })
+    };
+    assert_eq!(file_holding("java.log", &java_want), java_want);
+    assert_eq!(file_holding("sql.log", &sql_want), sql_want);
+    assert!(h.stop().success(), "{}", h.stderr());
+    // Nothing more was written by the end.
+    assert_eq!(
+        std::fs::read_to_string(h.path("java.log")).unwrap(),
+        java_want
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.path("sql.log")).unwrap(),
+        sql_want
+    );
+}
