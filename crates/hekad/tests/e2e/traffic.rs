@@ -2,8 +2,10 @@
 //! PayloadRegexDecoder on an nginx access log, RegexSplitter on multi-line records,
 //! NullSplitter over UDP, RstEncoder and UdpOutput.
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, TcpStream, UdpSocket};
+use std::time::Duration;
 
 use heka_message::{FieldValue, Message, ValueType};
 
@@ -294,4 +296,62 @@ append_newlines = true
         std::fs::read_to_string(h.path("sql.log")).unwrap(),
         sql_want
     );
+}
+
+#[test]
+fn null_splitter_makes_each_udp_datagram_one_payload() {
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[udp_in]
+type = "UdpInput"
+address = "127.0.0.1:0"
+splitter = "NullSplitter"
+set_hostname = true
+[udp_file]
+type = "FileOutput"
+message_matcher = "Type == 'udp_in'"
+path = "{dir}/udp.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#,
+    );
+    let port = h.listening("udp_in");
+    let long: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let sent: BTreeSet<Vec<u8>> = [
+        b"one line\n".to_vec(),
+        b"two\nlines\n".to_vec(),
+        b"no newline at the end".to_vec(),
+        // Framing bytes and a NUL mean nothing to NullSplitter.
+        b"\x1e\x02\x00binary\xff\x1f".to_vec(),
+        long,
+    ]
+    .into();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // UDP may drop datagrams: send them all again until each has arrived once.
+    let got = wait_for("every datagram", 20, || {
+        for d in &sent {
+            sock.send_to(d, ("127.0.0.1", port)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let got = read_framed(&h.path("udp.log"));
+        let payloads: BTreeSet<Vec<u8>> = got.iter().map(|m| m.payload_bytes().to_vec()).collect();
+        (payloads.len() >= sent.len()).then_some(got)
+    });
+    assert!(h.stop().success(), "{}", h.stderr());
+    let payloads: BTreeSet<Vec<u8>> = got.iter().map(|m| m.payload_bytes().to_vec()).collect();
+    assert_eq!(
+        payloads, sent,
+        "each datagram is one payload, never split or joined"
+    );
+    for m in &got {
+        assert_eq!(m.type_bytes(), b"udp_in");
+        assert_eq!(m.logger_bytes(), b"udp_in");
+        assert_eq!(
+            m.hostname_bytes(),
+            b"127.0.0.1",
+            "set_hostname: the sender's IP"
+        );
+    }
 }
