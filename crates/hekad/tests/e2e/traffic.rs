@@ -7,6 +7,7 @@ use std::io::Write;
 use std::net::{Shutdown, TcpStream, UdpSocket};
 use std::time::Duration;
 
+use heka_client::FieldValues;
 use heka_message::{FieldValue, Message, ValueType};
 
 use crate::support::*;
@@ -354,4 +355,94 @@ flush_interval = 0
             "set_hostname: the sender's IP"
         );
     }
+}
+
+#[test]
+fn rst_encoder_writes_every_header_and_field() {
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[rst_file]
+type = "FileOutput"
+message_matcher = "Type == 'e2e.rst'"
+path = "{dir}/rst.log"
+encoder = "RstEncoder"
+flush_interval = 0
+[RstEncoder]
+"#,
+    );
+    let port = h.listening("TcpInput");
+    let full = heka_client::MessageBuilder::new()
+        // 2026-12-02 07:45:01.25 UTC.
+        .timestamp(1_796_197_501_250_000_000)
+        .uuid([
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+            0xcd, 0xef,
+        ])
+        .message_type("e2e.rst")
+        .hostname("web-1")
+        .pid(4242)
+        .logger("disk-monitor")
+        .payload("disk almost full")
+        .env_version("0.8")
+        .severity(3)
+        .string_field("mount", "/var")
+        .field("used", FieldValues::Integer(vec![93]), "%")
+        .field("free", FieldValues::Double(vec![1.5, 1e6]), "GB")
+        .bool_field("alert", true)
+        .bytes_field("raw", &b"\x00\x01\x02"[..])
+        .field("tags", vec!["disk", "var"], "")
+        .build();
+    // Unset Pid and Severity are written as Heka's defaults, 0 and 7.
+    let bare = heka_client::MessageBuilder::new()
+        .timestamp(1_796_197_502_000_000_000)
+        .uuid([0xff; 16])
+        .message_type("e2e.rst")
+        .build();
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    s.send(&full).unwrap();
+    s.send(&bare).unwrap();
+    s.flush().unwrap();
+
+    let want = "
+:Timestamp: 2026-12-02 07:45:01.25 +0000 UTC
+:Type: e2e.rst
+:Hostname: web-1
+:Pid: 4242
+:Uuid: 01234567-89ab-cdef-0123-456789abcdef
+:Logger: disk-monitor
+:Payload: disk almost full
+:EnvVersion: 0.8
+:Severity: 3
+:Fields:
+    | name:\"mount\" type:string value:\"/var\"
+    | name:\"used\" type:integer value:93 representation:\"%\"
+    | name:\"free\" type:double value:[1.5,1e+06] representation:\"GB\"
+    | name:\"alert\" type:bool value:true
+    | name:\"raw\" type:bytes value:AAEC
+    | name:\"tags\" type:string value:[\"disk\",\"var\"]
+
+
+:Timestamp: 2026-12-02 07:45:02 +0000 UTC
+:Type: e2e.rst
+:Hostname: \n\
+:Pid: 0
+:Uuid: ffffffff-ffff-ffff-ffff-ffffffffffff
+:Logger: \n\
+:Payload: \n\
+:EnvVersion: \n\
+:Severity: 7
+
+";
+    let path = h.path("rst.log");
+    let text = wait_for("both messages in rst.log", 20, || {
+        let text = std::fs::read_to_string(&path).ok()?;
+        (text.matches("\n:Timestamp: ").count() >= 2 && text.ends_with("\n\n")).then_some(text)
+    });
+    assert_eq!(text, want);
+    assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
 }
