@@ -446,3 +446,68 @@ flush_interval = 0
     assert!(h.stop().success(), "{}", h.stderr());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
 }
+
+#[test]
+fn udp_output_sends_one_datagram_per_message() {
+    let payload_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let protobuf_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for s in [&payload_sock, &protobuf_sock] {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    }
+    let config = r#"
+[hekad]
+base_dir = "{dir}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[udp_payload]
+type = "UdpOutput"
+message_matcher = "Type == 'e2e.test'"
+address = "{payload_addr}"
+encoder = "PayloadEncoder"
+[udp_protobuf]
+type = "UdpOutput"
+message_matcher = "Type == 'e2e.test' && Fields[seq] >= 5"
+address = "{protobuf_addr}"
+encoder = "ProtobufEncoder"
+"#
+    .replace(
+        "{payload_addr}",
+        &payload_sock.local_addr().unwrap().to_string(),
+    )
+    .replace(
+        "{protobuf_addr}",
+        &protobuf_sock.local_addr().unwrap().to_string(),
+    );
+    let mut h = Hekad::start(&config);
+    let port = h.listening("TcpInput");
+    let sent: Vec<Message> = (0..10).map(test_message).collect();
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for m in &sent {
+        s.send(m).unwrap();
+    }
+    s.flush().unwrap();
+
+    let mut buf = vec![0; 65536];
+    let mut recv = |sock: &UdpSocket| {
+        let (n, from) = sock.recv_from(&mut buf).expect("a datagram within 20 s");
+        assert_eq!(from.ip().to_string(), "127.0.0.1");
+        buf[..n].to_vec()
+    };
+    // PayloadEncoder: the payload and a newline, one message per datagram, in order.
+    let payloads: Vec<Vec<u8>> = (0..10).map(|_| recv(&payload_sock)).collect();
+    let want: Vec<Vec<u8>> = (0..10)
+        .map(|i| format!("message {i}\n").into_bytes())
+        .collect();
+    assert_eq!(payloads, want);
+    // ProtobufEncoder without framing: each datagram is the bare message, unchanged.
+    let messages: Vec<Message> = (0..5)
+        .map(|_| Message::decode_bytes(recv(&protobuf_sock).into()).unwrap())
+        .collect();
+    assert_eq!(messages, sent[5..]);
+    assert!(h.stop().success(), "{}", h.stderr());
+    // Nothing else was sent.
+    for s in [&payload_sock, &protobuf_sock] {
+        s.set_nonblocking(true).unwrap();
+        assert!(s.recv_from(&mut buf).is_err(), "an unexpected datagram");
+    }
+}
