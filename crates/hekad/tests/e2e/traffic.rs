@@ -511,3 +511,65 @@ encoder = "ProtobufEncoder"
         assert!(s.recv_from(&mut buf).is_err(), "an unexpected datagram");
     }
 }
+
+#[test]
+fn udp_output_frames_on_request_and_drops_oversized_messages() {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let config = r#"
+[hekad]
+base_dir = "{dir}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[udp_framed]
+type = "UdpOutput"
+message_matcher = "Type == 'e2e.test'"
+address = "{addr}"
+encoder = "ProtobufEncoder"
+use_framing = true
+max_message_size = 512
+"#
+    .replace("{addr}", &sock.local_addr().unwrap().to_string());
+    let mut h = Hekad::start(&config);
+    let port = h.listening("TcpInput");
+    let mut big = test_message(1);
+    big.set_payload("x".repeat(600));
+    let sent = [test_message(0), big.clone(), test_message(2)];
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for m in &sent {
+        s.send(m).unwrap();
+    }
+    s.flush().unwrap();
+
+    let mut buf = vec![0; 65536];
+    for want in [&sent[0], &sent[2]] {
+        let (n, _) = sock.recv_from(&mut buf).expect("a datagram within 20 s");
+        let d = &buf[..n];
+        // One whole frame: 0x1E, the header's length, the header (field 1, the message
+        // length, as a varint), 0x1F, the message.
+        let len = want.to_bytes().len();
+        assert!(len < 128, "a one-byte varint");
+        assert_eq!(&d[..5], &[0x1e, 2, 0x08, len as u8, 0x1f]);
+        assert_eq!(d.len(), 5 + len);
+        assert_eq!(
+            &Message::decode_bytes(d[5..].to_vec().into()).unwrap(),
+            want
+        );
+    }
+    assert!(h.stop().success(), "{}", h.stderr());
+    sock.set_nonblocking(true).unwrap();
+    assert!(
+        sock.recv_from(&mut buf).is_err(),
+        "the big message was sent"
+    );
+    // Its frame: 0x1E, 1 byte of header length, 3 of header (a two-byte varint), 0x1F.
+    let framed = big.to_bytes().len() + 6;
+    let errors: Vec<String> = h.stderr().lines().map(str::to_string).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let want = format!(
+        "Plugin 'udp_framed' error: dropping message: \
+         message has exceeded allowed UDP data size: {framed} > 512"
+    );
+    assert!(errors[0].ends_with(&want), "{errors:?}");
+}
