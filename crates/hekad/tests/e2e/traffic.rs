@@ -193,8 +193,8 @@ UPDATE users SET active = false
 VACUUM;
 ";
 
-/// Writes `data` in small pieces, cut inside the delimiters, so that records may straddle
-/// reads (whether they do is up to TCP; the records must be the same either way).
+/// Writes `data` in 23-byte pieces, cut wherever that falls, so that records and delimiters
+/// may straddle reads (whether they do is up to TCP; the records must be the same either way).
 fn write_in_pieces(c: &mut TcpStream, data: &str) {
     c.set_nodelay(true).unwrap();
     for piece in data.as_bytes().chunks(23) {
@@ -288,6 +288,7 @@ append_newlines = true
     assert_eq!(file_holding("java.log", &java_want), java_want);
     assert_eq!(file_holding("sql.log", &sql_want), sql_want);
     assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(h.stderr(), "", "no errors or warnings");
     // Nothing more was written by the end.
     assert_eq!(
         std::fs::read_to_string(h.path("java.log")).unwrap(),
@@ -341,6 +342,7 @@ flush_interval = 0
         (payloads.len() >= sent.len()).then_some(got)
     });
     assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(h.stderr(), "", "no errors or warnings");
     let payloads: BTreeSet<Vec<u8>> = got.iter().map(|m| m.payload_bytes().to_vec()).collect();
     assert_eq!(
         payloads, sent,
@@ -444,6 +446,7 @@ flush_interval = 0
     });
     assert_eq!(text, want);
     assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(h.stderr(), "", "no errors or warnings");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
 }
 
@@ -505,6 +508,7 @@ encoder = "ProtobufEncoder"
         .collect();
     assert_eq!(messages, sent[5..]);
     assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(h.stderr(), "", "no errors or warnings");
     // Nothing else was sent.
     for s in [&payload_sock, &protobuf_sock] {
         s.set_nonblocking(true).unwrap();
