@@ -131,13 +131,20 @@ where
             .unwrap_or(0);
         let mut line = Line::default();
         event.record(&mut line);
-        writeln!(
-            w,
-            "{}{}",
-            prefix(LOG_FLAGS.load(Ordering::Relaxed), micros),
-            line.render(event.metadata().level())
-        )
+        w.write_str(&go_log_line(
+            &prefix(LOG_FLAGS.load(Ordering::Relaxed), micros),
+            &line.render(event.metadata().level()),
+        ))
     }
+}
+
+/// One log line as Go's `log.Output` writes it: the prefix, the text, and a newline unless the
+/// text already ends with one.
+fn go_log_line(prefix: &str, text: &str) -> String {
+    // Heka compat: Go's log package adds no second newline, so an error quoting a text record
+    // (TokenSplitter keeps its "\n") is one line, not one line and a blank one.
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    format!("{prefix}{text}{newline}")
 }
 
 #[cfg(test)]
@@ -163,6 +170,13 @@ mod tests {
             line(None, " peer=1.2.3.4").render(&Level::INFO),
             "boom peer=1.2.3.4"
         );
+    }
+
+    #[test]
+    fn a_text_ending_in_a_newline_gets_no_second_one() {
+        assert_eq!(go_log_line("p ", "boom"), "p boom\n");
+        assert_eq!(go_log_line("p ", "No match: x\n"), "p No match: x\n");
+        assert_eq!(go_log_line("", ""), "\n");
     }
 
     #[test]

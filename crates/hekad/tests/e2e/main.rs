@@ -9,4 +9,5 @@ mod aggregator;
 mod config;
 mod signals;
 mod tcp;
+mod traffic;
 mod udp;
