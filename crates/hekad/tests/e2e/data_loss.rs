@@ -1,0 +1,319 @@
+//! No accepted message is lost: TcpOutput across a receiver's restarts and at shutdown with
+//! its destination down or stalled, FileOutput across SIGHUP reopens.
+
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, FieldValue, Message, framing};
+
+use crate::support::*;
+
+/// The `seq` field of a [`test_message`].
+fn seq(m: &Message) -> i64 {
+    match m.field_value(b"seq") {
+        Some(Some(FieldValue::Integer(i))) => i,
+        other => panic!("no seq: {other:?}"),
+    }
+}
+
+/// How many times each seq occurs in `messages`.
+fn seq_counts<'a>(messages: impl IntoIterator<Item = &'a Message>) -> BTreeMap<i64, usize> {
+    let mut counts = BTreeMap::new();
+    for m in messages {
+        *counts.entry(seq(m)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Takes every complete frame off the front of `buf`.
+fn take_frames(buf: &mut Vec<u8>, out: &mut Vec<Message>) {
+    loop {
+        let s = framing::scan(buf, DEFAULT_MAX_MESSAGE_SIZE);
+        let Some(frame) = s.frame else {
+            return;
+        };
+        let body = Bytes::copy_from_slice(&buf[frame.message]);
+        out.push(Message::decode_bytes(body).unwrap());
+        buf.drain(..s.consumed);
+    }
+}
+
+/// A connection the receiver has accepted.
+struct Inbound {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    messages: usize,
+    /// The receiver half-closed it ("restarting") and only drains it until the peer closes.
+    closing: bool,
+    eof: bool,
+}
+
+/// hekad A: TcpInput → TcpOutput to `address`.
+fn forwarder(address: &str) -> Hekad {
+    Hekad::start(&format!(
+        r#"
+[hekad]
+base_dir = "{{dir}}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[fwd]
+type = "TcpOutput"
+message_matcher = "Type == 'e2e.test'"
+address = "{address}"
+"#
+    ))
+}
+
+#[test]
+fn tcp_output_loses_nothing_while_the_receiver_restarts() {
+    const N: usize = 5000;
+    // The receiver "restarts" after these many messages: it closes its side of the
+    // connection, reads what is still on the way, and takes the next connection.
+    const RESTARTS: [usize; 2] = [1500, 3000];
+    // At most this many messages are sent ahead of what the receiver has read, so that each
+    // restart happens with messages in flight rather than after the last one.
+    const WINDOW: usize = 500;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let mut a = forwarder(&address);
+    let port = a.listening("TcpInput");
+
+    let received = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let received = received.clone();
+        std::thread::spawn(move || {
+            let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+            for i in 0..N {
+                if i >= WINDOW {
+                    s.flush().unwrap();
+                    wait_for("the receiver to catch up", 20, || {
+                        (received.load(Ordering::SeqCst) + WINDOW > i).then_some(())
+                    });
+                }
+                s.send(&test_message(i)).unwrap();
+            }
+            s.flush().unwrap();
+        })
+    };
+
+    let mut conns: Vec<Inbound> = Vec::new();
+    let mut messages = Vec::new();
+    let mut restarts = RESTARTS.iter().peekable();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while messages.len() < N || conns.iter().any(|c| c.closing && !c.eof) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out with {} of {N} messages over {} connections",
+            messages.len(),
+            conns.len()
+        );
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(true).unwrap();
+                conns.push(Inbound {
+                    stream,
+                    buf: Vec::new(),
+                    messages: 0,
+                    closing: false,
+                    eof: false,
+                });
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("accept: {e}"),
+        }
+        let mut idle = true;
+        for c in conns.iter_mut().filter(|c| !c.eof) {
+            match c.stream.read(&mut chunk) {
+                Ok(0) => c.eof = true,
+                Ok(n) => {
+                    idle = false;
+                    c.buf.extend_from_slice(&chunk[..n]);
+                    let before = messages.len();
+                    take_frames(&mut c.buf, &mut messages);
+                    c.messages += messages.len() - before;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        received.store(messages.len(), Ordering::SeqCst);
+        if let Some(&&at) = restarts.peek()
+            && messages.len() >= at
+        {
+            restarts.next();
+            let c = conns.iter_mut().find(|c| !c.closing && !c.eof).unwrap();
+            c.stream.shutdown(Shutdown::Write).unwrap();
+            c.closing = true;
+        }
+        if idle {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    sender.join().unwrap();
+
+    let counts = seq_counts(&messages);
+    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    let per_conn: Vec<usize> = conns.iter().map(|c| c.messages).collect();
+    println!(
+        "received {} messages over connections {per_conn:?}",
+        messages.len()
+    );
+    assert_eq!(counts.len(), N, "every message must arrive");
+    assert_eq!(*counts.keys().next().unwrap(), 0);
+    assert_eq!(*counts.keys().last().unwrap(), N as i64 - 1);
+    // Complete records are never resent (only one not completely handed to the kernel is).
+    assert_eq!(duplicates, 0, "duplicates over connections {per_conn:?}");
+    assert!(
+        per_conn.iter().filter(|&&n| n > 0).count() > RESTARTS.len(),
+        "each restart must move delivery to a new connection: {per_conn:?}"
+    );
+    for c in &conns {
+        assert!(
+            c.buf.is_empty(),
+            "a partial record was left on a connection"
+        );
+    }
+    assert!(a.stop().success(), "{}", a.stderr());
+}
+
+/// A bound socket that does not listen: connections to its address are refused, and the port
+/// stays ours while it is held.
+fn refusing_address() -> (socket2::Socket, String) {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    s.bind(&any.into()).unwrap();
+    let addr = s.local_addr().unwrap().as_socket().unwrap().to_string();
+    (s, addr)
+}
+
+/// Asks for the report (SIGUSR1) until its text contains `what`.
+fn wait_report(h: &Hekad, what: &str) {
+    wait_for(&format!("a report with {what:?}"), 20, || {
+        h.signal(10);
+        std::thread::sleep(Duration::from_millis(100));
+        h.stderr().contains(what).then_some(())
+    });
+}
+
+/// TcpOutput's retries once hekad is stopping, and the runner's (`SHUTDOWN_GRACE`,
+/// `SHUTDOWN_RETRY_GRACE`).
+const GRACE: Duration = Duration::from_secs(5);
+
+#[test]
+fn tcp_output_gives_up_after_its_grace_when_the_destination_is_down() {
+    const N: usize = 10;
+    let (_held, address) = refusing_address();
+    let mut a = forwarder(&address);
+    let port = a.listening("TcpInput");
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for i in 0..N {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    // All of them accepted (routed), the first one retried.
+    wait_report(&a, &format!("\n    ProcessMessageCount: {N}\n"));
+    wait_for("a failed delivery", 20, || {
+        a.stderr()
+            .contains("Plugin 'fwd' error: retrying message: can't connect: ")
+            .then_some(())
+    });
+    let t = Instant::now();
+    a.signal(15);
+    let status = a.wait_exit(GRACE.as_secs() + 20);
+    let took = t.elapsed();
+    let stderr = a.stderr();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(took >= GRACE, "gave up after {took:?}, before the grace");
+    let given_up = stderr
+        .lines()
+        .filter(|l| {
+            l.contains("Plugin 'fwd' error: shutting down: giving up on a message: can't connect: ")
+        })
+        .count();
+    assert_eq!(given_up, N, "each undelivered message is logged:\n{stderr}");
+}
+
+/// Sends numbered messages to `port` until `stop` is set; returns how many it sent.
+fn send_until(
+    port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+        let mut i = 0;
+        while !stop.load(Ordering::SeqCst) {
+            s.send(&test_message(i)).unwrap();
+            i += 1;
+            if i % 50 == 0 {
+                s.flush().unwrap();
+            }
+        }
+        s.flush().unwrap();
+        i
+    })
+}
+
+#[test]
+fn file_output_reopened_under_load_keeps_every_message_once() {
+    const ROTATIONS: usize = 5;
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'e2e.test'"
+path = "{dir}/out.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#,
+    );
+    let port = h.listening("TcpInput");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = send_until(port, stop.clone());
+    let mut files = Vec::new();
+    for k in 1..=ROTATIONS {
+        // New messages reach the current file, then it is moved away and reopened.
+        wait_for("messages in the current file", 20, || {
+            (!read_framed(&h.path("out.log")).is_empty()).then_some(())
+        });
+        let moved = h.path(&format!("out.log.{k}"));
+        std::fs::rename(h.path("out.log"), &moved).unwrap();
+        files.push(moved);
+        h.signal(1);
+        wait_for("the file to be reopened", 20, || {
+            h.path("out.log").exists().then_some(())
+        });
+    }
+    wait_for("messages after the last reopen", 20, || {
+        (!read_framed(&h.path("out.log")).is_empty()).then_some(())
+    });
+    stop.store(true, Ordering::SeqCst);
+    let n = sender.join().unwrap();
+    files.push(h.path("out.log"));
+    let all = || -> Vec<Message> { files.iter().flat_map(|f| read_framed(f)).collect() };
+    wait_for(&format!("{n} messages in all files"), 20, || {
+        (all().len() >= n).then_some(())
+    });
+    assert!(h.stop().success(), "{}", h.stderr());
+    let per_file: Vec<usize> = files.iter().map(|f| read_framed(f).len()).collect();
+    let counts = seq_counts(&all());
+    assert_eq!(counts.len(), n, "lost messages; per file: {per_file:?}");
+    assert_eq!(counts.keys().last(), Some(&(n as i64 - 1)));
+    assert!(
+        counts.values().all(|&c| c == 1),
+        "duplicates; per file: {per_file:?}"
+    );
+    assert!(per_file.iter().all(|&c| c > 0), "{per_file:?}");
+    println!("{n} messages over files {per_file:?}");
+}
