@@ -317,3 +317,56 @@ flush_interval = 0
     assert!(per_file.iter().all(|&c| c > 0), "{per_file:?}");
     println!("{n} messages over files {per_file:?}");
 }
+
+#[test]
+fn tcp_output_to_a_receiver_that_never_reads_pushes_back_and_still_stops() {
+    // Far more than the kernel buffers and hekad's channels can hold.
+    const PAYLOAD: usize = 32 * 1024;
+    const TOTAL: usize = 8192;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    // Accepts every connection and never reads from any.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let mut a = forwarder(&address);
+    let port = a.listening("TcpInput");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+            let payload = "x".repeat(PAYLOAD);
+            for i in 0..TOTAL {
+                let mut m = test_message(i);
+                m.set_payload(payload.clone());
+                if s.send(&m).and_then(|()| s.flush()).is_err() {
+                    return;
+                }
+                sent.store(i + 1, Ordering::SeqCst);
+            }
+        })
+    };
+    // The output is stuck writing, its channel fills up, and hekad still answers SIGUSR1.
+    wait_report(&a, "fwd:\n    InChanCapacity: 30\n    InChanLength: 30\n");
+    let t = Instant::now();
+    a.signal(15);
+    let status = a.wait_exit(GRACE.as_secs() + 20);
+    let took = t.elapsed();
+    let stderr = a.stderr();
+    assert!(status.success(), "{status} after {took:?}: {stderr}");
+    // The stalled write gave up once hekad was stopping, and was retried.
+    assert!(
+        stderr.contains(&format!("Plugin 'fwd' error: writing to {address}: ")),
+        "{stderr}"
+    );
+    // hekad's exit broke the sender's connection before it could send everything: the input
+    // stopped reading while the output was stuck.
+    sender.join().unwrap();
+    let sent = sent.load(Ordering::SeqCst);
+    assert!(sent < TOTAL, "the input took all {sent} messages");
+    println!("stopped after {took:?}; {sent} of {TOTAL} messages sent");
+}

@@ -35,7 +35,9 @@
 //! record not completely handed to the kernel (with TLS, from the start of the failed write),
 //! retrying until it succeeds or hekad has been shutting down for five seconds. Before each
 //! write the connection is checked for a close by the peer, so a peer that went away is noticed
-//! before data is written into a dead socket.
+//! before data is written into a dead socket. A peer that stops reading is waited for, which
+//! pushes back on the router and the inputs; once hekad is stopping, a write blocked for a
+//! second fails like any other, so such a peer can't hold up the shutdown.
 //!
 //! Differences from Heka:
 //! - `[<name>.signer]` (Heka's message signing config: `name`, `hmac_key`, `hmac_hash` md5 or
@@ -73,6 +75,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const HIGH_WATER: usize = 256 * 1024;
 /// How long, once hekad is stopping, a failing write is retried before data is given up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a write may block before the output looks whether hekad is stopping: a peer that
+/// takes nothing must not hold up the shutdown forever.
+const WRITE_STALL: Duration = Duration::from_secs(1);
+
+/// Whether a write failed only because it blocked for [`WRITE_STALL`].
+fn stalled(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
 
 /// The `[<name>.signer]` sub-table (Heka's `MessageSigningConfig`).
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +296,8 @@ impl TcpOutput {
     fn connect(&mut self) -> Result<(), String> {
         let tcp =
             connect_tcp(&self.address, self.local, CONNECT_TIMEOUT).map_err(|e| e.to_string())?;
+        tcp.set_write_timeout(Some(WRITE_STALL))
+            .map_err(|e| e.to_string())?;
         if let Some(period) = self.keep_alive
             && let Err(e) = set_keepalive(&tcp, period)
         {
@@ -303,7 +318,9 @@ impl TcpOutput {
                         .map_err(|e| format!("TLS handshake: {e}"))?;
                 }
                 let _ = t.sock.set_read_timeout(None);
-                let _ = t.sock.set_write_timeout(None);
+                t.sock
+                    .set_write_timeout(Some(WRITE_STALL))
+                    .map_err(|e| e.to_string())?;
                 Conn::Tls(Box::new(t))
             }
         };
@@ -328,8 +345,9 @@ impl TcpOutput {
     }
 
     /// Writes every pending record. On failure the connection is dropped and the records not
-    /// known to be handed over stay pending.
-    fn write_pending(&mut self) -> Result<(), String> {
+    /// known to be handed over stay pending. A peer that reads slowly (or not at all) is waited
+    /// for, which pushes back on the router, until `stopping` says hekad is shutting down.
+    fn write_pending(&mut self, stopping: &dyn Fn() -> bool) -> Result<(), String> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -347,16 +365,20 @@ impl TcpOutput {
                 }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if stalled(&e) && !stopping() => {}
                 Err(e) => {
                     res = Err(format!("writing to {}: {e}", self.address));
                     break;
                 }
             }
         }
-        if res.is_ok()
-            && let Err(e) = conn.flush()
-        {
-            res = Err(format!("writing to {}: {e}", self.address));
+        while res.is_ok() {
+            match conn.flush() {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if stalled(&e) && !stopping() => {}
+                Err(e) => res = Err(format!("writing to {}: {e}", self.address)),
+            }
         }
         match res {
             Ok(()) => {
@@ -389,7 +411,7 @@ impl TcpOutput {
     fn write_all_pending(&mut self, ctx: &OutputContext<'_>) -> Result<(), ProcessError> {
         let mut wait = Duration::from_millis(10);
         loop {
-            match self.write_pending() {
+            match self.write_pending(&|| ctx.stopping()) {
                 Ok(()) => {
                     if self.failing {
                         tracing::info!(output = %ctx.name(), "delivering to {} again", self.address);
@@ -469,7 +491,8 @@ impl Output for TcpOutput {
             self.ensure_connected().map_err(ProcessError::Retry)?;
         }
         if self.pending.len() >= HIGH_WATER {
-            self.write_pending().map_err(ProcessError::Retry)?;
+            self.write_pending(&|| ctx.stopping())
+                .map_err(ProcessError::Retry)?;
         }
         match self.encode(pack, ctx) {
             Ok(true) => self.ends.push(self.pending.len()),
@@ -479,7 +502,7 @@ impl Output for TcpOutput {
         self.processed += 1;
         if self.processed.checked_rem(self.reconnect_after) == Some(0) {
             // What can't be written now is written on the next connection.
-            if let Err(e) = self.write_pending() {
+            if let Err(e) = self.write_pending(&|| ctx.stopping()) {
                 tracing::debug!(output = %ctx.name(), "{e}");
             }
             if let Some(c) = self.conn.take() {
