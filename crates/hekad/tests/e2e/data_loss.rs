@@ -370,3 +370,70 @@ fn tcp_output_to_a_receiver_that_never_reads_pushes_back_and_still_stops() {
     assert!(sent < TOTAL, "the input took all {sent} messages");
     println!("stopped after {took:?}; {sent} of {TOTAL} messages sent");
 }
+
+#[test]
+fn file_output_that_cannot_reopen_is_restarted_and_loses_nothing() {
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'e2e.test'"
+path = "{dir}/logs/out.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+  [out.retries]
+  max_retries = 50
+  delay = "100ms"
+  max_delay = "400ms"
+  max_jitter = "50ms"
+"#,
+    );
+    let port = h.listening("TcpInput");
+    let logs = h.path("logs");
+    let out = logs.join("out.log");
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for i in 0..10 {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    wait_framed(&out, 10);
+    // As root, permission bits would not stop the output: put a file where its folder was.
+    let moved = h.path("logs.away");
+    std::fs::rename(&logs, &moved).unwrap();
+    std::fs::write(&logs, "not a folder").unwrap();
+    h.signal(1);
+    let reopen_failed = format!("unable to reopen file '{}'", out.display());
+    wait_for("the reopen to fail", 20, || {
+        h.stderr().contains(&reopen_failed).then_some(())
+    });
+    for i in 10..20 {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    // The next message stops the output; restarts fail while the folder is a file.
+    wait_for("a failed restart", 20, || {
+        let e = h.stderr();
+        (e.contains(&format!("Plugin 'out' error: fatal: {reopen_failed}"))
+            && e.contains("Plugin 'out' error: restart failed: "))
+        .then_some(())
+    });
+    std::fs::remove_file(&logs).unwrap();
+    std::fs::rename(&moved, &logs).unwrap();
+    wait_for("the restart", 20, || {
+        h.stdout().contains("Plugin 'out': restarted").then_some(())
+    });
+    let got = wait_framed(&out, 20);
+    assert!(h.stop().success(), "{}", h.stderr());
+    let got_after_stop = read_framed(&out);
+    assert_eq!(got_after_stop.len(), got.len());
+    let counts = seq_counts(&got_after_stop);
+    assert_eq!(
+        counts.keys().copied().collect::<Vec<_>>(),
+        (0..20).collect::<Vec<i64>>()
+    );
+    assert!(counts.values().all(|&c| c == 1), "duplicates: {counts:?}");
+}
