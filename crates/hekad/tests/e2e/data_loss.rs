@@ -437,3 +437,75 @@ flush_interval = 0
     );
     assert!(counts.values().all(|&c| c == 1), "duplicates: {counts:?}");
 }
+
+#[test]
+fn file_output_out_of_retries_stops_hekad_and_counts_what_it_lost() {
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+[TcpInput]
+address = "127.0.0.1:0"
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'e2e.test'"
+path = "{dir}/logs/out.log"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+  [out.retries]
+  max_retries = 2
+  delay = "1s"
+  max_delay = "10s"
+  max_jitter = "100ms"
+"#,
+    );
+    let port = h.listening("TcpInput");
+    let logs = h.path("logs");
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for i in 0..10 {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    wait_framed(&logs.join("out.log"), 10);
+    let moved = h.path("logs.away");
+    std::fs::rename(&logs, &moved).unwrap();
+    std::fs::write(&logs, "not a folder").unwrap();
+    h.signal(1);
+    wait_for("the reopen to fail", 20, || {
+        h.stderr().contains("unable to reopen file '").then_some(())
+    });
+    let t = Instant::now();
+    for i in 10..20 {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    // The first of them stops the output; two restarts, 1 s then 2 s later, fail, and hekad
+    // stops with the ten counted as lost.
+    let status = h.wait_exit(20);
+    let took = t.elapsed();
+    let stderr = h.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(took >= Duration::from_secs(3), "no back-off: {took:?}");
+    assert_eq!(
+        stderr
+            .matches("Plugin 'out' error: restart failed: ")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Plugin 'out' error: Lost/Dropped 10 messages"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("shutting down: plugin 'out' stopped: unable to reopen file '"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(Max retries exceeded)"), "{stderr}");
+    let kept = seq_counts(&read_framed(&moved.join("out.log")));
+    assert_eq!(
+        kept.into_keys().collect::<Vec<_>>(),
+        (0..10).collect::<Vec<i64>>()
+    );
+    println!("stopped {took:?} after the failure");
+}
