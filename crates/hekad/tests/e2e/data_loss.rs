@@ -69,8 +69,32 @@ address = "{address}"
     ))
 }
 
+/// Listens on `addr` (port 0: any) with SO_REUSEADDR, so that a receiver can listen again on
+/// the port it had.
+fn listen_reusing(addr: &str) -> TcpListener {
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.set_reuse_address(true).unwrap();
+    s.bind(&addr.into()).unwrap();
+    s.listen(128).unwrap();
+    s.set_nonblocking(true).unwrap();
+    s.into()
+}
+
 #[test]
 fn tcp_output_loses_nothing_while_the_receiver_restarts() {
+    receiver_restarts(false);
+}
+
+#[test]
+fn tcp_output_loses_nothing_while_the_receiver_stops_listening_and_comes_back() {
+    receiver_restarts(true);
+}
+
+/// hekad A forwards N messages to a receiver in the test that restarts twice mid-stream.
+/// With `relisten`, the receiver also stops listening until A's reconnection was refused,
+/// then listens again on the same port.
+fn receiver_restarts(relisten: bool) {
     const N: usize = 5000;
     // The receiver "restarts" after these many messages: it closes its side of the
     // connection, reads what is still on the way, and takes the next connection.
@@ -79,9 +103,9 @@ fn tcp_output_loses_nothing_while_the_receiver_restarts() {
     // restart happens with messages in flight rather than after the last one.
     const WINDOW: usize = 500;
 
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap().to_string();
+    let mut listener = Some(listen_reusing("127.0.0.1:0"));
+    let address = listener.as_ref().unwrap().local_addr().unwrap().to_string();
+    let mut refusals = 0;
     let mut a = forwarder(&address);
     let port = a.listening("TcpInput");
 
@@ -115,8 +139,9 @@ fn tcp_output_loses_nothing_while_the_receiver_restarts() {
             messages.len(),
             conns.len()
         );
-        match listener.accept() {
-            Ok((stream, _)) => {
+        match listener.as_ref().map(TcpListener::accept) {
+            None => {}
+            Some(Ok((stream, _))) => {
                 stream.set_nonblocking(true).unwrap();
                 conns.push(Inbound {
                     stream,
@@ -126,8 +151,8 @@ fn tcp_output_loses_nothing_while_the_receiver_restarts() {
                     eof: false,
                 });
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => panic!("accept: {e}"),
+            Some(Err(e)) if e.kind() == ErrorKind::WouldBlock => {}
+            Some(Err(e)) => panic!("accept: {e}"),
         }
         let mut idle = true;
         for c in conns.iter_mut().filter(|c| !c.eof) {
@@ -149,15 +174,29 @@ fn tcp_output_loses_nothing_while_the_receiver_restarts() {
             && messages.len() >= at
         {
             restarts.next();
+            if relisten {
+                listener = None;
+            }
             let c = conns.iter_mut().find(|c| !c.closing && !c.eof).unwrap();
             c.stream.shutdown(Shutdown::Write).unwrap();
             c.closing = true;
+        }
+        if listener.is_none()
+            && conns.iter().all(|c| c.eof)
+            && a.stderr().matches("can't connect: ").count() > refusals
+        {
+            // A's connection is closed and its next attempt was refused: listen again.
+            refusals += 1;
+            listener = Some(listen_reusing(&address));
         }
         if idle {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
     sender.join().unwrap();
+    if relisten {
+        assert_eq!(refusals, RESTARTS.len());
+    }
 
     let counts = seq_counts(&messages);
     let duplicates: usize = counts.values().map(|n| n - 1).sum();
