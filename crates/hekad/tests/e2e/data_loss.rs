@@ -548,3 +548,41 @@ flush_interval = 0
     );
     println!("stopped {took:?} after the failure");
 }
+
+#[test]
+fn tcp_output_to_a_destination_that_never_answers_still_stops() {
+    const N: usize = 10;
+    // A listener whose accept queue is full: the kernel drops further SYNs, so connecting
+    // neither succeeds nor fails until TcpOutput's connect timeout.
+    let l = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    l.bind(&any.into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let _queued = TcpStream::connect(addr).unwrap();
+    let mut a = forwarder(&addr.to_string());
+    let port = a.listening("TcpInput");
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for i in 0..N {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    wait_report(&a, &format!("\n    ProcessMessageCount: {N}\n"));
+    wait_for("a connection attempt to time out", 20, || {
+        a.stderr()
+            .contains("Plugin 'fwd' error: retrying message: can't connect: ")
+            .then_some(())
+    });
+    let t = Instant::now();
+    a.signal(15);
+    let status = a.wait_exit(GRACE.as_secs() + 20);
+    let took = t.elapsed();
+    let stderr = a.stderr();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(took >= GRACE, "gave up after {took:?}, before the grace");
+    let given_up = stderr
+        .matches("Plugin 'fwd' error: shutting down: giving up on a message: can't connect: ")
+        .count();
+    assert_eq!(given_up, N, "each undelivered message is logged:\n{stderr}");
+    println!("stopped after {took:?}");
+}
