@@ -586,3 +586,68 @@ fn tcp_output_to_a_destination_that_never_answers_still_stops() {
     assert_eq!(given_up, N, "each undelivered message is logged:\n{stderr}");
     println!("stopped after {took:?}");
 }
+
+#[test]
+fn tcp_output_accounts_for_every_message_it_gives_up_at_shutdown() {
+    const DELIVERED: usize = 5;
+    const N: usize = 10;
+    let listener = listen_reusing("127.0.0.1:0");
+    let address = listener.local_addr().unwrap().to_string();
+    let mut a = forwarder(&address);
+    let port = a.listening("TcpInput");
+    let mut s = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    for i in 0..DELIVERED {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    let mut conn = wait_for("a connection", 20, || listener.accept().ok()).0;
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let (mut buf, mut got, mut chunk) = (Vec::new(), Vec::new(), [0u8; 4096]);
+    while got.len() < DELIVERED {
+        let n = conn.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed after {} messages", got.len());
+        buf.extend_from_slice(&chunk[..n]);
+        take_frames(&mut buf, &mut got);
+    }
+    let delivered: Vec<i64> = got.iter().map(seq).collect();
+    assert_eq!(delivered, (0..DELIVERED as i64).collect::<Vec<_>>());
+    // The receiver goes away for good: its port now refuses connections.
+    drop((conn, listener));
+    let refusing =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    refusing.set_reuse_address(true).unwrap();
+    let addr: std::net::SocketAddr = address.parse().unwrap();
+    refusing.bind(&addr.into()).unwrap();
+    for i in DELIVERED..DELIVERED + N {
+        s.send(&test_message(i)).unwrap();
+    }
+    s.flush().unwrap();
+    wait_report(
+        &a,
+        &format!("\n    ProcessMessageCount: {}\n", DELIVERED + N),
+    );
+    wait_for("a failed delivery", 20, || {
+        a.stderr().contains("can't connect: ").then_some(())
+    });
+    a.signal(15);
+    let status = a.wait_exit(GRACE.as_secs() + 20);
+    let stderr = a.stderr();
+    assert!(status.success(), "{status}: {stderr}");
+    // Every message not delivered is counted, either in a batch the output held or one by one.
+    let held: usize = stderr
+        .lines()
+        .filter(|l| l.contains("Plugin 'fwd' error: "))
+        .filter_map(|l| {
+            const MARK: &str = "shutting down: ";
+            let rest = &l[l.find(MARK)? + MARK.len()..];
+            let n = &rest[..rest.find(&format!(" messages not delivered to {address}: "))?];
+            Some(n.parse::<usize>().unwrap())
+        })
+        .sum();
+    let one_by_one = stderr
+        .matches("Plugin 'fwd' error: shutting down: giving up on a message: ")
+        .count();
+    assert_eq!(held + one_by_one, N, "{stderr}");
+    println!("given up: {held} held by the output, {one_by_one} one by one");
+}
