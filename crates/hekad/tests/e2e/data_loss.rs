@@ -1,5 +1,7 @@
-//! No accepted message is lost: TcpOutput across a receiver's restarts and at shutdown with
-//! its destination down or stalled, FileOutput across SIGHUP reopens.
+//! No accepted message is lost, or each one lost is accounted for: TcpOutput across a
+//! receiver's restarts, and at shutdown with its destination down, not reading or not
+//! answering; FileOutput across SIGHUP reopens, and restarted (or out of retries) after a
+//! reopen failed.
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read};
