@@ -454,6 +454,33 @@ sink = "terminated"
 }
 
 #[test]
+fn a_restarted_filter_gets_the_rest_of_the_batch_it_died_on() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+# One push, so one batch.
+lines = ["a\ndie\nb\nc"]
+[phoenix]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+copies = 1
+echo_type = "echoed"
+  [phoenix.retries]
+  max_retries = 1
+  delay = "10ms"
+  max_jitter = "10ms"
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'echoed'"
+sink = "phoenix-out"
+"#);
+    let got = wait_sink("phoenix-out", 3);
+    p.stop();
+    // The message it died on is not handed to it again (Heka lost the pack in flight too).
+    assert_eq!(got, vec!["echoed:echo a", "echoed:echo b", "echoed:echo c"]);
+}
+
+#[test]
 fn acks_arrive_only_after_the_output_reports_its_writes() {
     let p = run(r#"
 [in]

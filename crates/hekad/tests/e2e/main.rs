@@ -7,6 +7,7 @@ mod support;
 
 mod aggregator;
 mod config;
+mod data_loss;
 mod signals;
 mod tcp;
 mod traffic;

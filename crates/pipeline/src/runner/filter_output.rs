@@ -4,7 +4,8 @@
 //! what carries its `message_signer`). The runner takes injected deliveries first, hands each
 //! pack to the plugin, retries on
 //! [`ProcessError::Retry`], drops on [`ProcessError::Drop`], and on [`ProcessError::Fatal`]
-//! restarts the plugin per its `retries` policy. Messages a filter injects are routed after each
+//! restarts the plugin per its `retries` policy and hands it the rest of the batch (for an
+//! output, from the message that failed). Messages a filter injects are routed after each
 //! call. An output's batches that carry an acknowledgement token are held until the output's
 //! `flush` says everything taken so far is written.
 
@@ -223,6 +224,9 @@ struct Work {
     /// Deliveries taken from the inject lane while this filter waited to send its own
     /// injections (so that two filters injecting into each other cannot deadlock).
     backlog: VecDeque<Delivery>,
+    /// A delivery cut short by a fatal error, and how many of its packs are done with: the
+    /// rest goes to the restarted plugin.
+    resume: Option<(Delivery, usize)>,
     stop_seen: Option<Instant>,
     main_closed: bool,
     inject_closed: bool,
@@ -235,7 +239,8 @@ const FLUSH_POLL: Duration = Duration::from_millis(50);
 
 /// What the runner does next.
 enum Event {
-    Delivery(Delivery),
+    /// A delivery, and how many of its packs to skip.
+    Delivery(Delivery, usize),
     Tick,
     Control(Control),
     Idle,
@@ -251,7 +256,7 @@ impl FoRunner {
         };
         let reason = loop {
             let res = match self.next_event(&mut w, &tick) {
-                Event::Delivery(d) => self.delivery(&mut plugin, &mut w, d),
+                Event::Delivery(d, skip) => self.delivery(&mut plugin, &mut w, d, skip),
                 Event::Tick => self.timer(&mut plugin, &mut w),
                 Event::Control(Control::Reload) => {
                     if let FoPlugin::Output(o) = &mut plugin {
@@ -283,12 +288,15 @@ impl FoRunner {
     /// Injected messages first (the backlog, then the inject lane), then whatever is ready.
     /// `Closed` once both lanes are disconnected and empty: the router has let go of us.
     fn next_event(&self, w: &mut Work, tick: &Receiver<Instant>) -> Event {
+        if let Some((d, skip)) = w.resume.take() {
+            return Event::Delivery(d, skip);
+        }
         if let Some(d) = w.backlog.pop_front() {
-            return Event::Delivery(d);
+            return Event::Delivery(d, 0);
         }
         if !w.inject_closed {
             match self.lanes.inject.try_recv() {
-                Ok(d) => return Event::Delivery(d),
+                Ok(d) => return Event::Delivery(d, 0),
                 Err(e) => w.inject_closed = e.is_disconnected(),
             }
         }
@@ -313,8 +321,8 @@ impl FoRunner {
         };
         // A lane's receive fails only once it is disconnected and empty.
         select! {
-            recv(inject) -> d => d.map_or_else(|_| { w.inject_closed = true; Event::Idle }, Event::Delivery),
-            recv(main) -> d => d.map_or_else(|_| { w.main_closed = true; Event::Idle }, Event::Delivery),
+            recv(inject) -> d => d.map_or_else(|_| { w.inject_closed = true; Event::Idle }, |d| Event::Delivery(d, 0)),
+            recv(main) -> d => d.map_or_else(|_| { w.main_closed = true; Event::Idle }, |d| Event::Delivery(d, 0)),
             recv(tick) -> _ => Event::Tick,
             recv(self.ctl) -> c => c.map_or(Event::Idle, Event::Control),
             default(idle) => Event::Idle,
@@ -354,7 +362,11 @@ impl FoRunner {
     /// The plugin is gone for good: leave the router and either tell the others or stop hekad.
     fn exit(&mut self, w: &mut Work, reason: String) {
         self.router.remove(&self.name);
-        let lost: usize = w.backlog.drain(..).map(|d| d.len()).sum::<usize>()
+        let lost: usize = w
+            .resume
+            .take()
+            .map_or(0, |(d, skip)| d.len().saturating_sub(skip))
+            + w.backlog.drain(..).map(|d| d.len()).sum::<usize>()
             + self
                 .lanes
                 .inject
@@ -460,9 +472,30 @@ impl FoRunner {
         }
     }
 
-    fn delivery(&mut self, plugin: &mut FoPlugin, w: &mut Work, d: Delivery) -> Result<(), String> {
-        for pack in d.packs() {
-            self.deliver(plugin, w, pack)?;
+    fn delivery(
+        &mut self,
+        plugin: &mut FoPlugin,
+        w: &mut Work,
+        d: Delivery,
+        skip: usize,
+    ) -> Result<(), String> {
+        let mut failed = None;
+        for (i, pack) in d.packs().enumerate().skip(skip) {
+            if let Err(e) = self.deliver(plugin, w, pack) {
+                failed = Some((i, e));
+                break;
+            }
+        }
+        if let Some((i, e)) = failed {
+            // An output that fails fatally has not taken the message, so the restarted output
+            // gets it, and the rest of the batch. A filter may have acted on it: the restarted
+            // filter gets the rest only (Heka loses the pack in flight either way).
+            let next = match plugin {
+                FoPlugin::Output(_) => i,
+                FoPlugin::Filter(_) => i + 1,
+            };
+            w.resume = Some((d, next));
+            return Err(e);
         }
         if let FoPlugin::Output(_) = plugin {
             if d.batch.has_ack() {

@@ -35,7 +35,11 @@
 //! record not completely handed to the kernel (with TLS, from the start of the failed write),
 //! retrying until it succeeds or hekad has been shutting down for five seconds. Before each
 //! write the connection is checked for a close by the peer, so a peer that went away is noticed
-//! before data is written into a dead socket.
+//! before data is written into a dead socket. A peer that stops reading is waited for, which
+//! pushes back on the router and the inputs; once hekad is stopping, a write blocked for a
+//! second fails like any other, so such a peer can't hold up the shutdown. Once the grace is
+//! over, no new connection is tried: the messages left are given up at once instead of taking
+//! a connect timeout each.
 //!
 //! Differences from Heka:
 //! - `[<name>.signer]` (Heka's message signing config: `name`, `hmac_key`, `hmac_hash` md5 or
@@ -73,6 +77,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const HIGH_WATER: usize = 256 * 1024;
 /// How long, once hekad is stopping, a failing write is retried before data is given up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a write may block before the output looks whether hekad is stopping: a peer that
+/// takes nothing must not hold up the shutdown forever.
+const WRITE_STALL: Duration = Duration::from_secs(1);
+
+/// Whether a write failed only because it blocked for [`WRITE_STALL`].
+fn stalled(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
 
 /// The `[<name>.signer]` sub-table (Heka's `MessageSigningConfig`).
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +298,8 @@ impl TcpOutput {
     fn connect(&mut self) -> Result<(), String> {
         let tcp =
             connect_tcp(&self.address, self.local, CONNECT_TIMEOUT).map_err(|e| e.to_string())?;
+        tcp.set_write_timeout(Some(WRITE_STALL))
+            .map_err(|e| e.to_string())?;
         if let Some(period) = self.keep_alive
             && let Err(e) = set_keepalive(&tcp, period)
         {
@@ -303,7 +320,9 @@ impl TcpOutput {
                         .map_err(|e| format!("TLS handshake: {e}"))?;
                 }
                 let _ = t.sock.set_read_timeout(None);
-                let _ = t.sock.set_write_timeout(None);
+                t.sock
+                    .set_write_timeout(Some(WRITE_STALL))
+                    .map_err(|e| e.to_string())?;
                 Conn::Tls(Box::new(t))
             }
         };
@@ -328,8 +347,9 @@ impl TcpOutput {
     }
 
     /// Writes every pending record. On failure the connection is dropped and the records not
-    /// known to be handed over stay pending.
-    fn write_pending(&mut self) -> Result<(), String> {
+    /// known to be handed over stay pending. A peer that reads slowly (or not at all) is waited
+    /// for, which pushes back on the router, until `stopping` says hekad is shutting down.
+    fn write_pending(&mut self, stopping: &dyn Fn() -> bool) -> Result<(), String> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -347,16 +367,20 @@ impl TcpOutput {
                 }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if stalled(&e) && !stopping() => {}
                 Err(e) => {
                     res = Err(format!("writing to {}: {e}", self.address));
                     break;
                 }
             }
         }
-        if res.is_ok()
-            && let Err(e) = conn.flush()
-        {
-            res = Err(format!("writing to {}: {e}", self.address));
+        while res.is_ok() {
+            match conn.flush() {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if stalled(&e) && !stopping() => {}
+                Err(e) => res = Err(format!("writing to {}: {e}", self.address)),
+            }
         }
         match res {
             Ok(()) => {
@@ -389,7 +413,7 @@ impl TcpOutput {
     fn write_all_pending(&mut self, ctx: &OutputContext<'_>) -> Result<(), ProcessError> {
         let mut wait = Duration::from_millis(10);
         loop {
-            match self.write_pending() {
+            match self.write_pending(&|| ctx.stopping()) {
                 Ok(()) => {
                     if self.failing {
                         tracing::info!(output = %ctx.name(), "delivering to {} again", self.address);
@@ -405,10 +429,7 @@ impl TcpOutput {
                         tracing::debug!(output = %ctx.name(), "{e}; retrying");
                     }
                     if ctx.stopping() {
-                        // Once per shutdown, not per message: a backlog must not take a
-                        // grace period each.
-                        let since = *self.stop_seen.get_or_insert_with(Instant::now);
-                        if since.elapsed() > SHUTDOWN_GRACE {
+                        if self.past_grace(ctx) {
                             let n = self.ends.len();
                             self.pending.clear();
                             self.ends.clear();
@@ -425,6 +446,13 @@ impl TcpOutput {
                 }
             }
         }
+    }
+
+    /// Whether hekad has been stopping for longer than [`SHUTDOWN_GRACE`], counted from the
+    /// first time this output saw it: once per shutdown, not per message, so that a backlog
+    /// does not take a grace period each.
+    fn past_grace(&mut self, ctx: &OutputContext<'_>) -> bool {
+        ctx.stopping() && self.stop_seen.get_or_insert_with(Instant::now).elapsed() > SHUTDOWN_GRACE
     }
 
     /// Appends the encoding of `pack` to `pending`; false when the encoder skipped it.
@@ -466,10 +494,19 @@ impl Output for TcpOutput {
         // Heka compat: plugins/tcp/tcp_output.go connects before encoding, so a message waits
         // (is retried) while the destination is unreachable.
         if self.conn.is_none() {
+            if self.past_grace(ctx) {
+                // Each attempt may take the connect timeout: the messages left must not take
+                // one each.
+                return Err(ProcessError::Retry(format!(
+                    "can't connect: hekad has been stopping for over {}s",
+                    SHUTDOWN_GRACE.as_secs()
+                )));
+            }
             self.ensure_connected().map_err(ProcessError::Retry)?;
         }
         if self.pending.len() >= HIGH_WATER {
-            self.write_pending().map_err(ProcessError::Retry)?;
+            self.write_pending(&|| ctx.stopping())
+                .map_err(ProcessError::Retry)?;
         }
         match self.encode(pack, ctx) {
             Ok(true) => self.ends.push(self.pending.len()),
@@ -479,7 +516,7 @@ impl Output for TcpOutput {
         self.processed += 1;
         if self.processed.checked_rem(self.reconnect_after) == Some(0) {
             // What can't be written now is written on the next connection.
-            if let Err(e) = self.write_pending() {
+            if let Err(e) = self.write_pending(&|| ctx.stopping()) {
                 tracing::debug!(output = %ctx.name(), "{e}");
             }
             if let Some(c) = self.conn.take() {
