@@ -675,6 +675,12 @@ impl Running {
         }
     }
 
+    /// The address the input `name` listens on, once it has started and said so (the port an
+    /// `address = "…:0"` got).
+    pub fn input_address(&self, name: &str) -> Option<String> {
+        self.report.address(name)
+    }
+
     /// The all-report as Heka's text table (SIGUSR1).
     pub fn report_text(&self) -> String {
         self.report.text(&self.router)

@@ -224,6 +224,17 @@ impl Report {
         ]
     }
 
+    /// The address the input `name` said it listens on, once it did.
+    pub(crate) fn address(&self, name: &str) -> Option<String> {
+        self.entries.iter().find_map(|e| match &e.kind {
+            Kind::Input { stats, .. } if e.name == name => {
+                let a = stats.address.lock().clone();
+                (!a.is_empty()).then_some(a)
+            }
+            _ => None,
+        })
+    }
+
     /// One line per filter or output with deliveries still waiting in its channels.
     pub(crate) fn waiting(&self) -> Vec<String> {
         self.entries

@@ -161,7 +161,7 @@ mod tests {
     use heka_message::signing::{HmacHash, SigningConfig};
 
     use crate::support::net::testing::{
-        file_output, free_tcp_port, message, payloads, start, stop_within, unframe_all, wait_for,
+        bound_port, file_output, message, payloads, start, stop_within, unframe_all, wait_for,
     };
     use crate::support::tls::testcerts;
 
@@ -179,11 +179,11 @@ mod tests {
     fn plain_tcp_frames_reach_the_output_and_stop_closes_open_connections() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.log");
-        let port = free_tcp_port();
         let running = start(&format!(
-            "[TcpInput]\naddress = '127.0.0.1:{port}'\n{}",
+            "[TcpInput]\naddress = '127.0.0.1:0'\n{}",
             file_output(&out)
         ));
+        let port = bound_port(&running, "TcpInput");
         let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let mut bytes = Vec::new();
         for i in 0..3 {
@@ -216,9 +216,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let all = dir.path().join("all.log");
         let signed = dir.path().join("signed.log");
-        let port = free_tcp_port();
         let running = start(&format!(
-            "[TcpInput]\naddress = '127.0.0.1:{port}'\nsplitter = 'Verifier'\n\
+            "[TcpInput]\naddress = '127.0.0.1:0'\nsplitter = 'Verifier'\n\
              [Verifier]\ntype = 'HekaFramingSplitter'\n[Verifier.signer.test_1]\nhmac_key = 'secret'\n\
              {}\
              [Signed]\ntype = 'FileOutput'\nmessage_matcher = 'TRUE'\nmessage_signer = 'test'\n\
@@ -226,6 +225,7 @@ mod tests {
             file_output(&all),
             signed.display()
         ));
+        let port = bound_port(&running, "TcpInput");
         let good = SigningConfig {
             name: "test".into(),
             hash: HmacHash::Md5,
@@ -262,14 +262,14 @@ mod tests {
         let s = testcerts::Certs::s;
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.log");
-        let port = free_tcp_port();
         let running = start(&format!(
-            "[TcpInput]\naddress = '127.0.0.1:{port}'\nuse_tls = true\nkeep_alive = true\nkeep_alive_period = 30\n\
+            "[TcpInput]\naddress = '127.0.0.1:0'\nuse_tls = true\nkeep_alive = true\nkeep_alive_period = 30\n\
              [TcpInput.tls]\ncert_file = '{}'\nkey_file = '{}'\n{}",
             s(&certs.server_cert),
             s(&certs.server_key),
             file_output(&out)
         ));
+        let port = bound_port(&running, "TcpInput");
         // Plain bytes on the TLS port are a failed handshake for that connection only.
         let mut junk = TcpStream::connect(("127.0.0.1", port)).unwrap();
         junk.write_all(&frame(&message("t", "cleartext"), None))

@@ -177,18 +177,18 @@ mod tests {
     use std::net::UdpSocket;
 
     use crate::support::net::testing::{
-        build_error, file_output, free_udp_port, start, stop_within, unframe_all, wait_for,
+        bound_port, build_error, file_output, start, stop_within, unframe_all, wait_for,
     };
 
     #[test]
     fn each_datagram_is_a_message_with_type_and_sender() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.log");
-        let port = free_udp_port();
         let running = start(&format!(
-            "[udp_in]\ntype = 'UdpInput'\naddress = '127.0.0.1:{port}'\nset_hostname = true\n{}",
+            "[udp_in]\ntype = 'UdpInput'\naddress = '127.0.0.1:0'\nset_hostname = true\n{}",
             file_output(&out)
         ));
+        let port = bound_port(&running, "udp_in");
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         for p in ["one", "two\nlines", ""] {
             tx.send_to(p.as_bytes(), ("127.0.0.1", port)).unwrap();

@@ -455,7 +455,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::support::net::testing::{build_error, free_udp_port, start, wait_for};
+    use crate::support::net::testing::{bound_port, build_error, start, wait_for};
 
     #[test]
     fn flush_rules_follow_heka() {
@@ -502,11 +502,11 @@ mod tests {
 
     /// A pipeline UdpInput → FileOutput (PayloadEncoder) with extra FileOutput options.
     fn rig(options: &str) -> (heka_pipeline::runner::build::Running, impl Fn(&str) + use<>) {
-        let port = free_udp_port();
         let running = start(&format!(
-            "[UdpInput]\naddress = '127.0.0.1:{port}'\n[PayloadEncoder]\n\
+            "[UdpInput]\naddress = '127.0.0.1:0'\n[PayloadEncoder]\n\
              [FileOutput]\nmessage_matcher = 'TRUE'\nencoder = 'PayloadEncoder'\n{options}"
         ));
+        let port = bound_port(&running, "UdpInput");
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let send = move |p: &str| {
             tx.send_to(p.as_bytes(), ("127.0.0.1", port)).unwrap();

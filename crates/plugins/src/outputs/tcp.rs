@@ -560,7 +560,7 @@ mod tests {
     use heka_message::framing::Header;
     use heka_message::signing::{SignerKeys, Verification};
 
-    use crate::support::net::testing::{build_error, free_udp_port, start, unframe_all, wait_for};
+    use crate::support::net::testing::{bound_port, build_error, start, unframe_all, wait_for};
     use crate::support::tls::{TlsConfig, testcerts};
 
     /// Reads framed messages from `r` until `n` have arrived (fails after 5 s).
@@ -604,11 +604,11 @@ mod tests {
     impl Rig {
         /// A pipeline UdpInput → TcpOutput with `output` as the output's extra options.
         fn new(address: &str, output: &str) -> Rig {
-            let udp_port = free_udp_port();
             let running = start(&format!(
-                "[UdpInput]\naddress = '127.0.0.1:{udp_port}'\n\
+                "[UdpInput]\naddress = '127.0.0.1:0'\n\
                  [TcpOutput]\nmessage_matcher = 'TRUE'\naddress = '{address}'\n{output}"
             ));
+            let udp_port = bound_port(&running, "UdpInput");
             Rig {
                 running: Some(running),
                 tx: UdpSocket::bind("127.0.0.1:0").unwrap(),

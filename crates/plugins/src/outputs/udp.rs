@@ -143,7 +143,7 @@ mod tests {
     use std::net::UdpSocket;
     use std::time::Duration;
 
-    use crate::support::net::testing::{build_error, free_udp_port, start};
+    use crate::support::net::testing::{bound_port, build_error, start};
 
     /// A pipeline UdpInput → UdpOutput (PayloadEncoder); returns the sender.
     fn rig(
@@ -152,11 +152,11 @@ mod tests {
         heka_pipeline::runner::build::Running,
         impl Fn(&[u8]) + use<>,
     ) {
-        let port = free_udp_port();
         let running = start(&format!(
-            "[UdpInput]\naddress = '127.0.0.1:{port}'\n[PayloadEncoder]\n\
+            "[UdpInput]\naddress = '127.0.0.1:0'\n[PayloadEncoder]\n\
              [UdpOutput]\nmessage_matcher = 'TRUE'\nencoder = 'PayloadEncoder'\n{output}"
         ));
+        let port = bound_port(&running, "UdpInput");
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         (running, move |p: &[u8]| {
             tx.send_to(p, ("127.0.0.1", port)).unwrap();

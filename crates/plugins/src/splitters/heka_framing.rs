@@ -348,16 +348,16 @@ mod tests {
     /// decodes them as they are, and a FileOutput writes the message out byte for byte.
     #[test]
     fn records_are_the_message_bytes_by_default() {
-        use crate::support::net::testing::{file_output, free_udp_port, start, wait_for};
+        use crate::support::net::testing::{bound_port, file_output, start, wait_for};
 
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.log");
-        let port = free_udp_port();
         let running = start(&format!(
-            "[UdpInput]\naddress = '127.0.0.1:{port}'\nsplitter = 'HekaFramingSplitter'\n\
+            "[UdpInput]\naddress = '127.0.0.1:0'\nsplitter = 'HekaFramingSplitter'\n\
              decoder = 'ProtobufDecoder'\n{}",
             file_output(&out)
         ));
+        let port = bound_port(&running, "UdpInput");
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         tx.send_to(FRAME, ("127.0.0.1", port)).unwrap();
         let got = wait_for("the message", || {

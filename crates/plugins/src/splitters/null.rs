@@ -80,17 +80,15 @@ mod tests {
     /// Records are not message bytes: each datagram becomes the payload of a new message.
     #[test]
     fn each_datagram_becomes_the_payload_of_a_new_message() {
-        use crate::support::net::testing::{
-            file_output, free_udp_port, start, unframe_all, wait_for,
-        };
+        use crate::support::net::testing::{bound_port, file_output, start, unframe_all, wait_for};
 
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.log");
-        let port = free_udp_port();
         let running = start(&format!(
-            "[in]\ntype = 'UdpInput'\naddress = '127.0.0.1:{port}'\nsplitter = 'NullSplitter'\n{}",
+            "[in]\ntype = 'UdpInput'\naddress = '127.0.0.1:0'\nsplitter = 'NullSplitter'\n{}",
             file_output(&out)
         ));
+        let port = bound_port(&running, "in");
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         // Protobuf-looking bytes stay a payload: nothing decodes them.
         let datagram = b"\x0a\x10 not a message\nsecond line";

@@ -607,22 +607,15 @@ pub(crate) mod testing {
         );
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    pub(crate) fn free_tcp_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    /// A UDP port on 127.0.0.1 that was free a moment ago.
-    pub(crate) fn free_udp_port() -> u16 {
-        std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
+    /// The port the input `name` of `running` bound (configure it with `127.0.0.1:0`), once
+    /// it has started: no test depends on a port staying free.
+    pub(crate) fn bound_port(running: &Running, name: &str) -> u16 {
+        wait_for(&format!("{name} to listen"), || {
+            running
+                .input_address(name)
+                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+                .map(|a| a.port())
+        })
     }
 
     /// Builds and starts a pipeline from TOML with every built-in plugin.
