@@ -30,7 +30,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use heka_matcher::{IndexHeader, Matcher};
-use heka_message::Message;
 use parking_lot::RwLock;
 
 use crate::pack::{Batch, Pack};
@@ -299,13 +298,13 @@ pub(crate) fn send_first_or_recv<T>(
     let (dest, lane) = (first.dest.clone(), first.lane);
     let tx = dest.sender(lane);
     let mut sel = crossbeam_channel::Select::new();
-    let si = sel.send(tx);
+    sel.send(tx);
     let ri = rx.map(|r| (sel.recv(r), r));
     let op = sel.select();
     match ri {
         Some((i, r)) if op.index() == i => Some(op.recv(r)),
+        // The only other operation: the send.
         _ => {
-            let _ = si;
             let p = pending.remove(0);
             let _ = op.send(tx, p.delivery);
             None
@@ -446,12 +445,6 @@ impl Router {
         self.processed.load(Ordering::Relaxed)
     }
 
-    /// Whether any destination would match `message` (tests and diagnostics).
-    pub fn any_match(&self, message: &Message) -> bool {
-        let table = self.table.read().clone();
-        table.dests.iter().any(|d| d.matcher.matches(message))
-    }
-
     pub(crate) fn add(&self, d: Destination) {
         let mut w = self.table.write();
         let mut v = w.dests.clone();
@@ -516,6 +509,7 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use heka_message::Message;
 
     fn pack(ty: &str, payload: &str) -> Pack {
         let mut m = Message::default();

@@ -90,13 +90,6 @@ impl Connections {
             .connections_open
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
-
-    /// Connections open now.
-    pub fn open(&self) -> i64 {
-        self.0
-            .connections_open
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
 }
 
 /// Everything the input runner thread needs.

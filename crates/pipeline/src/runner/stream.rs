@@ -214,13 +214,13 @@ impl Stream {
     pub fn push_bytes(&mut self, data: &[u8]) {
         if self.buf.is_empty() {
             let off = self.find_records(data, false, false);
-            self.emit(data, off);
+            self.emit(data);
             self.keep(&data[off..]);
         } else {
             let mut buf = std::mem::take(&mut self.buf);
             buf.extend_from_slice(data);
             let off = self.find_records(&buf, false, false);
-            self.emit(&buf, off);
+            self.emit(&buf);
             buf.drain(..off);
             if buf.capacity() > KEEP_LEFTOVER && buf.len() < buf.capacity() / 4 {
                 buf.shrink_to(buf.len().max(KEEP_LEFTOVER / 4));
@@ -244,7 +244,7 @@ impl Stream {
         let deliver_tail = self.shared.splitter_options.deliver_incomplete_final;
         let buf = std::mem::take(&mut self.buf);
         let off = self.find_records(&buf, true, deliver_tail);
-        self.emit(&buf, off);
+        self.emit(&buf);
         if off < buf.len() {
             tracing::debug!(input = %self.shared.input_name, bytes = buf.len() - off, "discarding incomplete final record");
         }
@@ -254,8 +254,9 @@ impl Stream {
     /// Splits one datagram on its own: records never span datagrams, and the end of the
     /// datagram ends its last record (an unterminated tail is delivered, not dropped).
     pub fn push_datagram(&mut self, data: &[u8]) {
-        let off = self.find_records(data, true, true);
-        self.emit(data, off);
+        // The end of the datagram ends its last record: everything is consumed.
+        self.find_records(data, true, true);
+        self.emit(data);
         self.flush();
     }
 
@@ -320,19 +321,17 @@ impl Stream {
         off
     }
 
-    /// Turns the records found in `data[..end]` into packs, copying their bytes once into one
-    /// buffer of their size.
-    fn emit(&mut self, data: &[u8], end: usize) {
-        if self.records.is_empty() {
+    /// Turns the records [`Stream::find_records`] found in `data` into packs, copying their
+    /// bytes once into one buffer of their size.
+    fn emit(&mut self, data: &[u8]) {
+        let Some((first, _)) = self.records.first() else {
             return;
-        }
-        let start = self.records.first().map_or(0, |(r, _)| r.start);
+        };
+        let start = first.start;
         let stop = self
             .records
             .iter()
-            .map(|(r, _)| r.end)
-            .max()
-            .unwrap_or(end)
+            .fold(start, |end, (r, _)| end.max(r.end))
             .min(data.len());
         let chunk = Bytes::copy_from_slice(&data[start..stop]);
         let n = self.records.len();
