@@ -21,6 +21,8 @@
 
 #![no_main]
 
+mod common;
+
 use std::ops::Range;
 
 use heka_message::framing::{self, Frame, HashFunction, Header, RECORD_SEPARATOR, Scan};
@@ -154,18 +156,11 @@ fn scan_whole(stream: &[u8], max: u32) -> (Vec<Found>, usize) {
 
 /// Feeds the stream in chunks into a buffer that keeps only unconsumed bytes.
 fn scan_chunked(stream: &[u8], max: u32, max_chunk: u8, seed: u8) -> (Vec<Found>, usize) {
-    let mut rng = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
     let mut found = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut base = 0; // stream offset of buf[0]
-    let mut fed = 0;
-    while fed < stream.len() {
-        rng ^= rng << 13;
-        rng ^= rng >> 17;
-        rng ^= rng << 5;
-        let n = (1 + rng as usize % (usize::from(max_chunk) + 1)).min(stream.len() - fed);
-        buf.extend_from_slice(&stream[fed..fed + n]);
-        fed += n;
+    for chunk in common::chunks(stream, max_chunk, seed) {
+        buf.extend_from_slice(chunk);
         loop {
             let s = framing::scan(&buf, max);
             check_scan(&buf, &s, max);

@@ -369,18 +369,11 @@ fn split_chunked(
     max_chunk: u8,
     seed: u8,
 ) -> (Vec<Found>, usize) {
-    let mut rng = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
     let mut records = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut base = 0;
-    let mut fed = 0;
-    while fed < stream.len() {
-        rng ^= rng << 13;
-        rng ^= rng >> 17;
-        rng ^= rng << 5;
-        let n = (1 + rng as usize % (usize::from(max_chunk) + 1)).min(stream.len() - fed);
-        buf.extend_from_slice(&stream[fed..fed + n]);
-        fed += n;
+    for chunk in common::chunks(stream, max_chunk, seed) {
+        buf.extend_from_slice(chunk);
         while !buf.is_empty() {
             let s = sp.find_record(&buf);
             check(&buf, &s, model);

@@ -12,6 +12,24 @@ use heka_pipeline::registry::{BuildContext, BuildFn};
 /// Name of the one plugin section of the configs made by [`config`].
 pub const SECTION: &str = "p";
 
+/// `stream` cut into the chunks a chunked pass feeds, as a socket would deliver it: each 1 to
+/// `max_chunk + 1` bytes long, the lengths drawn by a xorshift generator seeded with `seed`.
+pub fn chunks(stream: &[u8], max_chunk: u8, seed: u8) -> impl Iterator<Item = &[u8]> {
+    let mut rng = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
+    let mut fed = 0;
+    std::iter::from_fn(move || {
+        if fed >= stream.len() {
+            return None;
+        }
+        rng ^= rng << 13;
+        rng ^= rng >> 17;
+        rng ^= rng << 5;
+        let n = (1 + rng as usize % (usize::from(max_chunk) + 1)).min(stream.len() - fed);
+        fed += n;
+        Some(&stream[fed - n..fed])
+    })
+}
+
 /// A TOML basic string (quoted, escaped) holding `s`.
 pub fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
