@@ -14,17 +14,12 @@ use heka_message::framing::{Header, scan};
 use heka_message::signing::{SignerKeys, Verification};
 use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message};
 
-const DEADLINE: Duration = Duration::from_secs(60);
+use net::refusing_address;
 
-/// An address where nothing listens, for as long as the returned socket is held: a bound socket
-/// that does not listen refuses connections, and no other process can take its port meanwhile.
-fn refusing_address() -> (socket2::Socket, String) {
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    s.bind(&any.into()).unwrap();
-    let addr = s.local_addr().unwrap().as_socket().unwrap().to_string();
-    (s, addr)
-}
+#[path = "common/net.rs"]
+mod net;
+
+const DEADLINE: Duration = Duration::from_secs(60);
 
 const INJECT: &str = env!("CARGO_BIN_EXE_heka-inject");
 const FLOOD: &str = env!("CARGO_BIN_EXE_heka-flood");

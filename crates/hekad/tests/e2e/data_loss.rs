@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, FieldValue, Message, framing};
 
+use crate::net::refusing_address;
 use crate::support::*;
 
 /// The `seq` field of a [`test_message`].
@@ -223,16 +224,6 @@ fn receiver_restarts(relisten: bool) {
         );
     }
     assert!(a.stop().success(), "{}", a.stderr());
-}
-
-/// A bound socket that does not listen: connections to its address are refused, and the port
-/// stays ours while it is held.
-fn refusing_address() -> (socket2::Socket, String) {
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    s.bind(&any.into()).unwrap();
-    let addr = s.local_addr().unwrap().as_socket().unwrap().to_string();
-    (s, addr)
 }
 
 /// Asks for the report (SIGUSR1) until its text contains `what`.

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "../common/net.rs"]
+mod net;
 mod support;
 
 mod aggregator;
