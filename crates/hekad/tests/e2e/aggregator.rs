@@ -7,9 +7,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Instant;
 
-use heka_message::framing::encode_frame;
-
-use crate::support::{Hekad, test_message, wait_for};
+use crate::support::{Hekad, frame, test_message, wait_for};
 
 /// Peak resident memory (VmHWM, bytes) and thread count of a process.
 fn memory_and_threads(pid: u32) -> (u64, u64) {
@@ -64,8 +62,7 @@ flush_interval = 0
     let counts = h.path("counts.log");
     let pid = h.child.id();
 
-    let mut frame = Vec::new();
-    encode_frame(&test_message(1).to_bytes(), None, 65536, &mut frame).unwrap();
+    let frame = frame(&test_message(1), None);
     let started = Instant::now();
     let mut socks = Vec::with_capacity(conns);
     for i in 0..conns {
@@ -154,7 +151,7 @@ fn typed_frames(ty: &str, n: usize) -> Vec<u8> {
             .message_type(ty.to_string())
             .payload(format!("{ty} {i}"))
             .build();
-        encode_frame(&m.to_bytes(), None, 65536, &mut out).unwrap();
+        out.extend(frame(&m, None));
     }
     out
 }
@@ -274,8 +271,7 @@ flush_interval = 0
     assert!(failures <= 2, "logged {failures} times:\n{}", h.stderr());
     // Once the connections go, the backlog drains and a new agent is served.
     drop(socks);
-    let mut frame = Vec::new();
-    encode_frame(&test_message(7).to_bytes(), None, 65536, &mut frame).unwrap();
+    let frame = frame(&test_message(7), None);
     wait_for("a served connection", 30, || {
         let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
         c.write_all(&frame).ok()?;

@@ -175,6 +175,14 @@ pub(crate) fn wait_lines(path: &Path, n: usize) -> Vec<String> {
     })
 }
 
+/// `m` as Heka frames it on the wire (header, separator, message), signed with `signer` when
+/// given.
+pub(crate) fn frame(m: &Message, signer: Option<&heka_message::signing::SigningConfig>) -> Vec<u8> {
+    let mut out = Vec::new();
+    framing::encode_frame(&m.to_bytes(), signer, DEFAULT_MAX_MESSAGE_SIZE, &mut out).unwrap();
+    out
+}
+
 /// A test message with a type, payload, severity and a few typed fields.
 pub(crate) fn test_message(i: usize) -> Message {
     heka_client::MessageBuilder::new()

@@ -5,16 +5,10 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use heka_message::FieldValue;
 use heka_message::signing::{HmacHash, SigningConfig};
-use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, FieldValue, framing};
 
 use crate::support::*;
-
-fn frame(m: &heka_message::Message, signer: Option<&SigningConfig>) -> Vec<u8> {
-    let mut out = Vec::new();
-    framing::encode_frame(&m.to_bytes(), signer, DEFAULT_MAX_MESSAGE_SIZE, &mut out).unwrap();
-    out
-}
 
 #[test]
 fn tcp_messages_reach_file_output_unchanged() {

@@ -2,8 +2,6 @@
 
 use std::net::UdpSocket;
 
-use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, framing};
-
 use crate::support::*;
 
 #[test]
@@ -29,9 +27,7 @@ encoder = "ProtobufEncoder"
     // UDP may drop datagrams sent before the socket is bound: resend until all arrived.
     let got = wait_for("udp messages", 20, || {
         for m in &sent {
-            let mut d = Vec::new();
-            framing::encode_frame(&m.to_bytes(), None, DEFAULT_MAX_MESSAGE_SIZE, &mut d).unwrap();
-            sock.send_to(&d, ("127.0.0.1", port)).unwrap();
+            sock.send_to(&frame(m, None), ("127.0.0.1", port)).unwrap();
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         let got = read_framed(&h.path("out.log"));
@@ -108,10 +104,8 @@ encoder = "ProtobufEncoder"
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let got = wait_for("the signed message", 20, || {
         for (m, s) in [(&bad, &forged), (&ok, &good)] {
-            let mut d = Vec::new();
-            framing::encode_frame(&m.to_bytes(), Some(s), DEFAULT_MAX_MESSAGE_SIZE, &mut d)
+            sock.send_to(&frame(m, Some(s)), ("127.0.0.1", port))
                 .unwrap();
-            sock.send_to(&d, ("127.0.0.1", port)).unwrap();
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         let got = read_framed(&h.path("trusted.log"));
