@@ -16,7 +16,9 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use crate::pack::Pack;
-pub use crate::runner::filter_output::{FilterContext, InjectError, OutputContext};
+pub use crate::runner::filter_output::{
+    FilterContext, InjectError, OutputContext, SHUTDOWN_RETRY_GRACE,
+};
 pub use crate::runner::input::{Connections, InputContext};
 pub use crate::runner::stream::Stream;
 

@@ -235,8 +235,8 @@ fn wait_report(h: &Hekad, what: &str) {
     });
 }
 
-/// TcpOutput's retries once hekad is stopping, and the runner's (`SHUTDOWN_GRACE`,
-/// `SHUTDOWN_RETRY_GRACE`).
+/// How long failing deliveries are retried once hekad is stopping (the runner's
+/// `SHUTDOWN_RETRY_GRACE`, which TcpOutput shares).
 const GRACE: Duration = Duration::from_secs(5);
 
 #[test]

@@ -392,6 +392,7 @@ impl Builder<'_> {
             router: shared.router.clone(),
             shutdown: shared.shutdown.clone(),
             draining: shared.draining.clone(),
+            shutdown_seen: Default::default(),
             globals: self.globals.clone(),
             hostname: Bytes::from(self.globals.hostname.clone()),
             stats,

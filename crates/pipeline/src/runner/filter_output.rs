@@ -9,6 +9,7 @@
 //! call. An output's batches that carry an acknowledgement token are held until the output's
 //! `flush` says everything taken so far is written.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,6 +96,7 @@ pub struct OutputContext<'a> {
     max_message_size: u32,
     scratch: &'a mut Vec<u8>,
     stop: &'a StopSignal,
+    shutdown_seen: &'a Cell<Option<Instant>>,
     flush_requested: bool,
 }
 
@@ -148,6 +150,14 @@ impl OutputContext<'_> {
         self.stop.wait(d)
     }
 
+    /// Whether hekad has been shutting down for longer than [`SHUTDOWN_RETRY_GRACE`], counted
+    /// from the first time this output's runner or the output itself looked: once per shutdown,
+    /// not per message, so that a backlog does not take a grace period each. An output that
+    /// keeps failing should give up what it holds then.
+    pub fn shutdown_grace_over(&self) -> bool {
+        grace_over(self.stop, self.shutdown_seen)
+    }
+
     /// In `flush`: the runner has held acknowledged messages for long (or many of them), so
     /// write out everything taken so far now, whatever the output's own flush rules. Also set
     /// during `shutdown`.
@@ -182,7 +192,18 @@ pub(crate) type Rebuild = Box<dyn Fn() -> Result<FoPlugin, String> + Send>;
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(10);
 
 /// How long, after shutdown starts, a message whose delivery keeps failing is retried.
-const SHUTDOWN_RETRY_GRACE: Duration = Duration::from_secs(5);
+pub const SHUTDOWN_RETRY_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether `stop` has been set for longer than [`SHUTDOWN_RETRY_GRACE`], counted from the first
+/// call that saw it set (recorded in `seen`).
+fn grace_over(stop: &StopSignal, seen: &Cell<Option<Instant>>) -> bool {
+    if !stop.is_stopped() {
+        return false;
+    }
+    let since = seen.get().unwrap_or_else(Instant::now);
+    seen.set(Some(since));
+    since.elapsed() > SHUTDOWN_RETRY_GRACE
+}
 
 /// An output asked to flush more often than this while it holds acknowledged batches is told to
 /// write everything out, whatever its own flush rules.
@@ -207,6 +228,8 @@ pub(crate) struct FoRunner {
     pub(crate) shutdown: ShutdownHandle,
     /// Set when hekad starts shutting down: retries get a grace period, restarts give up.
     pub(crate) draining: Arc<StopSignal>,
+    /// When this runner (or its output) first saw the shutdown while a delivery kept failing.
+    pub(crate) shutdown_seen: Cell<Option<Instant>>,
     pub(crate) globals: Arc<Globals>,
     pub(crate) hostname: Bytes,
     pub(crate) stats: Arc<FoStats>,
@@ -227,7 +250,6 @@ struct Work {
     /// A delivery cut short by a fatal error, and how many of its packs are done with: the
     /// rest goes to the restarted plugin.
     resume: Option<(Delivery, usize)>,
-    stop_seen: Option<Instant>,
     main_closed: bool,
     inject_closed: bool,
     /// The output's last `flush` left data unwritten: poll it again soon.
@@ -355,6 +377,7 @@ impl FoRunner {
             max_message_size: self.globals.max_message_size,
             scratch: &mut self.scratch,
             stop: &self.draining,
+            shutdown_seen: &self.shutdown_seen,
             flush_requested,
         }
     }
@@ -562,13 +585,10 @@ impl FoRunner {
                     return Err(e);
                 }
                 Err(ProcessError::Retry(e)) => {
-                    if self.draining.is_stopped() {
-                        let since = *w.stop_seen.get_or_insert_with(Instant::now);
-                        if since.elapsed() > SHUTDOWN_RETRY_GRACE {
-                            self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                            tracing::error!(plugin = %self.name, "shutting down: giving up on a message: {e}");
-                            return Ok(());
-                        }
+                    if grace_over(&self.draining, &self.shutdown_seen) {
+                        self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(plugin = %self.name, "shutting down: giving up on a message: {e}");
+                        return Ok(());
                     }
                     if wait == FIRST_RETRY_WAIT {
                         tracing::warn!(plugin = %self.name, "retrying message: {e}");

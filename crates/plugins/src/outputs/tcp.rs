@@ -57,12 +57,12 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use heka_message::signing::{HmacHash, SigningConfig};
 use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
-use heka_pipeline::plugin::{Output, OutputContext, ProcessError};
+use heka_pipeline::plugin::{Output, OutputContext, ProcessError, SHUTDOWN_RETRY_GRACE};
 use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
@@ -75,8 +75,6 @@ use crate::support::tls::TlsConfig;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Buffered bytes above which `process_message` writes before taking more.
 const HIGH_WATER: usize = 256 * 1024;
-/// How long, once hekad is stopping, a failing write is retried before data is given up.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a write may block before the output looks whether hekad is stopping: a peer that
 /// takes nothing must not hold up the shutdown forever.
 const WRITE_STALL: Duration = Duration::from_secs(1);
@@ -245,8 +243,6 @@ struct TcpOutput {
     processed: u64,
     /// Whether the last write attempt failed (to log a failure streak once).
     failing: bool,
-    /// When hekad's shutdown was first seen while a write kept failing.
-    stop_seen: Option<Instant>,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
@@ -290,7 +286,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
         scratch: Vec::new(),
         processed: 0,
         failing: false,
-        stop_seen: None,
     }))
 }
 
@@ -409,7 +404,7 @@ impl TcpOutput {
     }
 
     /// Writes everything pending, retrying with back-off; gives up only after hekad has been
-    /// stopping for [`SHUTDOWN_GRACE`].
+    /// stopping for [`SHUTDOWN_RETRY_GRACE`] (the runner's grace, on the same clock).
     fn write_all_pending(&mut self, ctx: &OutputContext<'_>) -> Result<(), ProcessError> {
         let mut wait = Duration::from_millis(10);
         loop {
@@ -429,7 +424,7 @@ impl TcpOutput {
                         tracing::debug!(output = %ctx.name(), "{e}; retrying");
                     }
                     if ctx.stopping() {
-                        if self.past_grace(ctx) {
+                        if ctx.shutdown_grace_over() {
                             let n = self.ends.len();
                             self.pending.clear();
                             self.ends.clear();
@@ -446,13 +441,6 @@ impl TcpOutput {
                 }
             }
         }
-    }
-
-    /// Whether hekad has been stopping for longer than [`SHUTDOWN_GRACE`], counted from the
-    /// first time this output saw it: once per shutdown, not per message, so that a backlog
-    /// does not take a grace period each.
-    fn past_grace(&mut self, ctx: &OutputContext<'_>) -> bool {
-        ctx.stopping() && self.stop_seen.get_or_insert_with(Instant::now).elapsed() > SHUTDOWN_GRACE
     }
 
     /// Appends the encoding of `pack` to `pending`; false when the encoder skipped it.
@@ -494,12 +482,12 @@ impl Output for TcpOutput {
         // Heka compat: plugins/tcp/tcp_output.go connects before encoding, so a message waits
         // (is retried) while the destination is unreachable.
         if self.conn.is_none() {
-            if self.past_grace(ctx) {
+            if ctx.shutdown_grace_over() {
                 // Each attempt may take the connect timeout: the messages left must not take
                 // one each.
                 return Err(ProcessError::Retry(format!(
                     "can't connect: hekad has been stopping for over {}s",
-                    SHUTDOWN_GRACE.as_secs()
+                    SHUTDOWN_RETRY_GRACE.as_secs()
                 )));
             }
             self.ensure_connected().map_err(ProcessError::Retry)?;
