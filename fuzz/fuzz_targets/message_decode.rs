@@ -1,5 +1,10 @@
 //! Fuzzes `Message::decode_slice` on arbitrary bytes.
 //!
+//! Our reader must accept exactly what prost's generated decoder accepts, and decode to the same
+//! message. Validating and indexing the bytes (`RawIndex`) must succeed exactly when decoding
+//! does, and reading the bytes in place (`RawMessage`) must give what the decoded message gives
+//! for every header and every field value.
+//!
 //! Whatever decodes must re-encode and decode again to an equal message, and encoding is
 //! stable after one round (the first encoding may differ from the input: unknown fields are
 //! dropped, unpacked numbers are packed, repeated scalars keep the last value). Decoding from
@@ -9,7 +14,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use heka_message::{Field, FieldValue, Message};
+use heka_message::{Field, FieldValue, Message, MessageView, RawIndex, RawMessage};
 use libfuzzer_sys::fuzz_target;
 
 /// True when some double in the message is NaN (NaN != NaN, so such messages are compared by
@@ -54,8 +59,63 @@ fn touch_field(f: &Field) -> usize {
     count + f.representation_bytes().len() + f.value_type().as_str().len()
 }
 
+/// Same bytes, same answers: the raw view against the decoded message.
+fn same_view(raw: &RawMessage<'_>, m: &Message) {
+    assert_eq!(raw.uuid(), &m.uuid[..]);
+    assert_eq!(raw.timestamp(), m.timestamp);
+    assert_eq!(raw.type_bytes(), m.type_bytes());
+    assert_eq!(raw.logger_bytes(), m.logger_bytes());
+    assert_eq!(raw.payload_bytes(), m.payload_bytes());
+    assert_eq!(raw.env_version_bytes(), m.env_version_bytes());
+    assert_eq!(raw.hostname_bytes(), m.hostname_bytes());
+    assert_eq!(raw.severity_or_default(), m.severity_or_default());
+    assert_eq!(raw.pid_or_default(), m.pid_or_default());
+    let mut names: Vec<&[u8]> = m.fields.iter().map(|f| &f.name[..]).collect();
+    names.push(b"no such field");
+    for name in names {
+        for fi in 0..3 {
+            for ai in 0..4 {
+                let a = raw.field_value(name, fi, ai);
+                let b = MessageView::field_value(m, name, fi, ai);
+                // NaN != NaN: compare doubles by their bits.
+                let same = match (a, b) {
+                    (Some(FieldValue::Double(x)), Some(FieldValue::Double(y))) => {
+                        x.to_bits() == y.to_bits()
+                    }
+                    _ => a == b,
+                };
+                assert!(same, "field {name:?}[{fi}][{ai}]: raw {a:?}, decoded {b:?}");
+            }
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    let theirs = <Message as prost::Message>::decode(data);
+    let index = RawIndex::build(data);
     let from_slice = Message::decode_slice(data);
+    assert_eq!(
+        theirs.is_ok(),
+        from_slice.is_ok(),
+        "prost and our reader disagree: prost {:?}, ours {:?}",
+        theirs.as_ref().err(),
+        from_slice.as_ref().err()
+    );
+    assert_eq!(
+        index.is_ok(),
+        from_slice.is_ok(),
+        "indexing and decoding disagree"
+    );
+    if let (Ok(a), Ok(b)) = (&theirs, &from_slice) {
+        assert_eq!(
+            a.to_bytes(),
+            b.to_bytes(),
+            "prost and our reader decode differently"
+        );
+    }
+    if let (Ok(index), Ok(m)) = (&index, &from_slice) {
+        same_view(&RawMessage::new(data, index), m);
+    }
     let from_bytes = Message::decode_bytes(Bytes::copy_from_slice(data));
     let m1 = match (from_slice, from_bytes) {
         (Ok(a), Ok(b)) => {

@@ -132,21 +132,20 @@ fuzz_target!(|data: &[u8]| {
         ..Message::default()
     };
     message.payload = Some(payload.clone());
-    let mut pack = Pack {
-        message,
-        raw: Some(Bytes::from_static(b"trusted bytes")),
-        ..Pack::default()
-    };
+    let mut pack = Pack::new(message);
+    pack.ensure_encoded();
+    let trusted = pack.raw().cloned();
     let mut extra = Vec::new();
     let result = DECODERS.with_borrow_mut(|d| d[index].decode(&mut pack, &mut extra));
     assert!(extra.is_empty(), "PayloadRegexDecoder makes no extra packs");
     match result {
         Ok(Decoded::Keep) => {
             assert_eq!(
-                pack.raw, None,
+                pack.raw(),
+                None,
                 "a changed message kept its old trusted bytes"
             );
-            let m = &pack.message;
+            let m = pack.message();
             assert_eq!(m.uuid.len(), 16, "the UUID must stay 16 bytes");
             let encoded = m.to_bytes();
             match Message::decode_slice(&encoded) {
@@ -155,7 +154,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(Decoded::Drop) => {
-            assert_eq!(pack.raw.as_deref(), Some(&b"trusted bytes"[..]));
+            assert_eq!(pack.raw(), trusted.as_ref());
         }
         Err(CodecError(text)) if index == TEMPLATE_CONFIG => {
             std::hint::black_box(text);

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use heka_message::{Field, Message, ValueType};
+use heka_message::{FieldValue, MessageView};
 
 use crate::go_regex;
 use crate::lexer::{FieldRef, NumVar, RelOp, StrVar};
@@ -141,7 +141,7 @@ impl Node {
         }
     }
 
-    pub(crate) fn eval(&self, msg: &Message) -> bool {
+    pub(crate) fn eval<M: MessageView + ?Sized>(&self, msg: &M) -> bool {
         match self {
             Node::Const(b) => *b,
             Node::All(nodes) => nodes.iter().all(|n| n.eval(msg)),
@@ -179,12 +179,12 @@ fn str_test(s: &[u8], cmp: &StrCmp) -> bool {
 }
 
 impl Test {
-    fn eval(&self, msg: &Message) -> bool {
+    fn eval<M: MessageView + ?Sized>(&self, msg: &M) -> bool {
         match self {
             Test::Str { var, cmp } => {
                 let mut buf = [0u8; 36];
                 let s = match var {
-                    StrVar::Uuid => uuid_text(&msg.uuid, &mut buf),
+                    StrVar::Uuid => uuid_text(msg.uuid(), &mut buf),
                     StrVar::Type => msg.type_bytes(),
                     StrVar::Logger => msg.logger_bytes(),
                     StrVar::Payload => msg.payload_bytes(),
@@ -197,7 +197,7 @@ impl Test {
                 // Heka compat (message/message_matcher.go `getNumericValue`): compared as float64,
                 // so large timestamps lose precision exactly as in Go.
                 let v = match var {
-                    NumVar::Timestamp => msg.timestamp as f64,
+                    NumVar::Timestamp => msg.timestamp() as f64,
                     NumVar::Severity => f64::from(msg.severity_or_default()),
                     NumVar::Pid => f64::from(msg.pid_or_default()),
                 };
@@ -208,51 +208,28 @@ impl Test {
     }
 }
 
-fn find_field<'m>(msg: &'m Message, r: &FieldRef) -> Option<&'m Field> {
-    if r.field_index == 0 {
-        msg.find_first_field(&r.name)
-    } else {
-        msg.find_field(&r.name, r.field_index)
-    }
-}
-
-fn field_test(msg: &Message, r: &FieldRef, cmp: &FieldCmp) -> bool {
+fn field_test<M: MessageView + ?Sized>(msg: &M, r: &FieldRef, cmp: &FieldCmp) -> bool {
     // A missing field, field index or array index only satisfies `== NIL`.
-    let missing = matches!(cmp, FieldCmp::Nil { eq: true });
-    let Some(field) = find_field(msg, r) else {
-        return missing;
+    let Some(value) = msg.field_value(&r.name, r.field_index, r.array_index) else {
+        return matches!(cmp, FieldCmp::Nil { eq: true });
     };
-    let ai = r.array_index;
-    match field.value_type() {
-        ValueType::String | ValueType::Bytes => {
-            let values = if field.value_type() == ValueType::String {
-                &field.value_string
-            } else {
-                &field.value_bytes
-            };
-            let Some(s) = values.get(ai) else {
-                return missing;
-            };
-            match cmp {
-                FieldCmp::Str(op, lit) => op.holds(Some(s.as_ref().cmp(lit))),
-                FieldCmp::Regex { negated, re } => re.is_match(s) != *negated,
-                // Heka compat (message/message_matcher.go `stringTest`): a string compared with
-                // TRUE/FALSE is compared with the literal's text.
-                FieldCmp::Bool(b) => s.as_ref() == if *b { &b"TRUE"[..] } else { &b"FALSE"[..] },
-                FieldCmp::Nil { eq } => !eq,
-                // Heka compat (message/message_matcher.go `stringTest`): a string never compares
-                // with a number, whatever the operator.
-                FieldCmp::Num(..) => false,
-            }
-        }
-        ValueType::Integer | ValueType::Double => {
-            let v = if field.value_type() == ValueType::Integer {
-                field.value_integer.get(ai).map(|&i| i as f64)
-            } else {
-                field.value_double.get(ai).copied()
-            };
-            let Some(v) = v else {
-                return missing;
+    match value {
+        FieldValue::String(s) | FieldValue::Bytes(s) => match cmp {
+            FieldCmp::Str(op, lit) => op.holds(Some(s.cmp(lit))),
+            FieldCmp::Regex { negated, re } => re.is_match(s) != *negated,
+            // Heka compat (message/message_matcher.go `stringTest`): a string compared with
+            // TRUE/FALSE is compared with the literal's text.
+            FieldCmp::Bool(b) => s == if *b { &b"TRUE"[..] } else { &b"FALSE"[..] },
+            FieldCmp::Nil { eq } => !eq,
+            // Heka compat (message/message_matcher.go `stringTest`): a string never compares
+            // with a number, whatever the operator.
+            FieldCmp::Num(..) => false,
+        },
+        FieldValue::Integer(_) | FieldValue::Double(_) => {
+            let v = match value {
+                FieldValue::Integer(i) => i as f64,
+                FieldValue::Double(d) => d,
+                _ => return false,
             };
             match cmp {
                 FieldCmp::Num(op, value) => op.holds(v.partial_cmp(value)),
@@ -262,18 +239,13 @@ fn field_test(msg: &Message, r: &FieldRef, cmp: &FieldCmp) -> bool {
                 FieldCmp::Str(..) | FieldCmp::Regex { .. } | FieldCmp::Bool(_) => false,
             }
         }
-        ValueType::Bool => {
-            let Some(&b) = field.value_bool.get(ai) else {
-                return missing;
-            };
-            match cmp {
-                FieldCmp::Nil { eq } => !eq,
-                FieldCmp::Bool(lit) => b == *lit,
-                // Heka compat (message/message_matcher.go `testExpr`): against anything but
-                // TRUE/FALSE/NIL the test is "value is false", whatever the operator (quirk Q4).
-                FieldCmp::Str(..) | FieldCmp::Num(..) | FieldCmp::Regex { .. } => !b,
-            }
-        }
+        FieldValue::Bool(b) => match cmp {
+            FieldCmp::Nil { eq } => !eq,
+            FieldCmp::Bool(lit) => b == *lit,
+            // Heka compat (message/message_matcher.go `testExpr`): against anything but
+            // TRUE/FALSE/NIL the test is "value is false", whatever the operator (quirk Q4).
+            FieldCmp::Str(..) | FieldCmp::Num(..) | FieldCmp::Regex { .. } => !b,
+        },
     }
 }
 

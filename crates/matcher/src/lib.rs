@@ -90,7 +90,7 @@ mod parse;
 use std::fmt;
 use std::str::FromStr;
 
-use heka_message::Message;
+use heka_message::MessageView;
 
 pub use parse::{ParseError, ParseErrorKind, ParseWarning};
 
@@ -117,7 +117,7 @@ impl Matcher {
     }
 
     /// Whether `msg` satisfies the expression. Never allocates.
-    pub fn matches(&self, msg: &Message) -> bool {
+    pub fn matches<M: MessageView + ?Sized>(&self, msg: &M) -> bool {
         self.root.eval(msg)
     }
 
@@ -152,7 +152,7 @@ pub enum IndexHeader {
 
 impl IndexHeader {
     /// The header's value in `msg`, as the matcher compares it (empty when unset).
-    pub fn value(self, msg: &Message) -> &[u8] {
+    pub fn value<M: MessageView + ?Sized>(self, msg: &M) -> &[u8] {
         match self {
             IndexHeader::Type => msg.type_bytes(),
             IndexHeader::Logger => msg.logger_bytes(),
@@ -178,6 +178,7 @@ impl fmt::Display for Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use heka_message::Message;
 
     fn assert_send_sync<T: Send + Sync + Clone + fmt::Debug>() {}
 

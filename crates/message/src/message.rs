@@ -1,6 +1,6 @@
 //! The `Message` protobuf struct and its helpers.
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use prost::Message as _;
 
 use crate::field::{Field, FieldValue};
@@ -48,9 +48,10 @@ pub struct Message {
 #[error("invalid protobuf message: {0}")]
 pub struct DecodeError(String);
 
-impl From<prost::DecodeError> for DecodeError {
-    fn from(e: prost::DecodeError) -> Self {
-        DecodeError(e.to_string())
+impl DecodeError {
+    /// An error saying `what`.
+    pub fn new(what: &str) -> DecodeError {
+        DecodeError(what.to_string())
     }
 }
 
@@ -61,21 +62,12 @@ fn bytes_or_empty(v: &Option<Bytes>) -> &[u8] {
 impl Message {
     /// Decodes a message from `buf`. String fields borrow from `buf` (no copy).
     pub fn decode_bytes(buf: Bytes) -> Result<Message, DecodeError> {
-        Ok(<Message as prost::Message>::decode(buf)?)
+        crate::wire::decode(&buf)
     }
 
-    /// Decodes a message from a byte slice (copies string fields).
-    pub fn decode_slice(mut buf: &[u8]) -> Result<Message, DecodeError> {
-        let mut m = Message::default();
-        m.merge(&mut buf)?;
-        Ok(m)
-    }
-
-    /// Decodes from any buffer, replacing the whole content of `self`.
-    pub fn decode_from(&mut self, buf: impl Buf) -> Result<(), DecodeError> {
-        self.clear();
-        self.merge(buf)?;
-        Ok(())
+    /// Decodes a message from a byte slice (copies it once; the values share the copy).
+    pub fn decode_slice(buf: &[u8]) -> Result<Message, DecodeError> {
+        crate::wire::decode(&Bytes::copy_from_slice(buf))
     }
 
     /// Appends the protobuf encoding of this message to `out`.

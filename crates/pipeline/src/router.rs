@@ -153,7 +153,7 @@ impl Destination {
         {
             return false;
         }
-        self.matcher.matches(&pack.message)
+        self.matcher.matches(&pack.view())
     }
 
     /// Evaluates one message, timing this evaluation when the sampling says so.
@@ -395,7 +395,7 @@ impl Router {
         let mut seen = vec![false; table.dests.len()];
         for (header, map) in &table.index {
             for (i, p) in packs.iter().enumerate() {
-                if let Some(ds) = map.get(header.value(&p.message)) {
+                if let Some(ds) = map.get(header.value(&p.view())) {
                     for &d in ds {
                         let dest = &table.dests[d];
                         let timed = !seen[d] && {
@@ -524,7 +524,7 @@ mod tests {
         rx.try_iter()
             .flat_map(|d| {
                 d.packs()
-                    .map(|p| String::from_utf8_lossy(p.message.payload_bytes()).into_owned())
+                    .map(|p| String::from_utf8_lossy(p.message().payload_bytes()).into_owned())
                     .collect::<Vec<_>>()
             })
             .collect()

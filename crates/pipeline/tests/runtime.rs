@@ -148,7 +148,7 @@ impl Filter for EchoFilter {
         if self.0.delay_ms > 0 {
             std::thread::sleep(Duration::from_millis(self.0.delay_ms));
         }
-        let p = String::from_utf8_lossy(pack.message.payload_bytes()).into_owned();
+        let p = String::from_utf8_lossy(pack.message().payload_bytes()).into_owned();
         if p == "die" {
             return Err(ProcessError::Fatal("asked to die".into()));
         }
@@ -219,7 +219,7 @@ impl Output for CollectOutput {
             }
         }
         self.seen += 1;
-        let m = &pack.message;
+        let m = pack.message();
         record(
             &self.cfg.sink,
             format!(

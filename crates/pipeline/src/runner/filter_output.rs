@@ -79,11 +79,9 @@ impl FilterContext<'_> {
             return Err(InjectError::SelfMatch);
         }
         self.used += 1;
-        self.injected.push(Pack {
-            message,
-            loop_count: self.loop_count + 1,
-            ..Pack::default()
-        });
+        let mut pack = Pack::new(message);
+        pack.loop_count = self.loop_count + 1;
+        self.injected.push(pack);
         Ok(())
     }
 }

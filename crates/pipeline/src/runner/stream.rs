@@ -350,11 +350,9 @@ impl Stream {
         for (i, (r, signer)) in records.iter().enumerate() {
             let rec = chunk.slice(r.start - start..r.end - start);
             let pack = if use_bytes {
-                Pack {
-                    raw: Some(rec),
-                    signer: signer.clone(),
-                    ..Pack::default()
-                }
+                let mut pack = Pack::from_record(rec);
+                pack.signer = signer.clone();
+                pack
             } else {
                 let message = Message {
                     uuid: ids.slice(i * 16..i * 16 + 16),
@@ -365,11 +363,9 @@ impl Stream {
                     hostname: self.decorate_hostname.clone(),
                     ..Message::default()
                 };
-                Pack {
-                    message,
-                    signer: signer.clone(),
-                    ..Pack::default()
-                }
+                let mut pack = Pack::new(message);
+                pack.signer = signer.clone();
+                pack
             };
             self.decode_and_batch(pack);
         }
@@ -420,11 +416,9 @@ fn tag_decode_failure(pack: &mut Pack, err: &str) {
     while !err.is_char_boundary(end) {
         end -= 1;
     }
-    pack.raw = None;
-    pack.message
-        .add_field(Field::new_bool("decode_failure", true));
-    pack.message
-        .add_field(Field::new_string("decode_error", err[..end].to_string()));
+    let message = pack.message_mut();
+    message.add_field(Field::new_bool("decode_failure", true));
+    message.add_field(Field::new_string("decode_error", err[..end].to_string()));
 }
 
 #[cfg(test)]
@@ -452,10 +446,10 @@ mod tests {
     struct Picky;
     impl Decoder for Picky {
         fn decode(&mut self, pack: &mut Pack, _: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
-            if pack.message.payload_bytes().starts_with(b"bad") {
+            if pack.message().payload_bytes().starts_with(b"bad") {
                 return Err(CodecError::new("bad line"));
             }
-            pack.message.set_type("line");
+            pack.message_mut().set_type("line");
             Ok(Decoded::Keep)
         }
     }
@@ -498,7 +492,7 @@ mod tests {
         rx.try_iter()
             .flat_map(|d| {
                 d.packs()
-                    .map(|p| p.message.payload_bytes().to_vec())
+                    .map(|p| p.message().payload_bytes().to_vec())
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -513,13 +507,13 @@ mod tests {
         s.finish();
         let batches: Vec<_> = rx.try_iter().collect();
         let p = batches[0].packs().next().unwrap();
-        assert_eq!(p.message.logger_bytes(), b"in");
-        assert_eq!(p.message.uuid.len(), 16);
-        assert_eq!(p.message.uuid[6] >> 4, 4);
-        assert!(p.message.timestamp > 0);
+        assert_eq!(p.message().logger_bytes(), b"in");
+        assert_eq!(p.message().uuid.len(), 16);
+        assert_eq!(p.message().uuid[6] >> 4, 4);
+        assert!(p.message().timestamp > 0);
         let all: Vec<_> = batches
             .iter()
-            .flat_map(|b| b.packs().map(|p| p.message.payload_bytes().to_vec()))
+            .flat_map(|b| b.packs().map(|p| p.message().payload_bytes().to_vec()))
             .collect();
         assert_eq!(all, vec![b"one\n".to_vec(), b"two\n".to_vec()]);
     }
@@ -568,7 +562,7 @@ mod tests {
         let (mut s, rx) = stream(opts(), true, true);
         s.push_bytes(b"bad one\n");
         let b = rx.try_recv().unwrap();
-        let m = &b.packs().next().unwrap().message;
+        let m = b.packs().next().unwrap().message();
         assert_eq!(
             m.field_value(b"decode_failure"),
             Some(Some(heka_message::FieldValue::Bool(true)))
@@ -611,8 +605,8 @@ mod tests {
         let d = rx.try_recv().unwrap();
         let ps: Vec<_> = d.packs().collect();
         // Both payloads are slices of one 7-byte buffer, not of a 64 KiB read buffer.
-        let a = ps[0].message.payload.as_ref().unwrap();
-        let b = ps[1].message.payload.as_ref().unwrap();
+        let a = ps[0].message().payload.as_ref().unwrap();
+        let b = ps[1].message().payload.as_ref().unwrap();
         assert_eq!(b.as_ptr() as usize - a.as_ptr() as usize, 3);
         s.push_bytes(b"c\n");
         assert_eq!(s.buffered(), 0);

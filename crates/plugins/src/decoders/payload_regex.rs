@@ -318,7 +318,7 @@ impl PayloadRegexDecoder {
 
 impl Decoder for PayloadRegexDecoder {
     fn decode(&mut self, pack: &mut Pack, _extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
-        let payload = pack.message.payload.clone().unwrap_or_default();
+        let payload = pack.message().payload.clone().unwrap_or_default();
         if self.regex.captures_read(&mut self.locs, &payload).is_none() {
             if !self.log_errors {
                 return Ok(Decoded::Drop);
@@ -333,11 +333,11 @@ impl Decoder for PayloadRegexDecoder {
             Some((s, e)) => &payload[s..e],
             None => &[][..],
         };
-        pack.raw = None;
+        let msg = pack.message_mut();
         if let Some(g) = self.timestamp_group {
             let v = capture(g);
             match self.parse_timestamp(v) {
-                Some(ts) => pack.message.timestamp = ts,
+                Some(ts) => msg.timestamp = ts,
                 None => tracing::error!(
                     decoder = %self.name,
                     "don't recognize Timestamp: '{}'",
@@ -348,9 +348,9 @@ impl Decoder for PayloadRegexDecoder {
         if let Some(g) = self.severity_group {
             let v = capture(g);
             match self.severity_map.get(v) {
-                Some(s) => pack.message.severity = Some(*s),
+                Some(s) => msg.severity = Some(*s),
                 None => match parse_go_int32(v) {
-                    Ok(s) => pack.message.severity = Some(s),
+                    Ok(s) => msg.severity = Some(s),
                     Err(_) => tracing::error!(
                         decoder = %self.name,
                         "don't recognize severity: '{}'",
@@ -361,7 +361,7 @@ impl Decoder for PayloadRegexDecoder {
         }
         for entry in &self.template {
             let v = self.render(&entry.value, &payload);
-            let m = &mut pack.message;
+            let m = &mut *msg;
             match &entry.target {
                 Target::Logger => m.logger = Some(v),
                 Target::Type => m.r#type = Some(v),
@@ -481,11 +481,9 @@ mod tests {
         m.timestamp = BEFORE;
         m.set_payload(payload.to_string());
         m.set_logger("input");
-        Pack {
-            message: m,
-            raw: Some(Bytes::from_static(b"stale")),
-            ..Pack::default()
-        }
+        let mut p = Pack::new(m);
+        p.ensure_encoded();
+        p
     }
 
     fn decode(d: &mut dyn Decoder, payload: &str) -> (Result<Decoded, CodecError>, Message) {
@@ -495,11 +493,11 @@ mod tests {
         assert!(extra.is_empty());
         if r == Ok(Decoded::Keep) {
             assert!(
-                p.raw.is_none(),
+                p.raw().is_none(),
                 "a changed message must drop its old encoding"
             );
         }
-        (r, p.message)
+        (r, p.into_message())
     }
 
     fn field<'a>(m: &'a Message, name: &str) -> Option<&'a [u8]> {

@@ -21,7 +21,6 @@
 //! - No `heka.all-report` timing fields (`ProcessMessageCount` etc.); the decode counters are
 //!   kept per input by the runner.
 
-use heka_message::Message;
 use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
@@ -39,12 +38,8 @@ struct ProtobufDecoder;
 
 impl Decoder for ProtobufDecoder {
     fn decode(&mut self, pack: &mut Pack, _extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
-        let Some(raw) = pack.raw.clone() else {
-            return Err(CodecError::new(
-                "no message bytes to decode (the splitter must use message bytes)",
-            ));
-        };
-        pack.message = Message::decode_bytes(raw).map_err(|e| CodecError::new(e.to_string()))?;
+        pack.decode_record()
+            .map_err(|e| CodecError::new(e.to_string()))?;
         Ok(Decoded::Keep)
     }
 }
@@ -65,13 +60,10 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use heka_message::framing;
-    use heka_message::{Field, FieldValue};
+    use heka_message::{Field, FieldValue, Message};
 
     fn decode(raw: Option<Bytes>) -> (Result<Decoded, CodecError>, Pack) {
-        let mut pack = Pack {
-            raw,
-            ..Pack::default()
-        };
+        let mut pack = raw.map(Pack::from_record).unwrap_or_default();
         let mut extra = Vec::new();
         let r = ProtobufDecoder.decode(&mut pack, &mut extra);
         assert!(extra.is_empty());
@@ -94,9 +86,9 @@ mod tests {
             let (r, pack) = decode(Some(raw.clone()));
             assert_eq!(r, Ok(Decoded::Keep));
             // The bytes stay as the trusted encoding and re-encode identically.
-            assert_eq!(pack.raw.as_ref(), Some(&raw));
-            assert_eq!(pack.message.to_bytes(), raw.to_vec());
-            messages.push(pack.message);
+            assert_eq!(pack.raw(), Some(&raw));
+            assert_eq!(pack.message().to_bytes(), raw.to_vec());
+            messages.push(pack.into_message());
             off += s.consumed;
         }
         assert_eq!(off, data.len(), "the whole file is framed messages");
@@ -122,14 +114,14 @@ mod tests {
         let raw = Bytes::from(m.to_bytes());
         let (r, pack) = decode(Some(raw.clone()));
         assert_eq!(r, Ok(Decoded::Keep));
-        let payload = pack.message.payload.as_ref().unwrap();
+        let payload = pack.message().payload.as_ref().unwrap();
         let range = raw.as_ptr() as usize..raw.as_ptr() as usize + raw.len();
         assert!(
             range.contains(&(payload.as_ptr() as usize)),
             "payload was copied"
         );
         assert_eq!(
-            pack.message.field_value(b"name"),
+            pack.message().field_value(b"name"),
             Some(Some(FieldValue::String(b"value")))
         );
     }
@@ -141,10 +133,10 @@ mod tests {
         // A truncated length-delimited field.
         let (r, pack) = decode(Some(Bytes::from_static(b"\x1a\x10abc")));
         assert!(r.is_err());
-        assert_eq!(pack.message, Message::default());
+        assert_eq!(*pack.message(), Message::default());
         // Empty bytes decode to an empty message, as in Heka (required fields not enforced).
         let (r, pack) = decode(Some(Bytes::new()));
         assert_eq!(r, Ok(Decoded::Keep));
-        assert_eq!(pack.message, Message::default());
+        assert_eq!(*pack.message(), Message::default());
     }
 }

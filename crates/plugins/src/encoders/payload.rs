@@ -20,6 +20,7 @@
 //! Differences from Heka: none. (Heka's older documentation described `ts_format` as a Go
 //! layout; Heka 0.10 and later use strftime, as here.)
 
+use heka_message::MessageView;
 use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Encoder};
@@ -84,7 +85,7 @@ impl Encoder for PayloadEncoder {
     fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
         if let Some(format) = &self.prefix {
             let ts = if self.ts_from_message {
-                pack.message.timestamp
+                pack.view().timestamp()
             } else {
                 heka_message::now_ns()
             };
@@ -92,7 +93,7 @@ impl Encoder for PayloadEncoder {
             format.format(ts, &self.zone, &mut self.scratch);
             out.extend_from_slice(self.scratch.as_bytes());
         }
-        out.extend_from_slice(pack.message.payload_bytes());
+        out.extend_from_slice(pack.view().payload_bytes());
         if self.append_newlines {
             out.push(b'\n');
         }

@@ -31,9 +31,9 @@ struct ProtobufEncoder;
 
 impl Encoder for ProtobufEncoder {
     fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        match &pack.raw {
+        match pack.raw() {
             Some(raw) => out.extend_from_slice(raw),
-            None => pack.message.encode_to_vec_into(out),
+            None => pack.message().encode_to_vec_into(out),
         }
         Ok(())
     }
@@ -56,25 +56,13 @@ mod tests {
     use bytes::Bytes;
     use heka_message::{Field, Message};
 
-    fn message() -> Message {
-        let mut m = Message::new_now();
-        m.set_type("test.type");
-        m.set_payload("payload");
-        m.add_field(Field::new_integer("n", 42).with_representation("count"));
-        m
-    }
-
     #[test]
     fn writes_trusted_bytes_as_they_are() {
-        let m = message();
-        // Trusted bytes win even when they differ from a fresh encoding (e.g. unknown fields
-        // that the producer sent, or Heka's own byte layout).
-        let raw = Bytes::from_static(b"\x0a\x10exactly-16-byte\x10\x01");
-        let pack = Pack {
-            message: m,
-            raw: Some(raw.clone()),
-            ..Pack::default()
-        };
+        // Trusted bytes win even when they differ from a fresh encoding (here an unknown
+        // field, tag 15, that the producer sent and that re-encoding would drop).
+        let raw = Bytes::from_static(b"\x0a\x10exactly-16-bytes\x10\x01\x78\x01");
+        let pack = Pack::from_encoded(raw.clone()).unwrap();
+        assert_ne!(pack.message().to_bytes(), &raw[..]);
         let mut out = b"prefix".to_vec();
         ProtobufEncoder.encode(&pack, &mut out).unwrap();
         assert_eq!(&out[..6], b"prefix", "appends");
@@ -129,7 +117,7 @@ mod tests {
             let f = s.frame.expect("the file holds only framed messages");
             let recorded = &data[off..][f.message];
             let pack = Pack::new(Message::decode_slice(recorded).unwrap());
-            assert_eq!(pack.raw, None);
+            assert_eq!(pack.raw(), None);
             let mut out = Vec::new();
             ProtobufEncoder.encode(&pack, &mut out).unwrap();
             assert!(out == recorded, "message {count} differs from Heka's bytes");

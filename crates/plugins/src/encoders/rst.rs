@@ -178,7 +178,7 @@ impl RstEncoder {
 
 impl Encoder for RstEncoder {
     fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        self.render(&pack.message, out);
+        self.render(pack.message(), out);
         Ok(())
     }
 }
