@@ -12,5 +12,6 @@ mod config;
 mod data_loss;
 mod signals;
 mod tcp;
+mod tls;
 mod traffic;
 mod udp;
