@@ -6,7 +6,9 @@ set -euo pipefail
 # gcc, g++: C and C++ code of dependencies (ring, mimalloc, libFuzzer for scripts/fuzz.sh).
 # tzdata: /usr/share/zoneinfo, read by the time zone tests (America/Los_Angeles, ...).
 # procps: kill(1), which the end-to-end tests use to signal hekad and stop stuck tools.
-packages=(gcc g++ tzdata procps)
+# libfaketime: the FileOutput rotation test runs hekad with a wall clock just before an hour
+# boundary (LD_PRELOAD of libfaketime.so.1).
+packages=(gcc g++ tzdata procps libfaketime)
 if [[ "${1:-}" == "bench" ]]; then
     packages+=(rsyslog)
 fi

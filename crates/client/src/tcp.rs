@@ -502,8 +502,35 @@ mod tests {
         assert_eq!(sender.reconnects(), 1);
     }
 
+    /// A listener whose port stays ours after the listener is dropped, and the socket that
+    /// keeps it: `held` is bound to the same port but never listens, so once the listener is
+    /// gone every connection to the address is refused (there is no window in which the port
+    /// is free). Both sockets set SO_REUSEPORT, which is what lets them share the port; Linux
+    /// shares such a port only with sockets of the same user that set SO_REUSEPORT and bind
+    /// this very port, and does not hand it out to a socket binding port 0, so no other test
+    /// or process can start listening on it while `held` lives.
+    #[cfg(unix)]
+    fn listener_on_held_port() -> (TcpListener, socket2::Socket, String) {
+        use socket2::{Domain, Socket, Type};
+        let held = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        held.set_reuse_port(true).unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        held.bind(&any.into()).unwrap();
+        let addr = held.local_addr().unwrap().as_socket().unwrap();
+        let listening = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        listening.set_reuse_port(true).unwrap();
+        // As std's listeners: its closed connections then do not hold the port themselves.
+        listening.set_reuse_address(true).unwrap();
+        listening.bind(&addr.into()).unwrap();
+        listening.listen(128).unwrap();
+        (listening.into(), held, addr.to_string())
+    }
+
     #[test]
     fn write_error_without_reconnect_is_reported() {
+        // The listener stays open for the whole test: without reconnecting the sender must
+        // stay down even though a new connection would be accepted, so nothing here depends
+        // on whether the port refuses connections.
         let (listener, addr) = listener();
         let options = SenderOptions {
             reconnect_attempts: 0,
@@ -512,7 +539,6 @@ mod tests {
         };
         let mut sender = TcpSender::connect_with(&addr, options).unwrap();
         drop(accept(&listener));
-        drop(listener);
         let msg = MessageBuilder::new().payload(vec![b'x'; 1000]).build();
         // The first writes may land in the kernel buffer before the reset is seen; within a
         // bounded number of writes the failure must surface, and then the sender stays down.
@@ -526,11 +552,14 @@ mod tests {
         assert!(matches!(failed, Some(Error::Send { .. })), "got {failed:?}");
         assert!(!sender.is_connected());
         assert!(matches!(sender.send(&msg), Err(Error::NotConnected { .. })));
+        assert!(!sender.is_connected());
+        assert_eq!(sender.reconnects(), 0);
     }
 
+    #[cfg(unix)]
     #[test]
     fn reconnect_gives_up_after_the_configured_attempts() {
-        let (listener, addr) = listener();
+        let (listener, _held, addr) = listener_on_held_port();
         let options = SenderOptions {
             reconnect_attempts: 2,
             initial_backoff: Duration::from_millis(1),
@@ -538,12 +567,32 @@ mod tests {
         };
         let mut sender = TcpSender::connect_with(&addr, options).unwrap();
         drop(accept(&listener));
+        // From here on `_held` alone holds the port, bound but not listening: every attempt
+        // to reconnect is refused, and nobody else can listen there meanwhile.
         drop(listener);
-        let err = sender
-            .send_raw(b"anything")
-            .expect_err("nothing listens any more");
-        assert!(matches!(err, Error::Connect { .. }), "got {err:?}");
+        // The sender sees the closed connection before writing, or its write fails, within a
+        // bounded number of writes; either way it reconnects, and gives up.
+        let err = (0..1000)
+            .find_map(|_| sender.send_raw(&[b'x'; 1000]).err())
+            .expect("a reconnect must fail: nothing listens any more");
+        match &err {
+            Error::Connect { addr: to, source } => {
+                assert_eq!(to, &addr);
+                assert_eq!(source.kind(), io::ErrorKind::ConnectionRefused, "{source}");
+            }
+            other => panic!("expected a connect error, got {other:?}"),
+        }
         assert!(err.to_string().starts_with("can't connect to 127.0.0.1:"));
+        assert!(!sender.is_connected());
+        assert_eq!(sender.reconnects(), 0);
+        // Only `_held` keeps others off the port (the closed connection's socket does not:
+        // it has SO_REUSEADDR, as std's listeners do).
+        let taken = TcpListener::bind(&addr).map(drop);
+        assert_eq!(
+            taken.map_err(|e| e.kind()),
+            Err(io::ErrorKind::AddrInUse),
+            "the port must stay held"
+        );
     }
 
     #[test]

@@ -546,14 +546,43 @@ fn unknown_plugin_options_are_errors() {
     assert!(e.contains("line 4"), "{e}");
 }
 
+/// The value of `field` of `component` in a report as [`Running::report_text`] lays it out.
+///
+/// [`Running::report_text`]: heka_pipeline::runner::build::Running::report_text
+fn report_field(report: &str, component: &str, field: &str) -> Option<String> {
+    let head = format!("{component}:");
+    let prefix = format!("    {field}: ");
+    let mut lines = report.lines().skip_while(|l| *l != head).skip(1);
+    lines
+        .by_ref()
+        .take_while(|l| l.starts_with("    "))
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+/// The scheduler state (`R` running, `S` sleeping, ...) of this process's thread named
+/// `name`, read from `/proc/self/task/*/stat` (Linux); `None` when there is no such thread.
+fn thread_state(name: &str) -> Option<char> {
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        // "tid (comm) S ...": the state follows the last ')'.
+        return stat[stat.rfind(')')? + 1..].trim_start().chars().next();
+    }
+    None
+}
+
 #[test]
 fn a_blocked_output_pushes_back_on_the_input() {
     let lines: Vec<String> = (0..100).map(|i| format!("\"l{i}\"")).collect();
+    // The input's name names its thread: no other test may use it.
     let p = run(&format!(
         r#"
 [hekad]
 plugin_chansize = 1
-[in]
+[bp-in]
 type = "LinesInput"
 lines = [{}]
 progress_sink = "bp-progress"
@@ -566,13 +595,37 @@ gated = true
         lines.join(", ")
     ));
     wait_sink("gate-reached", 1);
-    // While the output is blocked, the input can route one batch into the output's channel and
-    // block on the next: it must not get further, however long we give it.
-    std::thread::sleep(Duration::from_millis(300));
+    // Each line is one batch. The output is blocked on the first, the second fills its channel
+    // (plugin_chansize = 1), and the input, having routed the third, can only wait to send it.
+    // Wait until that is what the runtime shows: the router has matched three messages, the
+    // output's channel is full and the input's thread sleeps. Without back-pressure the input
+    // would not sleep before it had pushed all 100 lines.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let report = p.report_text();
+        let routed = report_field(&report, "Router", "ProcessMessageCount");
+        let queued = report_field(&report, "out", "InChanLength");
+        let state = thread_state("bp-in");
+        if routed.as_deref() == Some("3") && queued.as_deref() == Some("1") && state == Some('S') {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the input is not blocked: routed {routed:?}, queued {queued:?}, input thread \
+             {state:?}, progress {:?}",
+            sink("bp-progress")
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let progress = sink("bp-progress").len();
     assert!(
         progress <= 2,
         "the input routed {progress} batches past a blocked output"
+    );
+    assert_eq!(
+        report_field(&p.report_text(), "Router", "ProcessMessageCount").as_deref(),
+        Some("3"),
+        "nothing more is routed while the output is blocked"
     );
     GATE.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(wait_sink("bp-out", 100).len(), 100);

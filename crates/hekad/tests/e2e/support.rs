@@ -31,11 +31,7 @@ pub(crate) struct Hekad {
 impl Hekad {
     /// Writes `config` (with `{dir}` replaced by the tempdir) and starts hekad on it.
     pub(crate) fn start(config: &str) -> Hekad {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config.replace("{dir}", &dir.path().display().to_string());
-        let path = dir.path().join("hekad.toml");
-        std::fs::write(&path, config).unwrap();
-        Hekad::start_args(dir, &[format!("-config={}", path.display())])
+        Hekad::start_with_env(config, &[])
     }
 
     /// Starts hekad with these arguments.
@@ -43,12 +39,34 @@ impl Hekad {
         Hekad::start_program(dir, env!("CARGO_BIN_EXE_hekad"), args)
     }
 
+    /// Writes `config` as [`Hekad::start`] does and starts hekad on it with these variables
+    /// added to its environment.
+    pub(crate) fn start_with_env(config: &str, env: &[(&str, &str)]) -> Hekad {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config.replace("{dir}", &dir.path().display().to_string());
+        let path = dir.path().join("hekad.toml");
+        std::fs::write(&path, config).unwrap();
+        let args = [format!("-config={}", path.display())];
+        Hekad::start_program_env(dir, env!("CARGO_BIN_EXE_hekad"), &args, env)
+    }
+
     /// Starts `program` (hekad, or a shell that execs it) with these arguments.
     pub(crate) fn start_program(dir: tempfile::TempDir, program: &str, args: &[String]) -> Hekad {
+        Hekad::start_program_env(dir, program, args, &[])
+    }
+
+    /// Starts `program` with these arguments and these variables added to its environment.
+    pub(crate) fn start_program_env(
+        dir: tempfile::TempDir,
+        program: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Hekad {
         let stderr = dir.path().join("stderr.log");
         let stdout = dir.path().join("stdout.log");
         let child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
