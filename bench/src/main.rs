@@ -7,6 +7,7 @@
 mod daemons;
 mod procfs;
 mod report;
+mod sink;
 mod tls;
 mod workload;
 
@@ -27,12 +28,13 @@ use workload::{Stream, Workload};
 
 const USAGE: &str = "\
 usage: heka-bench [run] [options]        run the benchmark (see bench/README.md)
-       heka-bench sink --port P --bytes N --marker FILE   (internal: the loopback sink)
+       heka-bench sink --port P --bytes N --marker FILE [--conns N]   (internal: the sink)
 
 options:
   --count N            data messages per case (default 5000000)
-  --cases LIST         comma-separated case ids (default: all, in the order a, a-lines, b, c,
-                       b-40filters, c-1000conns, c-1000tls, d-hekad, d-rsyslog)
+  --cases LIST         comma-separated case ids (default: all, in the order a, a-lines,
+                       a-1000conns, b, c, b-40filters, c-1000conns, c-1000tls, d-hekad,
+                       d-rsyslog)
   --repeat R           run every case R times, report the median (default 1)
   --hekad PATH         hekad binary (hekad cases are skipped without it)
   --rsyslogd PATH      rsyslogd binary (default /usr/sbin/rsyslogd)
@@ -45,7 +47,7 @@ options:
   --keep               keep the scratch directory (configs, logs, output files)";
 
 /// All cases, in run order.
-const CASES: [Case; 9] = [
+const CASES: [Case; 10] = [
     Case {
         id: "a",
         what: "framed Heka messages -> sink (loopback limit)",
@@ -63,6 +65,15 @@ const CASES: [Case; 9] = [
         limit: None,
         target: Target::None,
         connections: 1,
+    },
+    Case {
+        id: "a-1000conns",
+        what: "framed Heka messages over 1,000 connections -> sink on two threads (loopback limit)",
+        workload: Workload::Framed,
+        setup: Setup::Sink,
+        limit: None,
+        target: Target::None,
+        connections: 1000,
     },
     Case {
         id: "b",
@@ -96,7 +107,7 @@ const CASES: [Case; 9] = [
         what: "case c over 1,000 connections streaming at once",
         workload: Workload::Framed,
         setup: Setup::HekadFile,
-        limit: Some("a"),
+        limit: Some("a-1000conns"),
         target: Target::VsPeer("c", 1.0),
         connections: 1000,
     },
@@ -105,7 +116,7 @@ const CASES: [Case; 9] = [
         what: "case c over 1,000 TLS connections streaming at once",
         workload: Workload::Framed,
         setup: Setup::HekadFileTls,
-        limit: Some("a"),
+        limit: Some("a-1000conns"),
         target: Target::VsPeer("c", 1.0),
         connections: 1000,
     },
@@ -255,15 +266,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// The loopback sink: accepts one connection, reads `--bytes` bytes, writes the marker file,
-/// then reads on until the sender closes.
+/// The loopback sink: accepts one connection (or `--conns N`), reads `--bytes` bytes, writes
+/// the marker file, then reads on until the sender closes.
 fn sink(args: &[String]) -> Result<()> {
-    let (mut port, mut bytes, mut marker) = (None, None, None);
+    let (mut port, mut bytes, mut marker, mut conns) = (None, None, None, 1usize);
     for (name, v) in pairs(args, &[])? {
         match name.as_str() {
             "port" => port = Some(number::<u16>(&name, &v)?),
             "bytes" => bytes = Some(number::<u64>(&name, &v)?),
             "marker" => marker = Some(PathBuf::from(v)),
+            "conns" => conns = number::<usize>(&name, &v)?,
             _ => bail!("unknown sink option --{name}"),
         }
     }
@@ -271,6 +283,9 @@ fn sink(args: &[String]) -> Result<()> {
         bail!("sink needs --port, --bytes and --marker");
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).context("sink: binding")?;
+    if conns > 1 {
+        return sink::many(&listener, conns, bytes, &marker);
+    }
     let (mut conn, _) = listener.accept().context("sink: accepting")?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut got = 0u64;
@@ -444,6 +459,7 @@ fn measure(
             format!("--port={port}"),
             format!("--bytes={total_bytes}"),
             format!("--marker={}", s.marker.display()),
+            format!("--conns={}", case.connections.max(1)),
         ],
         Setup::Rsyslog => {
             let conf = match &o.rsyslog_config {

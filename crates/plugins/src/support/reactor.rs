@@ -572,9 +572,16 @@ fn plain_turn(c: &mut Conn, scratch: &mut [u8]) -> Turn {
     for _ in 0..READS_PER_TURN {
         match c.stream.read_with(sock, scratch) {
             Ok(0) => return Turn::Closed,
-            Ok(_) => {
+            Ok(n) => {
                 if c.stream.is_blocked() {
                     return Turn::Blocked;
+                }
+                if n < scratch.len() {
+                    // A short read took everything the socket held. Readiness is edge-triggered
+                    // and the next data to arrive raises a new event, so the read that would only
+                    // say "would block" is saved (one system call per turn with many small
+                    // connections; tokio does the same).
+                    return Turn::Idle;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Turn::Idle,
