@@ -34,6 +34,49 @@ fn test_flag_checks_a_good_config_and_exits_zero() {
 }
 
 #[test]
+fn heka_section_names_with_colons_and_field_keys_with_bars_are_accepted() {
+    // The shapes of Heka's own docs (config/index.rst, config/decoders/payload_regex.rst).
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "heka.toml",
+        r#"
+[tcp:5565]
+type = "TcpInput"
+address = "127.0.0.1:0"
+splitter = "TokenSplitter"
+decoder = "access:regex"
+
+[access:regex]
+type = "PayloadRegexDecoder"
+match_regex = '^(?P<Ip>\S+) "(?P<Url>[^"]*)" (?P<Size>\d+)$'
+[access:regex.message_fields]
+Type = "access"
+Url|uri = "%Url%"
+RequestSize|B = "%Size%"
+
+[out:log]
+type = "LogOutput"
+message_matcher = "Type == 'access'"
+encoder = "PayloadEncoder"
+"#,
+    );
+    let (st, out, err) = run_hekad(&[&format!("-config={p}"), "-test"]);
+    assert!(st.success(), "{err}");
+    assert!(out.contains("Configuration OK"), "{out}");
+    // An error after such a name points where the user wrote it.
+    let p = write(
+        d.path(),
+        "bad.toml",
+        "[tcp:5565]\ntype = \"TcpInput\"\nk|v = nope\n",
+    );
+    let (st, _, err) = run_hekad(&[&format!("-config={p}"), "-test"]);
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("column 7"), "{err}");
+}
+
+#[test]
 fn unknown_option_names_file_section_option_and_line() {
     let d = tempfile::tempdir().unwrap();
     let p = write(

@@ -83,7 +83,12 @@ struct Loader {
 impl Loader {
     fn add(&mut self, text: &str, path: PathBuf) -> Result<(), ConfigError> {
         let text = substitute_env(text).map_err(|e| e.with_file(&path))?;
-        let source = Arc::new(SourceFile { path, text });
+        let normalized = super::dialect::normalize(&text);
+        let source = Arc::new(SourceFile {
+            path,
+            text: normalized.text,
+            inserted: normalized.inserted,
+        });
         let root = source.parse()?;
         // toml's map is sorted by key; report sections in file order.
         let mut entries: Vec<_> = root.iter().collect();
@@ -268,6 +273,33 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.position(), Some(Position { line: 3, column: 2 }));
+    }
+
+    #[test]
+    fn heka_names_with_colons_and_bars_load_and_errors_keep_the_users_columns() {
+        // Heka's documentation: `[tcp:5565]` (config/index.rst) and PayloadRegexDecoder's
+        // `Field|representation` keys (config/decoders/payload_regex.rst).
+        let text = "[tcp:5565]\ntype = \"TcpInput\"\n\n[dec]\ntype = \"PayloadRegexDecoder\"\n\
+                    [dec.message_fields]\nUrl|uri = \"%Url%\"\nRequestSize|B = \"%Size%\"\n";
+        let config = load_str(text, Path::new("h.toml")).unwrap();
+        assert_eq!(names(&config), ["tcp:5565", "dec"]);
+        let fields = config.sections[1].get("message_fields").unwrap();
+        assert_eq!(
+            fields.get("Url|uri").and_then(toml::Value::as_str),
+            Some("%Url%")
+        );
+        assert_eq!(
+            fields.get("RequestSize|B").and_then(toml::Value::as_str),
+            Some("%Size%")
+        );
+        assert_eq!(
+            config.sections[0].position(),
+            Position { line: 1, column: 2 }
+        );
+        // A bad value after a quoted key is reported where the user wrote it.
+        let err = load_str("[a:b]\nk|v = nope\n", Path::new("h.toml")).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Syntax(_)), "{err}");
+        assert_eq!(err.position(), Some(Position { line: 2, column: 7 }));
     }
 
     #[test]

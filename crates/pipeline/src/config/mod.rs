@@ -54,6 +54,7 @@
 //! equal once lower-cased are an error.
 
 mod common;
+mod dialect;
 mod duration;
 mod env;
 mod error;

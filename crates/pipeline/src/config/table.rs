@@ -25,10 +25,13 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::{ConfigError, ErrorKind, Position};
 
-/// The text of one config file after `%ENV[...]` substitution.
+/// The text of one config file after `%ENV[...]` substitution and the quoting of Heka's bare
+/// names (`dialect`).
 pub(crate) struct SourceFile {
     pub(crate) path: PathBuf,
     pub(crate) text: String,
+    /// Offsets in `text` of the quotes the dialect pass added (not in the user's file).
+    pub(crate) inserted: Vec<usize>,
 }
 
 impl fmt::Debug for SourceFile {
@@ -40,8 +43,21 @@ impl fmt::Debug for SourceFile {
 }
 
 impl SourceFile {
+    /// The line and column, in the file as the user wrote it, of `offset` in `text`.
     pub(crate) fn position(&self, offset: usize) -> Position {
-        Position::from_offset(&self.text, offset)
+        let mut p = Position::from_offset(&self.text, offset);
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let added = self
+            .inserted
+            .iter()
+            .filter(|&&q| q >= line_start && q < offset)
+            .count();
+        p.column = p.column.saturating_sub(added).max(1);
+        p
     }
 
     /// Parses the whole file, mapping a syntax error to a [`ConfigError`].
