@@ -35,7 +35,12 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "test",
         takes_value: false,
-        help: "check the config and exit",
+        help: "check the config, list the plugins it would run, and exit (0 valid, 1 invalid)",
+    },
+    FlagSpec {
+        name: "q",
+        takes_value: false,
+        help: "with -test: print only the errors",
     },
 ];
 
@@ -91,6 +96,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// One line per configured plugin: name, type and, for filters and outputs, the matcher.
+fn plugin_list(config: &Config) -> String {
+    let mut out = String::new();
+    for s in &config.sections {
+        let matcher = s
+            .get("message_matcher")
+            .and_then(|v| v.as_str())
+            .map(|m| format!(" message_matcher = {m:?}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} {:?} type = {:?}{matcher}\n",
+            s.kind.as_str(),
+            s.name,
+            s.type_name
+        ));
+    }
+    out
+}
+
 fn load(flags: &Flags) -> anyhow::Result<Config> {
     let config = match flags.value("config") {
         Some(p) => config::load(Path::new(p))?,
@@ -111,9 +135,17 @@ fn run(flags: &Flags) -> anyhow::Result<u8> {
     if flags.is_set("test") {
         // Checks everything without binding, opening or creating anything, so it also works
         // beside a hekad that runs this very config.
-        Pipeline::check(&config, &heka_plugins::builtin())?;
-        println!("Configuration OK");
-        return Ok(0);
+        let checked = Pipeline::check(&config, &heka_plugins::builtin());
+        if let Err(e) = &checked {
+            tracing::error!("{e:#}");
+        }
+        if !flags.is_set("q") {
+            print!("{}", plugin_list(&config));
+            if checked.is_ok() {
+                println!("Configuration OK");
+            }
+        }
+        return Ok(if checked.is_ok() { 0 } else { 1 });
     }
     let pipeline = Pipeline::build(&config, &heka_plugins::builtin())?;
     let g = pipeline.globals();

@@ -77,6 +77,47 @@ encoder = "PayloadEncoder"
 }
 
 #[test]
+fn test_flag_lists_the_plugins_it_would_run_and_q_prints_only_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write(
+        d.path(),
+        "good.toml",
+        "[in]\ntype = \"TcpInput\"\naddress = \"127.0.0.1:0\"\n\
+         [count]\ntype = \"CounterFilter\"\nmessage_matcher = \"Type == 'x'\"\n",
+    );
+    let (st, out, _) = run_hekad(&[&format!("-config={good}"), "-test"]);
+    assert_eq!(st.code(), Some(0));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            r#"Input "in" type = "TcpInput""#,
+            r#"Filter "count" type = "CounterFilter" message_matcher = "Type == 'x'""#,
+            "Configuration OK",
+        ]
+    );
+    let (st, out, err) = run_hekad(&[&format!("-config={good}"), "-test", "-q"]);
+    assert_eq!(st.code(), Some(0), "{err}");
+    assert_eq!(out, "");
+    // Invalid: the errors, then the list; exit status 1; -q keeps only the errors.
+    let bad = write(
+        d.path(),
+        "bad.toml",
+        "[count]\ntype = \"CounterFilter\"\nmessage_matcher = \"Type ==\"\n",
+    );
+    let (st, out, err) = run_hekad(&[&format!("-config={bad}"), "-test"]);
+    assert_eq!(st.code(), Some(1));
+    assert!(err.contains("message_matcher"), "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [r#"Filter "count" type = "CounterFilter" message_matcher = "Type ==""#]
+    );
+    let (st, out, err) = run_hekad(&[&format!("-config={bad}"), "-test", "-q"]);
+    assert_eq!(st.code(), Some(1));
+    assert!(err.contains("message_matcher"), "{err}");
+    assert_eq!(out, "");
+}
+
+#[test]
 fn unknown_option_names_file_section_option_and_line() {
     let d = tempfile::tempdir().unwrap();
     let p = write(
