@@ -107,6 +107,8 @@ struct Inner {
     option: Option<String>,
     position: Option<Position>,
     kind: ErrorKind,
+    /// What to write instead, when we can tell.
+    hint: Option<String>,
 }
 
 impl ConfigError {
@@ -118,6 +120,7 @@ impl ConfigError {
             option: None,
             position: None,
             kind,
+            hint: None,
         }))
     }
 
@@ -163,6 +166,17 @@ impl ConfigError {
         self
     }
 
+    /// Adds what to write instead (shown after the position).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.0.hint = Some(hint.into());
+        self
+    }
+
+    /// What to write instead, when known.
+    pub fn hint(&self) -> Option<&str> {
+        self.0.hint.as_deref()
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
@@ -204,6 +218,9 @@ impl fmt::Display for ConfigError {
         write!(f, "{}", inner.kind)?;
         if let Some(position) = &inner.position {
             write!(f, " ({position})")?;
+        }
+        if let Some(hint) = &inner.hint {
+            write!(f, "; {hint}")?;
         }
         Ok(())
     }

@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(err.position(), Some(Position { line: 3, column: 3 }));
         assert_eq!(
             err.to_string(),
-            "g.toml: [hekad] pool_size: unknown config setting for 'hekad': pool_size (line 3, column 3)"
+            "g.toml: [hekad] pool_size: unknown config setting for 'hekad': pool_size (line 3, column 3); did you mean `poolsize`?"
         );
     }
 

@@ -470,8 +470,16 @@ mod tests {
         assert_eq!(err.position(), pos(5, 3));
         assert_eq!(
             err.to_string(),
-            "test.toml: [tcp] adress: unknown config setting for 'tcp': adress (line 5, column 3)"
+            "test.toml: [tcp] adress: unknown config setting for 'tcp': adress (line 5, column 3); did you mean `address`?"
         );
+        // Go's field name for an option (Heka's docs had some) and a key close to none.
+        let s = only("[tcp]\ntype = 'TcpInput'\nAddreSS_ = ':1'\n");
+        let (_, own) = s.common_input().unwrap();
+        let err = own.parse::<Own>().unwrap_err();
+        assert_eq!(err.hint(), Some("did you mean `address`?"));
+        let s = only("[tcp]\ntype = 'TcpInput'\nzzz = ':1'\n");
+        let (_, own) = s.common_input().unwrap();
+        assert_eq!(own.parse::<Own>().unwrap_err().hint(), None);
     }
 
     #[test]

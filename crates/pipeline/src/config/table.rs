@@ -231,9 +231,59 @@ impl TableRef {
         if let Some(option) = option {
             err = err.with_option(option);
         }
+        if let Some(field) = backticked(message, "unknown field `")
+            && let Some(known) = closest_option(field, message)
+        {
+            err = err.with_hint(format!("did you mean `{known}`?"));
+        }
         let offset = span.map_or(self.header.start, |s| s.start);
         err.with_position(self.source.position(offset))
     }
+}
+
+/// The option serde's "unknown field `x`, expected one of `a`, `b`" message lists that `x` most
+/// likely meant: the same name but for case and `_`/`-` (Go's field name `MatchRegex` for
+/// `match_regex`), or one at most two letters away (`adress`); `None` when nothing is close.
+fn closest_option<'m>(field: &str, message: &'m str) -> Option<&'m str> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let (_, expected) = message.split_once("expected")?;
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let want = squash(field);
+    if let Some(k) = known.iter().find(|k| squash(k) == want) {
+        return Some(k);
+    }
+    if want.chars().count() < 4 {
+        return None;
+    }
+    known
+        .iter()
+        .map(|k| (edit_distance(&want, &squash(k)), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// The text between `prefix` and the next backtick, if `message` starts with

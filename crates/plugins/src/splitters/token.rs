@@ -61,10 +61,17 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Splitter>, ConfigError> {
     let c: TokenSplitterConfig = ctx.options.parse()?;
     let &[delimiter] = c.delimiter.as_bytes() else {
         // Heka compat: the text of pipeline/splitters.go.
-        return Err(ctx.error(
+        let err = ctx.error(
             Some("delimiter"),
             "TokenSplitter delimiter must be a single character.",
-        ));
+        );
+        // `'\n'` is two characters: TOML's single quotes keep the backslash.
+        return Err(match c.delimiter.as_str() {
+            e @ ("\\n" | "\\t" | "\\r") => err.with_hint(format!(
+                "write \"{e}\" in double quotes: in single quotes the backslash stays"
+            )),
+            _ => err,
+        });
     };
     Ok(Box::new(TokenSplitter {
         delimiter,
@@ -141,6 +148,13 @@ mod tests {
                 .unwrap_or_else(|| panic!("{bad} accepted"));
             assert!(e.to_string().contains("must be a single character"), "{e}");
         }
+        let e = build_from(r"delimiter = '\n'")
+            .err()
+            .expect("two characters");
+        assert_eq!(
+            e.hint(),
+            Some(r#"write "\n" in double quotes: in single quotes the backslash stays"#)
+        );
         assert!(build_from("count = -1").is_err());
         assert!(build_from("separator = \"x\"").is_err());
     }
