@@ -17,7 +17,7 @@ pub mod field;
 pub mod framing;
 mod message;
 pub mod signing;
-mod view;
+pub mod view;
 mod wire;
 
 pub use field::{Field, FieldValue, ValueType};

@@ -77,3 +77,81 @@ impl MessageView for Message {
         field?.value(array_index)
     }
 }
+
+/// The first header or field value on which `a` and `b` disagree, described; `None` when they
+/// read the same. Fields are looked up by every name in `names`, at field indexes 0–2 and array
+/// indexes 0–3; doubles compare by their bits, so NaN agrees with NaN. For tests and fuzz
+/// targets that check one reader of a message against another.
+#[doc(hidden)]
+pub fn first_difference(
+    a: &dyn MessageView,
+    b: &dyn MessageView,
+    names: &[&[u8]],
+) -> Option<String> {
+    macro_rules! same {
+        ($($f:ident),*) => {$(
+            if a.$f() != b.$f() {
+                return Some(format!("{}: {:?} vs {:?}", stringify!($f), a.$f(), b.$f()));
+            }
+        )*};
+    }
+    same!(
+        uuid,
+        timestamp,
+        type_bytes,
+        logger_bytes,
+        payload_bytes,
+        env_version_bytes,
+        hostname_bytes,
+        severity_or_default,
+        pid_or_default
+    );
+    for name in names {
+        for fi in 0..3 {
+            for ai in 0..4 {
+                let (x, y) = (a.field_value(name, fi, ai), b.field_value(name, fi, ai));
+                let same = match (x, y) {
+                    (Some(FieldValue::Double(p)), Some(FieldValue::Double(q))) => {
+                        p.to_bits() == q.to_bits()
+                    }
+                    _ => x == y,
+                };
+                if !same {
+                    return Some(format!("field {name:?}[{fi}][{ai}]: {x:?} vs {y:?}"));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::Field;
+
+    #[test]
+    fn first_difference_names_the_header_or_value_that_differs() {
+        let mut a = Message::default();
+        a.add_field(Field::new_double("d", f64::NAN));
+        let b = a.clone();
+        assert_eq!(
+            first_difference(&a, &b, &[b"d"]),
+            None,
+            "NaN agrees with NaN"
+        );
+        let mut c = a.clone();
+        c.set_type("t");
+        assert!(
+            first_difference(&a, &c, &[])
+                .unwrap()
+                .starts_with("type_bytes")
+        );
+        let mut d = a.clone();
+        d.add_field(Field::new_string("s", "x"));
+        assert_eq!(
+            first_difference(&a, &d, &[b"s"]).as_deref(),
+            Some("field [115][0][0]: None vs Some(String([120]))")
+        );
+    }
+}
