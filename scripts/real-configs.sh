@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `hekad -test` over a folder of users' Heka configs (by default the shared corpus
-# ../shared/testdata/real-configs/, which is not part of this repository) and says, per file:
+# Runs `hekad -test` over a folder of users' Heka configs (DIR, which this repository does not
+# hold: the configs belong to the users who published them) and says, per file:
 #   accepted                     the config loads and every plugin builds
 #   unbuilt: T1, T2              refused only because plugin types T1, T2 are not built yet
 #                                (and sections that name those plugins)
@@ -8,10 +8,15 @@
 #   template                     an ERB/Jinja/confd template: render it first
 # then the counts. Not a test: the corpus lives outside the repository.
 #
-# Usage: scripts/real-configs.sh [DIR]
+# Usage: scripts/real-configs.sh DIR
 set -euo pipefail
+if [[ $# -ne 1 || ! -d "$1" ]]; then
+    echo "usage: scripts/real-configs.sh DIR  (a folder of *.toml configs; an optional" >&2
+    echo "SOURCES.md there marks templates in its fifth column)" >&2
+    exit 2
+fi
+dir="$(realpath "$1")"
 cd "$(dirname "$0")/.."
-dir="${1:-../shared/testdata/real-configs}"
 target="$(realpath "${CARGO_TARGET_DIR:-target}")"
 cargo build --quiet -p hekad --bin hekad
 hekad="$target/debug/hekad"
