@@ -319,6 +319,12 @@ impl AckTracker {
         self.acked_below
     }
 
+    /// Number of tokens handed out so far: once [`AckTracker::poll`] reaches it, everything
+    /// routed until now is acknowledged.
+    pub fn issued(&self) -> u64 {
+        self.next
+    }
+
     /// Number of batches handed out and not yet acknowledged.
     pub fn outstanding(&self) -> u64 {
         self.next - self.acked_below

@@ -46,6 +46,7 @@ mod tests {
         for want in [
             "TcpInput",
             "UdpInput",
+            "LogstreamerInput",
             "HekaFramingSplitter",
             "TokenSplitter",
             "RegexSplitter",

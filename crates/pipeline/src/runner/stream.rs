@@ -93,6 +93,8 @@ pub struct Stream {
     max_record: usize,
     decorate_type: Option<Bytes>,
     decorate_hostname: Option<Bytes>,
+    /// Logger of the messages built from records, when not the input's name.
+    logger: Option<Bytes>,
     /// Read buffer of [`Stream::read_from`] (allocated on first use).
     scratch: Vec<u8>,
     nonblocking: bool,
@@ -132,6 +134,7 @@ impl Stream {
             max_record,
             decorate_type: None,
             decorate_hostname: None,
+            logger: None,
             scratch: Vec::new(),
             nonblocking: false,
             pending: Vec::new(),
@@ -143,6 +146,18 @@ impl Stream {
     pub fn set_decoration(&mut self, message_type: Option<Bytes>, hostname: Option<Bytes>) {
         self.decorate_type = message_type;
         self.decorate_hostname = hostname;
+    }
+
+    /// Sets the Logger of the messages this stream builds from records (default: the input's
+    /// name), e.g. a LogstreamerInput's logstream name.
+    pub fn set_logger(&mut self, logger: Bytes) {
+        self.logger = Some(logger);
+    }
+
+    /// Whether the input's splitter delivers an incomplete final record at the end of the
+    /// data (`deliver_incomplete_final`).
+    pub fn delivers_incomplete_final(&self) -> bool {
+        self.shared.splitter_options.deliver_incomplete_final
     }
 
     /// Attaches a delivery acknowledgement token to every batch this stream routes from now on.
@@ -248,6 +263,17 @@ impl Stream {
         if off < buf.len() {
             tracing::debug!(input = %self.shared.input_name, bytes = buf.len() - off, "discarding incomplete final record");
         }
+        self.flush();
+    }
+
+    /// Ends one source of data in a stream that goes on with another (a log file followed by
+    /// the next): an incomplete final record is delivered as a record of its own whatever
+    /// `deliver_incomplete_final` says, so it is neither lost nor joined to the next source's
+    /// first bytes.
+    pub fn finish_source(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        self.find_records(&buf, true, true);
+        self.emit(&buf);
         self.flush();
     }
 
@@ -357,7 +383,11 @@ impl Stream {
                 let message = Message {
                     uuid: ids.slice(i * 16..i * 16 + 16),
                     timestamp: now,
-                    logger: Some(self.shared.logger.clone()),
+                    logger: Some(
+                        self.logger
+                            .clone()
+                            .unwrap_or_else(|| self.shared.logger.clone()),
+                    ),
                     payload: Some(rec),
                     r#type: self.decorate_type.clone(),
                     hostname: self.decorate_hostname.clone(),

@@ -1,5 +1,6 @@
 //! Inputs: sources of data.
 
+pub mod logstreamer;
 mod tcp;
 mod udp;
 
@@ -7,5 +8,5 @@ use heka_pipeline::registry::InputSpec;
 
 /// Every built-in input (keep sorted).
 pub(crate) fn all() -> Vec<InputSpec> {
-    vec![tcp::SPEC, udp::SPEC]
+    vec![logstreamer::SPEC, tcp::SPEC, udp::SPEC]
 }
