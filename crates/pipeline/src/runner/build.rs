@@ -126,7 +126,7 @@ impl Builder<'_> {
         if min_buffer_size > max_record {
             return Err(t.section.error(
                 Some("min_buffer_size"),
-                format!("min_buffer_size {min_buffer_size} exceeds MAX_RECORD_SIZE {max_record}"),
+                format!("'min_buffer_size' ({min_buffer_size}) can't be larger than MAX_RECORD_SIZE ({max_record})"),
             ));
         }
         let opts = SplitterOptions {
