@@ -49,6 +49,7 @@ mod tests {
             "HekaFramingSplitter",
             "TokenSplitter",
             "RegexSplitter",
+            "PatternGroupingSplitter",
             "NullSplitter",
             "ProtobufDecoder",
             "PayloadRegexDecoder",
