@@ -2,10 +2,11 @@
 
 mod payload_regex;
 mod protobuf;
+mod scribble;
 
 use heka_pipeline::registry::DecoderSpec;
 
 /// Every built-in decoder (keep sorted).
 pub(crate) fn all() -> Vec<DecoderSpec> {
-    vec![payload_regex::SPEC, protobuf::SPEC]
+    vec![payload_regex::SPEC, protobuf::SPEC, scribble::SPEC]
 }
