@@ -53,6 +53,8 @@ mod tests {
             "NullSplitter",
             "ProtobufDecoder",
             "PayloadRegexDecoder",
+            "ScribbleDecoder",
+            "StatsToFieldsDecoder",
             "CounterFilter",
             "ProtobufEncoder",
             "PayloadEncoder",

@@ -3,10 +3,16 @@
 mod payload_regex;
 mod protobuf;
 mod scribble;
+mod stats_to_fields;
 
 use heka_pipeline::registry::DecoderSpec;
 
 /// Every built-in decoder (keep sorted).
 pub(crate) fn all() -> Vec<DecoderSpec> {
-    vec![payload_regex::SPEC, protobuf::SPEC, scribble::SPEC]
+    vec![
+        payload_regex::SPEC,
+        protobuf::SPEC,
+        scribble::SPEC,
+        stats_to_fields::SPEC,
+    ]
 }
