@@ -53,6 +53,7 @@ mod tests {
             "NullSplitter",
             "ProtobufDecoder",
             "PayloadRegexDecoder",
+            "MultiDecoder",
             "ScribbleDecoder",
             "StatsToFieldsDecoder",
             "CounterFilter",

@@ -10,6 +10,7 @@ mod support;
 mod aggregator;
 mod config;
 mod data_loss;
+mod decoders;
 mod rotation;
 mod signals;
 mod tcp;

@@ -1,5 +1,6 @@
 //! Decoders: turn records into structured messages.
 
+mod multi;
 mod payload_regex;
 mod protobuf;
 mod scribble;
@@ -10,6 +11,7 @@ use heka_pipeline::registry::DecoderSpec;
 /// Every built-in decoder (keep sorted).
 pub(crate) fn all() -> Vec<DecoderSpec> {
     vec![
+        multi::SPEC,
         payload_regex::SPEC,
         protobuf::SPEC,
         scribble::SPEC,
