@@ -20,6 +20,9 @@ pub struct BuildContext<'a> {
     /// `hekad -test`: check the options (resolve addresses, look at directories) but take no
     /// resource — bind, open, create and connect nothing. The instance built is never run.
     pub check_only: bool,
+    /// The config's decoder sections, for a decoder that builds others by name
+    /// ([`BuildContext::build_decoder`]). Empty for plugins of other kinds.
+    pub decoders: Decoders<'a>,
 }
 
 impl BuildContext<'_> {
@@ -27,6 +30,90 @@ impl BuildContext<'_> {
     pub fn error(&self, option: Option<&str>, msg: impl std::fmt::Display) -> ConfigError {
         self.section.error(option, msg)
     }
+
+    /// Builds a new instance of the config's decoder section `section` (for decoders made of
+    /// other decoders, such as MultiDecoder). The instance is named `<this name>-<section>`
+    /// and is built with this context's `check_only`.
+    ///
+    /// Fails with [`SubDecoderError::Circular`] when `section` is this plugin's own section or
+    /// one whose build led to this one.
+    pub fn build_decoder(&self, section: &str) -> Result<Box<dyn Decoder>, SubDecoderError> {
+        let Some(sections) = self.decoders.sections else {
+            return Err(SubDecoderError::Missing);
+        };
+        let link = Building {
+            section: &self.section.name,
+            outer: self.decoders.building,
+        };
+        let this = Some(&link);
+        let mut outer = this;
+        while let Some(b) = outer {
+            if b.section == section {
+                return Err(SubDecoderError::Circular);
+            }
+            outer = b.outer;
+        }
+        let decoders = Decoders {
+            sections: Some(sections),
+            building: this,
+        };
+        let name = format!("{}-{section}", self.name);
+        match sections.build(section, &name, self.check_only, decoders) {
+            Some(r) => r.map_err(SubDecoderError::Config),
+            None => Err(SubDecoderError::Missing),
+        }
+    }
+}
+
+/// The decoder sections of a config, by name: what [`BuildContext::build_decoder`] draws from.
+pub trait DecoderSections: Send + Sync {
+    /// Calls the build function of the decoder section `section` with a context for that
+    /// section, named `name`, with `check_only` and `decoders`; `None` when the config has no
+    /// (valid) decoder section of that name.
+    fn build(
+        &self,
+        section: &str,
+        name: &str,
+        check_only: bool,
+        decoders: Decoders<'_>,
+    ) -> Option<Result<Box<dyn Decoder>, ConfigError>>;
+}
+
+/// A build context's access to the config's decoder sections (see
+/// [`BuildContext::build_decoder`]). The default has none.
+#[derive(Clone, Copy, Default)]
+pub struct Decoders<'a> {
+    sections: Option<&'a dyn DecoderSections>,
+    /// The decoder sections whose builds are under way, innermost first.
+    building: Option<&'a Building<'a>>,
+}
+
+impl<'a> Decoders<'a> {
+    /// Access to `sections`, from outside any decoder build.
+    pub fn new(sections: &'a dyn DecoderSections) -> Decoders<'a> {
+        Decoders {
+            sections: Some(sections),
+            building: None,
+        }
+    }
+}
+
+/// One decoder section being built, and the one whose build asked for it.
+struct Building<'a> {
+    section: &'a str,
+    outer: Option<&'a Building<'a>>,
+}
+
+/// Why [`BuildContext::build_decoder`] failed.
+#[derive(Debug)]
+pub enum SubDecoderError {
+    /// The config has no decoder section of that name.
+    Missing,
+    /// The section is already being built further out: decoders refer to each other in a
+    /// circle.
+    Circular,
+    /// The section's own options are wrong.
+    Config(ConfigError),
 }
 
 /// Build function of a plugin kind.

@@ -76,5 +76,6 @@ pub fn build_section<T: ?Sized>(
         options: &options,
         globals: &cfg.globals,
         check_only: false,
+        decoders: Default::default(),
     })
 }

@@ -10,6 +10,7 @@ mod support;
 mod aggregator;
 mod config;
 mod data_loss;
+mod decoders;
 mod logstreamer;
 mod rotation;
 mod signals;

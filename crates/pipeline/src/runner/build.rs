@@ -15,7 +15,9 @@ use heka_matcher::Matcher;
 
 use crate::config::{self, Config, ConfigError, Globals, PluginKind, PluginOptions, Section};
 use crate::plugin::{Decoder, Encoder, Splitter};
-use crate::registry::{BuildContext, FramingDefault, Registry, Ticker};
+use crate::registry::{
+    BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Registry, Ticker,
+};
 use crate::router::{self, Destination, Router};
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
 use crate::runner::input::{InputContext, InputRunner};
@@ -79,13 +81,51 @@ fn build_instance<T: ?Sized>(
     globals: &Globals,
     check_only: bool,
 ) -> Result<Box<T>, ConfigError> {
+    build_with_decoders(build, name, t, globals, check_only, Decoders::default())
+}
+
+fn build_with_decoders<T: ?Sized>(
+    build: fn(&BuildContext<'_>) -> Result<Box<T>, ConfigError>,
+    name: &str,
+    t: &Template,
+    globals: &Globals,
+    check_only: bool,
+    decoders: Decoders<'_>,
+) -> Result<Box<T>, ConfigError> {
     build(&BuildContext {
         name,
         section: &t.section,
         options: &t.options,
         globals,
         check_only,
+        decoders,
     })
+}
+
+/// The config's decoder sections, for decoders that build others by name (MultiDecoder).
+struct DecoderTemplates {
+    globals: Arc<Globals>,
+    by_name: HashMap<String, (BuildFn<dyn Decoder>, Arc<Template>)>,
+}
+
+impl DecoderSections for DecoderTemplates {
+    fn build(
+        &self,
+        section: &str,
+        name: &str,
+        check_only: bool,
+        decoders: Decoders<'_>,
+    ) -> Option<Result<Box<dyn Decoder>, ConfigError>> {
+        let (build, t) = self.by_name.get(section)?;
+        Some(build_with_decoders(
+            *build,
+            name,
+            t,
+            &self.globals,
+            check_only,
+            decoders,
+        ))
+    }
 }
 
 struct Builder<'a> {
@@ -94,6 +134,8 @@ struct Builder<'a> {
     check_only: bool,
     globals: Arc<Globals>,
     templates: HashMap<String, Arc<Template>>,
+    /// The decoder templates, for decoders made of others.
+    decoders: Arc<DecoderTemplates>,
     errors: Vec<ConfigError>,
 }
 
@@ -126,7 +168,7 @@ impl Builder<'_> {
         if min_buffer_size > max_record {
             return Err(t.section.error(
                 Some("min_buffer_size"),
-                format!("min_buffer_size {min_buffer_size} exceeds MAX_RECORD_SIZE {max_record}"),
+                format!("'min_buffer_size' ({min_buffer_size}) can't be larger than MAX_RECORD_SIZE ({max_record})"),
             ));
         }
         let opts = SplitterOptions {
@@ -160,9 +202,12 @@ impl Builder<'_> {
         let inst = format!("{}-{}", input.name, name);
         let build = spec.build;
         let globals = self.globals.clone();
-        build_instance(build, &inst, &t, &globals, self.check_only)?;
+        let sections = self.decoders.clone();
+        let decoders = Decoders::new(&*sections);
+        build_with_decoders(build, &inst, &t, &globals, self.check_only, decoders)?;
         Ok(Arc::new(move || {
-            build_instance(build, &inst, &t, &globals, false)
+            let decoders = Decoders::new(&*sections);
+            build_with_decoders(build, &inst, &t, &globals, false, decoders)
         }))
     }
 
@@ -464,6 +509,10 @@ impl Pipeline {
             registry,
             globals: globals.clone(),
             templates: HashMap::new(),
+            decoders: Arc::new(DecoderTemplates {
+                globals: globals.clone(),
+                by_name: HashMap::new(),
+            }),
             errors: Vec::new(),
         };
         let mut sections: Vec<Section> = config.sections.clone();
@@ -509,7 +558,9 @@ impl Pipeline {
                 ));
             }
         }
-        // Templates: splitters, decoders, encoders. Their own options are checked once each.
+        // Templates: splitters, decoders, encoders. Their own options are checked once each,
+        // decoders once all decoder sections are known (a decoder may build others by name).
+        let mut decoder_templates = Vec::new();
         for s in &sections {
             if !matches!(
                 s.kind,
@@ -522,33 +573,61 @@ impl Pipeline {
                 PluginKind::Splitter => s.common_splitter().map(|(_, o)| o),
                 _ => s.no_common(),
             };
-            match split {
-                Ok(options) => {
-                    let t = Template {
-                        section: s.clone(),
-                        options,
-                    };
-                    let r = match s.kind {
-                        PluginKind::Splitter => registry.splitter(&s.type_name).map(|sp| {
-                            build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
-                        }),
-                        PluginKind::Decoder => registry.decoder(&s.type_name).map(|sp| {
-                            build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
-                        }),
-                        _ => registry.encoder(&s.type_name).map(|sp| {
-                            build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
-                        }),
-                    };
-                    match r {
-                        Some(Err(e)) => b.errors.push(e),
-                        _ => {
-                            b.templates.insert(s.name.clone(), Arc::new(t));
-                        }
-                    }
+            let options = match split {
+                Ok(options) => options,
+                Err(e) => {
+                    b.errors.push(e);
+                    continue;
                 }
-                Err(e) => b.errors.push(e),
+            };
+            let t = Template {
+                section: s.clone(),
+                options,
+            };
+            let r = match s.kind {
+                PluginKind::Splitter => registry.splitter(&s.type_name).map(|sp| {
+                    build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
+                }),
+                PluginKind::Decoder => {
+                    if let Some(sp) = registry.decoder(&s.type_name) {
+                        decoder_templates.push((sp.build, Arc::new(t)));
+                    }
+                    continue;
+                }
+                _ => registry.encoder(&s.type_name).map(|sp| {
+                    build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
+                }),
+            };
+            match r {
+                Some(Err(e)) => b.errors.push(e),
+                _ => {
+                    b.templates.insert(s.name.clone(), Arc::new(t));
+                }
             }
         }
+        let decoder_sections = Arc::new(DecoderTemplates {
+            globals: globals.clone(),
+            by_name: decoder_templates
+                .iter()
+                .map(|(build, t)| (t.section.name.clone(), (*build, t.clone())))
+                .collect(),
+        });
+        for (build, t) in decoder_templates {
+            let decoders = Decoders::new(&*decoder_sections);
+            match build_with_decoders(build, &t.section.name, &t, &globals, check_only, decoders) {
+                // A decoder that builds a broken one fails with that one's error: report it
+                // once.
+                Err(e) => {
+                    if !b.errors.iter().any(|x| x.to_string() == e.to_string()) {
+                        b.errors.push(e);
+                    }
+                }
+                Ok(_) => {
+                    b.templates.insert(t.section.name.clone(), t);
+                }
+            }
+        }
+        b.decoders = decoder_sections;
 
         let router = Arc::new(Router::default());
         let input_stop = stop_signal();

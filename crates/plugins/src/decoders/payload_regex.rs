@@ -50,7 +50,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
-use heka_message::Field;
 use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
@@ -61,6 +60,7 @@ use serde::Deserialize;
 use crate::support::gotime::{
     Layout, NAMED_LAYOUTS, WallClock, Zone, civil_from_days, days_from_civil,
 };
+use crate::support::template::{Target, parse_go_int32};
 
 /// PayloadRegexDecoder options.
 #[derive(Debug, Deserialize)]
@@ -110,19 +110,6 @@ enum Piece {
     Group(usize),
 }
 
-/// What a template entry sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
-    Logger,
-    Type,
-    Payload,
-    Hostname,
-    Pid,
-    Severity,
-    Uuid,
-    Field { name: Bytes, representation: Bytes },
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TemplateEntry {
     target: Target,
@@ -164,69 +151,6 @@ fn compile_template(value: &str, groups: &HashMap<String, usize>) -> Vec<Piece> 
         pieces.push(Piece::Text(Bytes::from(text)));
     }
     pieces
-}
-
-fn target(key: &str) -> Target {
-    match key {
-        "Logger" => Target::Logger,
-        "Type" => Target::Type,
-        "Payload" => Target::Payload,
-        "Hostname" => Target::Hostname,
-        "Pid" => Target::Pid,
-        "Severity" => Target::Severity,
-        "Uuid" => Target::Uuid,
-        _ => {
-            let (name, representation) = key.split_once('|').unwrap_or((key, ""));
-            Target::Field {
-                name: Bytes::copy_from_slice(name.as_bytes()),
-                representation: Bytes::copy_from_slice(representation.as_bytes()),
-            }
-        }
-    }
-}
-
-/// Go's `strconv.ParseInt(s, 10, 32)`, with its error texts.
-fn parse_go_int32(s: &[u8]) -> Result<i32, String> {
-    let text = String::from_utf8_lossy(s);
-    text.parse::<i32>().map_err(|e| {
-        let why = match e.kind() {
-            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
-                "value out of range"
-            }
-            _ => "invalid syntax",
-        };
-        format!("strconv.ParseInt: parsing {text:?}: {why}")
-    })
-}
-
-/// A UUID given as 16 raw bytes or as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (optionally
-/// prefixed `urn:uuid:`), as Heka's message template accepts it.
-fn parse_uuid(v: &Bytes) -> Option<Bytes> {
-    if v.len() == 16 {
-        return Some(v.clone());
-    }
-    let mut s: &[u8] = v;
-    if s.len() >= 9 && s[..9].eq_ignore_ascii_case(b"urn:uuid:") {
-        s = &s[9..];
-    }
-    if s.len() != 36 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(16);
-    let mut i = 0;
-    while i < 36 {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if s[i] != b'-' {
-                return None;
-            }
-            i += 1;
-            continue;
-        }
-        let hex = |c: u8| (c as char).to_digit(16);
-        out.push((hex(s[i])? * 16 + hex(s[i + 1])?) as u8);
-        i += 2;
-    }
-    Some(Bytes::from(out))
 }
 
 /// Heka's `Epoch*` parsing: integer or decimal text scaled to nanoseconds without floats.
@@ -361,29 +285,7 @@ impl Decoder for PayloadRegexDecoder {
         }
         for entry in &self.template {
             let v = self.render(&entry.value, &payload);
-            let m = &mut *msg;
-            match &entry.target {
-                Target::Logger => m.logger = Some(v),
-                Target::Type => m.r#type = Some(v),
-                Target::Payload => m.payload = Some(v),
-                Target::Hostname => m.hostname = Some(v),
-                Target::Pid => {
-                    let int = v.split(|&c| c == b'.').next().unwrap_or(&[]);
-                    m.pid = Some(parse_go_int32(int).map_err(CodecError)?);
-                }
-                Target::Severity => m.severity = Some(parse_go_int32(&v).map_err(CodecError)?),
-                Target::Uuid => {
-                    // Heka compat: pipeline/message_template.go's error text.
-                    m.uuid =
-                        parse_uuid(&v).ok_or_else(|| CodecError::new("Invalid UUID string."))?
-                }
-                Target::Field {
-                    name,
-                    representation,
-                } => m.add_field(
-                    Field::new_string(name.clone(), v).with_representation(representation.clone()),
-                ),
-            }
+            entry.target.apply(msg, v)?;
         }
         Ok(Decoded::Keep)
     }
@@ -434,7 +336,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
         .message_fields
         .iter()
         .map(|(k, v)| TemplateEntry {
-            target: target(k),
+            target: Target::from_key(k),
             value: compile_template(v, &groups),
         })
         .collect();

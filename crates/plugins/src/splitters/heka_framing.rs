@@ -382,7 +382,7 @@ mod tests {
         };
         let e = build_error(&config(8191 - 258));
         assert!(
-            e.contains("min_buffer_size 8192 exceeds MAX_RECORD_SIZE 8191"),
+            e.contains("'min_buffer_size' (8192) can't be larger than MAX_RECORD_SIZE (8191)"),
             "{e}"
         );
         let cfg =

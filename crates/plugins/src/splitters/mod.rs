@@ -2,6 +2,7 @@
 
 mod heka_framing;
 mod null;
+mod pattern_grouping;
 mod regex;
 mod token;
 
@@ -9,5 +10,11 @@ use heka_pipeline::registry::SplitterSpec;
 
 /// Every built-in splitter (keep sorted).
 pub(crate) fn all() -> Vec<SplitterSpec> {
-    vec![heka_framing::SPEC, null::SPEC, regex::SPEC, token::SPEC]
+    vec![
+        heka_framing::SPEC,
+        null::SPEC,
+        pattern_grouping::SPEC,
+        regex::SPEC,
+        token::SPEC,
+    ]
 }

@@ -119,7 +119,7 @@ mod tests {
         };
         let e = build_error(&config(65_535 - 258));
         assert!(
-            e.contains("min_buffer_size 65536 exceeds MAX_RECORD_SIZE 65535"),
+            e.contains("'min_buffer_size' (65536) can't be larger than MAX_RECORD_SIZE (65535)"),
             "{e}"
         );
         let cfg =

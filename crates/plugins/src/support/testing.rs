@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use heka_pipeline::config::{ConfigError, PluginKind, load_str};
-use heka_pipeline::plugin::Splitter;
-use heka_pipeline::registry::{BuildContext, BuildFn};
+use heka_pipeline::config::{Config, ConfigError, PluginKind, load_str};
+use heka_pipeline::plugin::{Decoder, Splitter};
+use heka_pipeline::registry::{BuildContext, BuildFn, DecoderSections, Decoders};
 use serde::de::DeserializeOwned;
 
 /// A plugin section for a test: `[<name>]` of type `type_name` with TOML option lines (which may
@@ -79,7 +79,49 @@ fn with_context<R>(
         options: &options,
         globals: &cfg.globals,
         check_only: false,
+        decoders: Default::default(),
     })
+}
+
+/// The decoder sections of a test config, built with the built-in decoder types.
+struct TestDecoders(Config);
+
+impl DecoderSections for TestDecoders {
+    fn build(
+        &self,
+        section: &str,
+        name: &str,
+        check_only: bool,
+        decoders: Decoders<'_>,
+    ) -> Option<Result<Box<dyn Decoder>, ConfigError>> {
+        let s = self
+            .0
+            .sections
+            .iter()
+            .find(|s| s.name == section && s.kind == PluginKind::Decoder)?;
+        let registry = crate::builtin();
+        let spec = registry.decoder(&s.type_name)?;
+        Some(s.no_common().and_then(|options| {
+            (spec.build)(&BuildContext {
+                name,
+                section: s,
+                options: &options,
+                globals: &self.0.globals,
+                check_only,
+                decoders,
+            })
+        }))
+    }
+}
+
+/// Builds the decoder section `name` of the TOML `config`, which may hold the decoder sections
+/// it builds by name (MultiDecoder's subs).
+pub(crate) fn build_decoder_in(config: &str, name: &str) -> Result<Box<dyn Decoder>, ConfigError> {
+    let sections = TestDecoders(load_str(config, Path::new("test.toml"))?);
+    match sections.build(name, name, false, Decoders::new(&sections)) {
+        Some(r) => r,
+        None => Err(ConfigError::invalid("no such decoder section")),
+    }
 }
 
 /// One call of a splitter: bytes consumed, the record delivered (if any), the verified signer.
