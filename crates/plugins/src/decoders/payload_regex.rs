@@ -27,8 +27,10 @@
 //!   `EpochMilli`, `EpochMicro`, `EpochNano`. A capture named `Timestamp` is parsed with it,
 //!   then with each of Go's named layouts (`RFC3339`, `Stamp`, …). A time without a year gets
 //!   the current year; a time without a date gets today's date (hekad's local zone).
-//! - `timestamp_location` (default UTC): IANA zone name for times that carry no zone, read from
-//!   `/usr/share/zoneinfo` (or `$ZONEINFO`); `Local` is hekad's zone.
+//! - `timestamp_location` (default UTC): IANA zone name for times that carry no zone, from the
+//!   system's tz database (`/usr/share/zoneinfo`, `$TZDIR`, or Go's `$ZONEINFO` first);
+//!   `Local` is hekad's zone. Wall-clock times in a daylight saving gap or overlap resolve as
+//!   Go's `time.Date` resolves them.
 //! - `severity_map`: names to severities for a capture named `Severity` (else it must be an
 //!   integer). That capture is then removed, so `%Severity%` renders `<Severity>`.
 //! - `message_fields`: `name = "template"`; `%capture%` is replaced by the capture (an unknown
@@ -58,9 +60,7 @@ use heka_pipeline::registry::{BuildContext, DecoderSpec};
 use regex::bytes::{CaptureLocations, Regex};
 use serde::Deserialize;
 
-use crate::support::gotime::{
-    Layout, NAMED_LAYOUTS, WallClock, Zone, civil_from_days, days_from_civil,
-};
+use crate::support::gotime::{Layout, NAMED_LAYOUTS, WallClock, Zone, civil_date};
 
 /// PayloadRegexDecoder options.
 #[derive(Debug, Deserialize)]
@@ -287,9 +287,11 @@ impl PayloadRegexDecoder {
                 parsed.month = today.month;
                 parsed.day = today.day;
             }
+            parsed.year = today.year;
             // A February 29 of year 0 rolls over like Go's AddDate.
-            let days = days_from_civil(today.year, parsed.month, parsed.day);
-            (parsed.year, parsed.month, parsed.day) = civil_from_days(days);
+            if civil_date(parsed.year, parsed.month, parsed.day).is_none() {
+                (parsed.month, parsed.day) = (3, 1);
+            }
         }
         parsed.to_unix_nanos(&self.location)
     }
@@ -584,9 +586,13 @@ Sev = "%Severity%"
         assert_eq!(field(&m, "Sev"), Some(&b"<Severity>"[..]));
         // No year in the text: this year, 09:15:02 Pacific daylight time.
         let year = WallClock::at(heka_message::now_ns(), &Zone::local()).year;
-        let want = (days_from_civil(year, 7, 4) * 86_400 + 9 * 3600 + 15 * 60 + 2 + 7 * 3600)
-            * 1_000_000_000;
-        assert_eq!(m.timestamp, want);
+        let la = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+        let want = jiff::civil::date(year as i16, 7, 4)
+            .at(9, 15, 2, 0)
+            .to_zoned_datetime(la)
+            .unwrap()
+            .timestamp();
+        assert_eq!(i128::from(m.timestamp), want.as_nanosecond());
 
         // Numeric severity; a line without a pid fails the Pid template ("" is not a number).
         let (r, _) = decode(&mut *d, "Dec 24 23:59:59 gw kernel: <5> eth0 up");
