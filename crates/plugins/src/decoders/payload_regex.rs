@@ -25,8 +25,10 @@
 //!   (`"1"`, `"2"`, …); a group that did not take part captures `""`.
 //! - `timestamp_layout`: a Go reference-time layout (`Jan _2 15:04:05`, …) or `Epoch`,
 //!   `EpochMilli`, `EpochMicro`, `EpochNano`. A capture named `Timestamp` is parsed with it,
-//!   then with each of Go's named layouts (`RFC3339`, `Stamp`, …). A time without a year gets
-//!   the current year; a time without a date gets today's date (hekad's local zone).
+//!   then with each of Go's named layouts (`RFC3339`, `Stamp`, …). A date without a year
+//!   (syslog's `Jan _2 15:04:05`) gets the latest year that puts it at most two days ahead of
+//!   now; a time without a date (`3:04PM`) the latest date (in its zone) that puts it at most
+//!   an hour ahead.
 //! - `timestamp_location` (default UTC): IANA zone name for times that carry no zone, from the
 //!   system's tz database (`/usr/share/zoneinfo`, `$TZDIR`, or Go's `$ZONEINFO` first);
 //!   `Local` is hekad's zone. Wall-clock times in a daylight saving gap or overlap resolve as
@@ -45,6 +47,8 @@
 //!
 //! Differences from Heka:
 //! - An unparseable timestamp leaves the timestamp alone; Heka stored an overflowed value.
+//! - A yearless date is not forced into the current year, nor a yearless January 1 or a time
+//!   of day onto today's date (hekad's local date): both take the most recent fitting time.
 //! - Heka tried its fallback layouts in random order; here the order is fixed (Go's list).
 //! - An unknown `Epoch…` layout is a config error; Heka failed every timestamp at run time.
 //! - `message_fields` entries are applied in key order (Heka: random order).
@@ -60,7 +64,7 @@ use heka_pipeline::registry::{BuildContext, DecoderSpec};
 use regex::bytes::{CaptureLocations, Regex};
 use serde::Deserialize;
 
-use crate::support::gotime::{Layout, NAMED_LAYOUTS, WallClock, Zone, civil_date};
+use crate::support::gotime::{Layout, NAMED_LAYOUTS, Zone};
 
 /// PayloadRegexDecoder options.
 #[derive(Debug, Deserialize)]
@@ -276,24 +280,12 @@ impl PayloadRegexDecoder {
             TimestampFormat::Epoch(digits) => return parse_epoch(v, *digits),
             TimestampFormat::Layout(l) => l,
         };
-        let mut parsed = std::iter::once(&**layout)
+        let parsed = std::iter::once(&**layout)
             .chain(&self.fallbacks)
             .find_map(|l| l.parse(v).ok())?;
-        // Heka compat: plugins/payload/payload_decoder_helper.go dates a time-only value
-        // (also a yearless January 1) today, and a yearless date this year, in local time.
-        if parsed.year == 0 {
-            let today = WallClock::at(heka_message::now_ns(), &Zone::local());
-            if parsed.month == 1 && parsed.day == 1 {
-                parsed.month = today.month;
-                parsed.day = today.day;
-            }
-            parsed.year = today.year;
-            // A February 29 of year 0 rolls over like Go's AddDate.
-            if civil_date(parsed.year, parsed.month, parsed.day).is_none() {
-                (parsed.month, parsed.day) = (3, 1);
-            }
-        }
-        parsed.to_unix_nanos(&self.location)
+        // A time without a year (syslog) or without a date (Kitchen) is completed to the most
+        // recent such time, not to this year or today as Heka did (docs/differences.md).
+        parsed.to_unix_nanos_near(&self.location, heka_message::now_ns())
     }
 
     fn render(&self, value: &[Piece], payload: &Bytes) -> Bytes {
@@ -569,10 +561,15 @@ Sev = "%Severity%"
     #[test]
     fn decodes_syslog_lines_with_severity_map_and_yearless_dates() {
         let mut d = build_from(SYSLOG).unwrap();
-        let (r, m) = decode(
-            &mut *d,
-            "Jul  4 09:15:02 db1 postgres[4711]: <warning> checkpoints are occurring too frequently",
+        // No year in the text: the most recent such date, here three days ago (Los Angeles).
+        let la = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+        let now = jiff::Timestamp::now().to_zoned_datetime(la.clone());
+        let day = now.date().checked_sub(jiff::Span::new().days(3)).unwrap();
+        let mut line = day.strftime("%b %e").to_string();
+        line.push_str(
+            " 09:15:02 db1 postgres[4711]: <warning> checkpoints are occurring too frequently",
         );
+        let (r, m) = decode(&mut *d, &line);
         assert_eq!(r, Ok(Decoded::Keep));
         assert_eq!(m.severity, Some(4));
         assert_eq!(m.hostname_bytes(), b"db1");
@@ -584,15 +581,12 @@ Sev = "%Severity%"
         );
         // The Severity capture is consumed before the template.
         assert_eq!(field(&m, "Sev"), Some(&b"<Severity>"[..]));
-        // No year in the text: this year, 09:15:02 Pacific daylight time.
-        let year = WallClock::at(heka_message::now_ns(), &Zone::local()).year;
-        let la = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
-        let want = jiff::civil::date(year as i16, 7, 4)
+        let want = day
             .at(9, 15, 2, 0)
             .to_zoned_datetime(la)
             .unwrap()
             .timestamp();
-        assert_eq!(i128::from(m.timestamp), want.as_nanosecond());
+        assert_eq!(i128::from(m.timestamp), want.as_nanosecond(), "{line}");
 
         // Numeric severity; a line without a pid fails the Pid template ("" is not a number).
         let (r, _) = decode(&mut *d, "Dec 24 23:59:59 gw kernel: <5> eth0 up");
@@ -695,23 +689,17 @@ Sev = "%Severity%"
         .unwrap();
         let (_, m) = decode(&mut *d, "[18/Apr/2013:14:00:28]");
         assert_eq!(m.timestamp, 1_366_318_828_000_000_000);
-        // Heka's kitchen case: a time of day is dated today.
+        // Heka's kitchen case: a time of day gets the date that puts it at most an hour ahead.
         let mut d = build_from(&format!("{re}timestamp_layout = \"3:04PM\"")).unwrap();
-        let day = |ns: i64| WallClock::at(ns, &Zone::local());
-        let before = day(heka_message::now_ns());
+        let before = heka_message::now_ns();
         let (_, m) = decode(&mut *d, "[5:16PM]");
-        let after = day(heka_message::now_ns());
-        // The location is UTC: the wall clock there is the date and time that were set.
-        let got = WallClock::at(m.timestamp, &Zone::Utc);
-        assert!(
-            [
-                (before.year, before.month, before.day),
-                (after.year, after.month, after.day)
-            ]
-            .contains(&(got.year, got.month, got.day)),
-            "{got:?}"
-        );
-        assert_eq!((got.hour, got.minute), (17, 16));
+        let after = heka_message::now_ns();
+        const HOUR: i64 = 3_600_000_000_000;
+        assert!(m.timestamp <= after + HOUR, "{}", m.timestamp);
+        assert!(m.timestamp > before + HOUR - 24 * HOUR, "{}", m.timestamp);
+        // The location is UTC: the wall clock there is the time that was set.
+        let ns_of_day = m.timestamp.rem_euclid(24 * HOUR);
+        assert_eq!(ns_of_day, (17 * 60 + 16) * 60_000_000_000);
     }
 
     #[test]
