@@ -702,6 +702,212 @@ Sev = "%Severity%"
         assert_eq!(ns_of_day, (17 * 60 + 16) * 60_000_000_000);
     }
 
+    /// Every layout of Heka's docs and the common log formats, through the decoder, with the
+    /// named layouts both as the configured layout and as fallbacks.
+    #[test]
+    fn users_timestamp_formats() {
+        let re = "match_regex = '\\[(?P<Timestamp>[^\\]]+)\\]'\n";
+        // 2015-10-07 18:47:00 UTC.
+        const T: i64 = 1_444_243_620_000_000_000;
+        let cases: &[(&str, &str, &str, i64)] = &[
+            // Go's named layouts (time.ANSIC … time.RFC3339Nano).
+            (
+                "Mon Jan _2 15:04:05 2006",
+                "",
+                "Wed Oct  7 18:47:00 2015",
+                T,
+            ),
+            (
+                "Mon Jan _2 15:04:05 MST 2006",
+                "",
+                "Wed Oct  7 18:47:00 UTC 2015",
+                T,
+            ),
+            (
+                "Mon Jan _2 15:04:05 MST 2006",
+                "Europe/Paris",
+                "Wed Oct  7 20:47:00 CEST 2015",
+                T,
+            ),
+            (
+                "Mon Jan 02 15:04:05 -0700 2006",
+                "",
+                "Wed Oct 07 11:47:00 -0700 2015",
+                T,
+            ),
+            ("02 Jan 06 15:04 MST", "", "07 Oct 15 18:47 UTC", T),
+            ("02 Jan 06 15:04 -0700", "", "07 Oct 15 20:47 +0200", T),
+            (
+                "Monday, 02-Jan-06 15:04:05 MST",
+                "",
+                "Wednesday, 07-Oct-15 18:47:00 GMT",
+                T,
+            ),
+            (
+                "Mon, 02 Jan 2006 15:04:05 MST",
+                "",
+                "Wed, 07 Oct 2015 18:47:00 GMT",
+                T,
+            ),
+            (
+                "Mon, 02 Jan 2006 15:04:05 -0700",
+                "",
+                "Wed, 07 Oct 2015 14:47:00 -0400",
+                T,
+            ),
+            ("2006-01-02T15:04:05Z07:00", "", "2015-10-07T18:47:00Z", T),
+            (
+                "2006-01-02T15:04:05Z07:00",
+                "",
+                "2015-10-07T20:47:00+02:00",
+                T,
+            ),
+            (
+                "2006-01-02T15:04:05.999999999Z07:00",
+                "",
+                "2015-10-07T18:47:00.123456789Z",
+                T + 123_456_789,
+            ),
+            // RFC 3339 with a fraction the layout does not spell out, and with a comma.
+            (
+                "2006-01-02T15:04:05Z07:00",
+                "",
+                "2015-10-07T14:47:00.5-04:00",
+                T + 500_000_000,
+            ),
+            (
+                "2006-01-02T15:04:05,000Z07:00",
+                "",
+                "2015-10-07T18:47:00,250Z",
+                T + 250_000_000,
+            ),
+            // A layout given by its Go name is no layout; the named layouts catch the value.
+            ("RFC3339", "", "2015-10-07T18:47:00Z", T),
+            ("RFC1123Z", "", "Wed, 07 Oct 2015 14:47:00 -0400", T),
+            // nginx $time_local and Apache %t (Heka's test vector), with and without a zone.
+            (
+                "02/Jan/2006:15:04:05 -0700",
+                "",
+                "18/Apr/2013:14:00:28 -0700",
+                1_366_318_828_000_000_000,
+            ),
+            (
+                "02/Jan/2006:15:04:05 -0700",
+                "Europe/Paris",
+                "10/Oct/2000:13:55:36 -0700",
+                971_211_336_000_000_000,
+            ),
+            (
+                "02/Jan/2006:15:04:05",
+                "Europe/Paris",
+                "18/Apr/2013:14:00:28",
+                1_366_286_428_000_000_000,
+            ),
+            // Daylight saving time changes in Paris and New York, resolved as Go's time.Date.
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-03-28 01:59:59",
+                1_616_893_199_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-03-28 02:30:00",
+                1_616_895_000_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-03-28 03:00:00",
+                1_616_893_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-10-31 02:30:00",
+                1_635_643_800_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 -0700",
+                "Europe/Paris",
+                "2021-10-31 02:30:00 +0200",
+                1_635_640_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 MST",
+                "Europe/Paris",
+                "2021-10-31 02:30:00 CEST",
+                1_635_640_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 MST",
+                "Europe/Paris",
+                "2021-10-31 02:30:00 CET",
+                1_635_643_800_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-03-14 02:30:00",
+                1_615_703_400_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-03-14 03:00:00",
+                1_615_705_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-11-07 01:30:00",
+                1_636_263_000_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 MST",
+                "America/New_York",
+                "2021-11-07 01:30:00 EST",
+                1_636_266_600_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-11-07 02:00:00",
+                1_636_268_400_000_000_000,
+            ),
+            // Epoch seconds, milliseconds, microseconds, nanoseconds; the location is ignored.
+            ("Epoch", "Europe/Paris", "1444243620", T),
+            ("Epoch", "", "1444243620.123456789", T + 123_456_789),
+            ("EpochMilli", "", "1444243620123", T + 123_000_000),
+            ("EpochMilli", "", "1444243620123.456", T + 123_456_000),
+            ("EpochMicro", "", "1444243620123456", T + 123_456_000),
+            ("EpochNano", "", "1444243620123456789", T + 123_456_789),
+        ];
+        for (layout, location, value, want) in cases {
+            let mut d = build_from(&format!(
+                "{re}timestamp_layout = \"{layout}\"\ntimestamp_location = \"{location}\""
+            ))
+            .unwrap_or_else(|e| panic!("{layout}: {e}"));
+            let (r, m) = decode(&mut *d, &format!("[{value}]"));
+            assert_eq!(r, Ok(Decoded::Keep));
+            assert_eq!(m.timestamp, *want, "{layout} / {location} / {value}");
+        }
+        // Any layout falls back to the named ones.
+        let mut d = build_from(&format!("{re}timestamp_layout = \"2006-01-02\"")).unwrap();
+        for (layout, location, value, want) in cases {
+            if location.is_empty() && !layout.starts_with("Epoch") && !layout.contains('/') {
+                let (_, m) = decode(&mut *d, &format!("[{value}]"));
+                assert_eq!(m.timestamp, *want, "{value} as a fallback");
+            }
+        }
+        // A zone name that is not in the tz database is a config error.
+        let e = build_from(&format!("{re}timestamp_location = \"Mars/Olympus\"")).err();
+        assert!(e.is_some_and(|e| e.to_string().contains(
+            "unknown timestamp_location 'Mars/Olympus': unknown time zone Mars/Olympus"
+        )),);
+    }
+
     #[test]
     fn template_rules() {
         let mut d = build_from(
