@@ -55,12 +55,12 @@ Url = "%Method% %Url%"
         "timestamp_location = \"America/Los_Angeles\"\n",
         "[p.severity_map]\nemerg = 0\nerr = 3\nwarning = 4\ndebug = 7\n",
     ),
-    // Syslog's yearless dates (this year, hekad's zone), errors dropped silently.
+    // Syslog's yearless dates (the most recent such date, hekad's zone), errors dropped silently.
     timestamp_config!(
         "timestamp_layout = \"Jan _2 15:04:05\"\n",
         "timestamp_location = \"Local\"\nlog_errors = false\n",
     ),
-    // Time only: today's date.
+    // Time only: the most recent such time.
     timestamp_config!(
         "timestamp_layout = \"3:04:05.000PM\"\n",
         "timestamp_location = \"Europe/Berlin\"\n",

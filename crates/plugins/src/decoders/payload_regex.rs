@@ -25,10 +25,14 @@
 //!   (`"1"`, `"2"`, …); a group that did not take part captures `""`.
 //! - `timestamp_layout`: a Go reference-time layout (`Jan _2 15:04:05`, …) or `Epoch`,
 //!   `EpochMilli`, `EpochMicro`, `EpochNano`. A capture named `Timestamp` is parsed with it,
-//!   then with each of Go's named layouts (`RFC3339`, `Stamp`, …). A time without a year gets
-//!   the current year; a time without a date gets today's date (hekad's local zone).
-//! - `timestamp_location` (default UTC): IANA zone name for times that carry no zone, read from
-//!   `/usr/share/zoneinfo` (or `$ZONEINFO`); `Local` is hekad's zone.
+//!   then with each of Go's named layouts (`RFC3339`, `Stamp`, …). A date without a year
+//!   (syslog's `Jan _2 15:04:05`) gets the latest year that puts it at most two days ahead of
+//!   now; a time without a date (`3:04PM`) the latest date (in its zone) that puts it at most
+//!   an hour ahead.
+//! - `timestamp_location` (default UTC): IANA zone name for times that carry no zone, from the
+//!   system's tz database (`/usr/share/zoneinfo`, `$TZDIR`, or Go's `$ZONEINFO` first);
+//!   `Local` is hekad's zone. Wall-clock times in a daylight saving gap or overlap resolve as
+//!   Go's `time.Date` resolves them.
 //! - `severity_map`: names to severities for a capture named `Severity` (else it must be an
 //!   integer). That capture is then removed, so `%Severity%` renders `<Severity>`.
 //! - `message_fields`: `name = "template"`; `%capture%` is replaced by the capture (an unknown
@@ -43,6 +47,8 @@
 //!
 //! Differences from Heka:
 //! - An unparseable timestamp leaves the timestamp alone; Heka stored an overflowed value.
+//! - A yearless date is not forced into the current year, nor a yearless January 1 or a time
+//!   of day onto today's date (hekad's local date): both take the most recent fitting time.
 //! - Heka tried its fallback layouts in random order; here the order is fixed (Go's list).
 //! - An unknown `Epoch…` layout is a config error; Heka failed every timestamp at run time.
 //! - `message_fields` entries are applied in key order (Heka: random order).
@@ -57,9 +63,7 @@ use heka_pipeline::registry::{BuildContext, DecoderSpec};
 use regex::bytes::{CaptureLocations, Regex};
 use serde::Deserialize;
 
-use crate::support::gotime::{
-    Layout, NAMED_LAYOUTS, WallClock, Zone, civil_from_days, days_from_civil,
-};
+use crate::support::gotime::{Layout, NAMED_LAYOUTS, Zone};
 use crate::support::template::{Target, parse_go_int32};
 
 /// PayloadRegexDecoder options.
@@ -200,22 +204,12 @@ impl PayloadRegexDecoder {
             TimestampFormat::Epoch(digits) => return parse_epoch(v, *digits),
             TimestampFormat::Layout(l) => l,
         };
-        let mut parsed = std::iter::once(&**layout)
+        let parsed = std::iter::once(&**layout)
             .chain(&self.fallbacks)
             .find_map(|l| l.parse(v).ok())?;
-        // Heka compat: plugins/payload/payload_decoder_helper.go dates a time-only value
-        // (also a yearless January 1) today, and a yearless date this year, in local time.
-        if parsed.year == 0 {
-            let today = WallClock::at(heka_message::now_ns(), &Zone::local());
-            if parsed.month == 1 && parsed.day == 1 {
-                parsed.month = today.month;
-                parsed.day = today.day;
-            }
-            // A February 29 of year 0 rolls over like Go's AddDate.
-            let days = days_from_civil(today.year, parsed.month, parsed.day);
-            (parsed.year, parsed.month, parsed.day) = civil_from_days(days);
-        }
-        parsed.to_unix_nanos(&self.location)
+        // A time without a year (syslog) or without a date (Kitchen) is completed to the most
+        // recent such time, not to this year or today as Heka did (docs/differences.md).
+        parsed.to_unix_nanos_near(&self.location, heka_message::now_ns())
     }
 
     fn render(&self, value: &[Piece], payload: &Bytes) -> Bytes {
@@ -469,10 +463,15 @@ Sev = "%Severity%"
     #[test]
     fn decodes_syslog_lines_with_severity_map_and_yearless_dates() {
         let mut d = build_from(SYSLOG).unwrap();
-        let (r, m) = decode(
-            &mut *d,
-            "Jul  4 09:15:02 db1 postgres[4711]: <warning> checkpoints are occurring too frequently",
+        // No year in the text: the most recent such date, here three days ago (Los Angeles).
+        let la = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+        let now = jiff::Timestamp::now().to_zoned_datetime(la.clone());
+        let day = now.date().checked_sub(jiff::Span::new().days(3)).unwrap();
+        let mut line = day.strftime("%b %e").to_string();
+        line.push_str(
+            " 09:15:02 db1 postgres[4711]: <warning> checkpoints are occurring too frequently",
         );
+        let (r, m) = decode(&mut *d, &line);
         assert_eq!(r, Ok(Decoded::Keep));
         assert_eq!(m.severity, Some(4));
         assert_eq!(m.hostname_bytes(), b"db1");
@@ -484,11 +483,12 @@ Sev = "%Severity%"
         );
         // The Severity capture is consumed before the template.
         assert_eq!(field(&m, "Sev"), Some(&b"<Severity>"[..]));
-        // No year in the text: this year, 09:15:02 Pacific daylight time.
-        let year = WallClock::at(heka_message::now_ns(), &Zone::local()).year;
-        let want = (days_from_civil(year, 7, 4) * 86_400 + 9 * 3600 + 15 * 60 + 2 + 7 * 3600)
-            * 1_000_000_000;
-        assert_eq!(m.timestamp, want);
+        let want = day
+            .at(9, 15, 2, 0)
+            .to_zoned_datetime(la)
+            .unwrap()
+            .timestamp();
+        assert_eq!(i128::from(m.timestamp), want.as_nanosecond(), "{line}");
 
         // Numeric severity; a line without a pid fails the Pid template ("" is not a number).
         let (r, _) = decode(&mut *d, "Dec 24 23:59:59 gw kernel: <5> eth0 up");
@@ -591,23 +591,223 @@ Sev = "%Severity%"
         .unwrap();
         let (_, m) = decode(&mut *d, "[18/Apr/2013:14:00:28]");
         assert_eq!(m.timestamp, 1_366_318_828_000_000_000);
-        // Heka's kitchen case: a time of day is dated today.
+        // Heka's kitchen case: a time of day gets the date that puts it at most an hour ahead.
         let mut d = build_from(&format!("{re}timestamp_layout = \"3:04PM\"")).unwrap();
-        let day = |ns: i64| WallClock::at(ns, &Zone::local());
-        let before = day(heka_message::now_ns());
+        let before = heka_message::now_ns();
         let (_, m) = decode(&mut *d, "[5:16PM]");
-        let after = day(heka_message::now_ns());
-        // The location is UTC: the wall clock there is the date and time that were set.
-        let got = WallClock::at(m.timestamp, &Zone::Utc);
-        assert!(
-            [
-                (before.year, before.month, before.day),
-                (after.year, after.month, after.day)
-            ]
-            .contains(&(got.year, got.month, got.day)),
-            "{got:?}"
-        );
-        assert_eq!((got.hour, got.minute), (17, 16));
+        let after = heka_message::now_ns();
+        const HOUR: i64 = 3_600_000_000_000;
+        assert!(m.timestamp <= after + HOUR, "{}", m.timestamp);
+        assert!(m.timestamp > before + HOUR - 24 * HOUR, "{}", m.timestamp);
+        // The location is UTC: the wall clock there is the time that was set.
+        let ns_of_day = m.timestamp.rem_euclid(24 * HOUR);
+        assert_eq!(ns_of_day, (17 * 60 + 16) * 60_000_000_000);
+    }
+
+    /// Every layout of Heka's docs and the common log formats, through the decoder, with the
+    /// named layouts both as the configured layout and as fallbacks.
+    #[test]
+    fn users_timestamp_formats() {
+        let re = "match_regex = '\\[(?P<Timestamp>[^\\]]+)\\]'\n";
+        // 2015-10-07 18:47:00 UTC.
+        const T: i64 = 1_444_243_620_000_000_000;
+        let cases: &[(&str, &str, &str, i64)] = &[
+            // Go's named layouts (time.ANSIC … time.RFC3339Nano).
+            (
+                "Mon Jan _2 15:04:05 2006",
+                "",
+                "Wed Oct  7 18:47:00 2015",
+                T,
+            ),
+            (
+                "Mon Jan _2 15:04:05 MST 2006",
+                "",
+                "Wed Oct  7 18:47:00 UTC 2015",
+                T,
+            ),
+            (
+                "Mon Jan _2 15:04:05 MST 2006",
+                "Europe/Paris",
+                "Wed Oct  7 20:47:00 CEST 2015",
+                T,
+            ),
+            (
+                "Mon Jan 02 15:04:05 -0700 2006",
+                "",
+                "Wed Oct 07 11:47:00 -0700 2015",
+                T,
+            ),
+            ("02 Jan 06 15:04 MST", "", "07 Oct 15 18:47 UTC", T),
+            ("02 Jan 06 15:04 -0700", "", "07 Oct 15 20:47 +0200", T),
+            (
+                "Monday, 02-Jan-06 15:04:05 MST",
+                "",
+                "Wednesday, 07-Oct-15 18:47:00 GMT",
+                T,
+            ),
+            (
+                "Mon, 02 Jan 2006 15:04:05 MST",
+                "",
+                "Wed, 07 Oct 2015 18:47:00 GMT",
+                T,
+            ),
+            (
+                "Mon, 02 Jan 2006 15:04:05 -0700",
+                "",
+                "Wed, 07 Oct 2015 14:47:00 -0400",
+                T,
+            ),
+            ("2006-01-02T15:04:05Z07:00", "", "2015-10-07T18:47:00Z", T),
+            (
+                "2006-01-02T15:04:05Z07:00",
+                "",
+                "2015-10-07T20:47:00+02:00",
+                T,
+            ),
+            (
+                "2006-01-02T15:04:05.999999999Z07:00",
+                "",
+                "2015-10-07T18:47:00.123456789Z",
+                T + 123_456_789,
+            ),
+            // RFC 3339 with a fraction the layout does not spell out, and with a comma.
+            (
+                "2006-01-02T15:04:05Z07:00",
+                "",
+                "2015-10-07T14:47:00.5-04:00",
+                T + 500_000_000,
+            ),
+            (
+                "2006-01-02T15:04:05,000Z07:00",
+                "",
+                "2015-10-07T18:47:00,250Z",
+                T + 250_000_000,
+            ),
+            // A layout given by its Go name is no layout; the named layouts catch the value.
+            ("RFC3339", "", "2015-10-07T18:47:00Z", T),
+            ("RFC1123Z", "", "Wed, 07 Oct 2015 14:47:00 -0400", T),
+            // nginx $time_local and Apache %t (Heka's test vector), with and without a zone.
+            (
+                "02/Jan/2006:15:04:05 -0700",
+                "",
+                "18/Apr/2013:14:00:28 -0700",
+                1_366_318_828_000_000_000,
+            ),
+            (
+                "02/Jan/2006:15:04:05 -0700",
+                "Europe/Paris",
+                "10/Oct/2000:13:55:36 -0700",
+                971_211_336_000_000_000,
+            ),
+            (
+                "02/Jan/2006:15:04:05",
+                "Europe/Paris",
+                "18/Apr/2013:14:00:28",
+                1_366_286_428_000_000_000,
+            ),
+            // Daylight saving time changes in Paris and New York, resolved as Go's time.Date.
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-03-28 01:59:59",
+                1_616_893_199_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-03-28 02:30:00",
+                1_616_895_000_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-03-28 03:00:00",
+                1_616_893_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "Europe/Paris",
+                "2021-10-31 02:30:00",
+                1_635_643_800_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 -0700",
+                "Europe/Paris",
+                "2021-10-31 02:30:00 +0200",
+                1_635_640_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 MST",
+                "Europe/Paris",
+                "2021-10-31 02:30:00 CEST",
+                1_635_640_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 MST",
+                "Europe/Paris",
+                "2021-10-31 02:30:00 CET",
+                1_635_643_800_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-03-14 02:30:00",
+                1_615_703_400_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-03-14 03:00:00",
+                1_615_705_200_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-11-07 01:30:00",
+                1_636_263_000_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05 MST",
+                "America/New_York",
+                "2021-11-07 01:30:00 EST",
+                1_636_266_600_000_000_000,
+            ),
+            (
+                "2006-01-02 15:04:05",
+                "America/New_York",
+                "2021-11-07 02:00:00",
+                1_636_268_400_000_000_000,
+            ),
+            // Epoch seconds, milliseconds, microseconds, nanoseconds; the location is ignored.
+            ("Epoch", "Europe/Paris", "1444243620", T),
+            ("Epoch", "", "1444243620.123456789", T + 123_456_789),
+            ("EpochMilli", "", "1444243620123", T + 123_000_000),
+            ("EpochMilli", "", "1444243620123.456", T + 123_456_000),
+            ("EpochMicro", "", "1444243620123456", T + 123_456_000),
+            ("EpochNano", "", "1444243620123456789", T + 123_456_789),
+        ];
+        for (layout, location, value, want) in cases {
+            let mut d = build_from(&format!(
+                "{re}timestamp_layout = \"{layout}\"\ntimestamp_location = \"{location}\""
+            ))
+            .unwrap_or_else(|e| panic!("{layout}: {e}"));
+            let (r, m) = decode(&mut *d, &format!("[{value}]"));
+            assert_eq!(r, Ok(Decoded::Keep));
+            assert_eq!(m.timestamp, *want, "{layout} / {location} / {value}");
+        }
+        // Any layout falls back to the named ones.
+        let mut d = build_from(&format!("{re}timestamp_layout = \"2006-01-02\"")).unwrap();
+        for (layout, location, value, want) in cases {
+            if location.is_empty() && !layout.starts_with("Epoch") && !layout.contains('/') {
+                let (_, m) = decode(&mut *d, &format!("[{value}]"));
+                assert_eq!(m.timestamp, *want, "{value} as a fallback");
+            }
+        }
+        // A zone name that is not in the tz database is a config error.
+        let e = build_from(&format!("{re}timestamp_location = \"Mars/Olympus\"")).err();
+        assert!(e.is_some_and(|e| e.to_string().contains(
+            "unknown timestamp_location 'Mars/Olympus': unknown time zone Mars/Olympus"
+        )),);
     }
 
     #[test]

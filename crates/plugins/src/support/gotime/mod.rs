@@ -7,13 +7,14 @@
 //!   `timestamp_layout`, `RstEncoder`'s `Time.String()` rendering).
 //! * [`Strftime`] (in `strftime`): strftime formats as rendered by the cactus/gostrftime
 //!   version Heka pins (`PayloadEncoder`'s `ts_format`).
-//! * [`Zone`] (in `zone`): UTC, fixed offsets, and IANA zones read from the system's TZif files
-//!   (`/usr/share/zoneinfo`, or the directory named by `ZONEINFO`), including the POSIX TZ rule
-//!   that extends a zone past its last listed transition. [`Zone::local`] follows Go's rules
-//!   for `time.Local` (`TZ`, else `/etc/localtime`, else UTC).
+//! * [`Zone`] (in `zone`): UTC, fixed offsets, and IANA zones of the system's tz database
+//!   (`/usr/share/zoneinfo`), which jiff reads, POSIX TZ rules included. [`Zone::local`] is
+//!   the system's zone (`TZ`, else `/etc/localtime`, else UTC).
 //!
-//! This module holds what they share: the civil calendar arithmetic, month and day names,
-//! Go's named layouts and [`WallClock`].
+//! The parsers and formatters of both notations are ours (jiff knows neither Go layouts nor
+//! gostrftime's quirks); the calendar arithmetic and zone rules under them are jiff's. This
+//! module holds what the notations share: month and day names, Go's named layouts,
+//! [`WallClock`] and the bridges to jiff.
 //!
 //! Times are `i64` nanoseconds since the Unix epoch, as in Heka messages.
 
@@ -25,8 +26,11 @@ pub(crate) use layout::Layout;
 pub(crate) use strftime::Strftime;
 pub(crate) use zone::Zone;
 
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::Offset;
+
 const NANOS_PER_SEC: i64 = 1_000_000_000;
-const SECS_PER_DAY: i64 = 86_400;
 
 const LONG_DAYS: [&str; 7] = [
     "Sunday",
@@ -76,45 +80,31 @@ pub(crate) const NAMED_LAYOUTS: [&str; 15] = [
 pub(crate) const TIME_STRING_LAYOUT: &str = "2006-01-02 15:04:05.999999999 -0700 MST";
 
 // ---------------------------------------------------------------------------------------------
-// Civil calendar arithmetic (proleptic Gregorian).
+// Bridges to jiff, which does the calendar arithmetic.
 
-/// Days since 1970-01-01 of a date. `day` may exceed the month's length: the count goes on
-/// into the following months, as Go's `time.Date` normalises it.
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(month) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The Unix epoch as a civil date-time.
+const EPOCH: DateTime = jiff::civil::datetime(1970, 1, 1, 0, 0, 0, 0);
+
+/// The instant `unix` seconds after the epoch, clamped to jiff's range (years −9999 to 9999,
+/// far beyond the `i64` nanoseconds of messages).
+fn timestamp(unix: i64) -> Timestamp {
+    let unix = unix.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    Timestamp::from_second(unix).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// The date `(year, month, day)` of a day counted from 1970-01-01.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Seconds since the epoch of a wall clock read as UTC.
+pub(crate) fn wall_seconds(dt: DateTime) -> i64 {
+    dt.duration_since(EPOCH).as_secs()
 }
 
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+/// The date `year-month-day` of the proleptic Gregorian calendar, if it exists.
+pub(crate) fn civil_date(year: i64, month: u32, day: u32) -> Option<Date> {
+    Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()
 }
 
 /// A broken-down wall-clock time in some zone.
@@ -152,22 +142,20 @@ impl WallClock {
         let unix = ts_ns.div_euclid(NANOS_PER_SEC);
         let nanos = ts_ns.rem_euclid(NANOS_PER_SEC) as u32;
         let info = zone.lookup(unix);
-        let local = unix + i64::from(info.offset);
-        let days = local.div_euclid(SECS_PER_DAY);
-        let sod = local.rem_euclid(SECS_PER_DAY) as u32;
-        let (year, month, day) = civil_from_days(days);
+        let t = Offset::UTC.to_datetime(timestamp(unix + i64::from(info.offset)));
+        let num = |n: i8| n.unsigned_abs().into();
         WallClock {
-            year,
-            month,
-            day,
-            hour: sod / 3600,
-            minute: sod / 60 % 60,
-            second: sod % 60,
+            year: t.year().into(),
+            month: num(t.month()),
+            day: num(t.day()),
+            hour: num(t.hour()),
+            minute: num(t.minute()),
+            second: num(t.second()),
             nanos,
-            weekday: (days + 4).rem_euclid(7) as u32,
-            yday: (days - days_from_civil(year, 1, 1) + 1) as u32,
+            weekday: t.weekday().to_sunday_zero_offset().unsigned_abs().into(),
+            yday: t.day_of_year().unsigned_abs().into(),
             offset: info.offset,
-            abbrev: info.abbrev.to_string(),
+            abbrev: info.abbrev,
             unix,
         }
     }
@@ -188,15 +176,33 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trip_across_four_centuries() {
-        for days in (-800_000..800_000).step_by(97) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        // Days past the end of a month roll over, as in Go's time.Date.
-        assert_eq!(days_from_civil(2015, 2, 29), days_from_civil(2015, 3, 1));
-        assert_eq!(days_from_civil(2015, 12, 32), days_from_civil(2016, 1, 1));
+    fn wall_clocks_come_from_the_zone_in_effect() {
+        let w = WallClock::at(T, &Zone::Utc);
+        assert_eq!(
+            (w.year, w.month, w.day, w.hour, w.minute, w.second, w.nanos),
+            (2015, 10, 7, 18, 47, 0, 123_456_789)
+        );
+        assert_eq!(
+            (w.weekday, w.yday, w.offset, w.abbrev.as_str()),
+            (3, 280, 0, "UTC")
+        );
+        assert_eq!(w.unix, 1_444_243_620);
+        // Before the epoch, across a year end, in a zone west of UTC.
+        let w = WallClock::at(-1, &fixed("X", -3600));
+        assert_eq!(
+            (w.year, w.month, w.day, w.hour, w.minute, w.second, w.nanos),
+            (1969, 12, 31, 22, 59, 59, 999_999_999)
+        );
+        assert_eq!((w.weekday, w.yday, w.unix), (3, 365, -1));
+        // The extremes of the i64 nanosecond range.
+        assert_eq!(WallClock::at(i64::MIN, &Zone::Utc).year, 1677);
+        assert_eq!(WallClock::at(i64::MAX, &Zone::Utc).year, 2262);
+        let paris = Zone::load("Europe/Paris").unwrap();
+        let w = WallClock::at(T, &paris);
+        assert_eq!((w.hour, w.offset, w.abbrev.as_str()), (20, 7200, "CEST"));
+        assert_eq!(
+            wall_seconds(jiff::civil::datetime(2015, 10, 7, 18, 47, 0, 0)),
+            w.unix
+        );
     }
 }

@@ -2,8 +2,11 @@
 
 use super::{Chunk, Layout, Std};
 use crate::support::gotime::zone::Zone;
+use jiff::civil::Date;
+use jiff::tz::Offset;
+
 use crate::support::gotime::{
-    LONG_DAYS, LONG_MONTHS, NANOS_PER_SEC, SECS_PER_DAY, days_from_civil, days_in_month,
+    LONG_DAYS, LONG_MONTHS, NANOS_PER_SEC, civil_date, timestamp, wall_seconds,
 };
 
 /// Why a time did not parse.
@@ -57,16 +60,25 @@ pub(crate) struct ParsedTime {
     pub(crate) nanos: u32,
     /// Zone from the text.
     pub(crate) zone: ParsedZone,
+    /// Whether the layout has a year (`2006`, `06`).
+    pub(crate) has_year: bool,
+    /// Whether the layout has a month or a day of the month.
+    pub(crate) has_date: bool,
 }
 
 impl ParsedTime {
     /// Nanoseconds since the epoch, with `location` applying when the text carried no zone
     /// (Go's `ParseInLocation`). `None` when out of the `i64` nanosecond range.
     pub(crate) fn to_unix_nanos(&self, location: &Zone) -> Option<i64> {
-        let days = days_from_civil(self.year, self.month, self.day);
-        let wall = days
-            .checked_mul(SECS_PER_DAY)?
-            .checked_add(i64::from(self.hour * 3600 + self.minute * 60 + self.second))?;
+        let date = civil_date(self.year, self.month, self.day)?;
+        let time = jiff::civil::Time::new(
+            i8::try_from(self.hour).ok()?,
+            i8::try_from(self.minute).ok()?,
+            i8::try_from(self.second).ok()?,
+            0,
+        )
+        .ok()?;
+        let wall = wall_seconds(date.to_datetime(time));
         let secs = match &self.zone {
             ParsedZone::Location => location.local_to_utc(wall),
             ParsedZone::Utc => wall,
@@ -80,6 +92,64 @@ impl ParsedTime {
         // later nanoseconds are inside it.
         let nanos = i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(self.nanos);
         i64::try_from(nanos).ok()
+    }
+}
+
+/// How far past now a date without a year may fall before the year before is taken instead
+/// (clock skew and a misconfigured zone stay well inside it).
+const YEARLESS_AHEAD_NS: i64 = 2 * 86_400 * NANOS_PER_SEC;
+/// How far past now a time of day without a date may fall before the day before is taken.
+const DATELESS_AHEAD_NS: i64 = 3600 * NANOS_PER_SEC;
+
+impl ParsedTime {
+    /// Nanoseconds since the epoch as [`ParsedTime::to_unix_nanos`] gives them, for a layout
+    /// without a year (or without a date) completed to the most recent such time, `now_ns`
+    /// being now:
+    /// - a date without a year (syslog's `Jan _2 15:04:05`) gets the latest year, from next
+    ///   year back, that puts it at most two days after now (so December lines read in January
+    ///   are last year's, and a February 29 gets the latest leap year);
+    /// - a time of day without a date (`Kitchen`, `3:04PM`) gets tomorrow's, today's or
+    ///   yesterday's date (in the zone it is read in), the latest that puts it at most an hour
+    ///   after now.
+    ///
+    /// `None` when the time does not fit the `i64` nanosecond range.
+    pub(crate) fn to_unix_nanos_near(&self, location: &Zone, now_ns: i64) -> Option<i64> {
+        if self.has_year {
+            return self.to_unix_nanos(location);
+        }
+        let now = now_ns.div_euclid(NANOS_PER_SEC);
+        let offset = match self.zone {
+            ParsedZone::Utc => 0,
+            ParsedZone::Offset(o) => o,
+            ParsedZone::Location | ParsedZone::Abbrev(_) => location.offset_at(now),
+        };
+        let today = Offset::UTC
+            .to_datetime(timestamp(now + i64::from(offset)))
+            .date();
+        let mut t = self.clone();
+        let mut fits = |date: Date| {
+            t.year = date.year().into();
+            t.month = date.month().unsigned_abs().into();
+            t.day = date.day().unsigned_abs().into();
+            t.to_unix_nanos(location)
+        };
+        if self.has_date {
+            let limit = now_ns.saturating_add(YEARLESS_AHEAD_NS);
+            // Eight years back reach a leap year even across 2100.
+            let this_year = i64::from(today.year());
+            (this_year - 8..=this_year + 1)
+                .rev()
+                .filter_map(|y| civil_date(y, self.month, self.day))
+                .filter_map(&mut fits)
+                .find(|&ns| ns <= limit)
+        } else {
+            let limit = now_ns.saturating_add(DATELESS_AHEAD_NS);
+            [today.tomorrow(), Ok(today), today.yesterday()]
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter_map(&mut fits)
+                .find(|&ns| ns <= limit)
+        }
     }
 }
 
@@ -201,6 +271,8 @@ impl Layout {
             second: 0,
             nanos: 0,
             zone: ParsedZone::Location,
+            has_year: false,
+            has_date: false,
         };
         let (mut pm, mut am) = (false, false);
         let mut offset: Option<i32> = None;
@@ -219,11 +291,13 @@ impl Layout {
                     let y = atoi(v.get(..2).ok_or_else(mismatch)?).ok_or_else(mismatch)?;
                     v = &v[2..];
                     p.year = i64::from(y) + if y >= 69 { 1900 } else { 2000 };
+                    p.has_year = true;
                 }
                 Std::LongYear => {
                     let y = atoi(v.get(..4).ok_or_else(mismatch)?).ok_or_else(mismatch)?;
                     v = &v[4..];
                     p.year = i64::from(y);
+                    p.has_year = true;
                 }
                 Std::Month | Std::LongMonth => {
                     let (m, len) = LONG_MONTHS
@@ -235,6 +309,7 @@ impl Layout {
                         })
                         .ok_or_else(mismatch)?;
                     p.month = m;
+                    p.has_date = true;
                     v = &v[len..];
                 }
                 Std::NumMonth | Std::ZeroMonth => {
@@ -243,6 +318,7 @@ impl Layout {
                         return Err(TimeParseError::OutOfRange("month"));
                     }
                     p.month = m;
+                    p.has_date = true;
                     v = rest;
                 }
                 Std::WeekDay | Std::LongWeekDay => {
@@ -265,6 +341,7 @@ impl Layout {
                     }
                     let (d, rest) = getnum(v, std == Std::ZeroDay).ok_or_else(mismatch)?;
                     p.day = d;
+                    p.has_date = true;
                     v = rest;
                 }
                 Std::Hour => {
@@ -388,7 +465,7 @@ impl Layout {
         } else if am && p.hour == 12 {
             p.hour = 0;
         }
-        if p.day < 1 || p.day > days_in_month(p.year, p.month) {
+        if civil_date(p.year, p.month, p.day).is_none() {
             return Err(TimeParseError::OutOfRange("day"));
         }
         p.zone = if utc {
@@ -549,6 +626,113 @@ mod tests {
         }
     }
 
+    /// `text` parsed with `layout` and completed with `now` (seconds) in `zone`, in seconds
+    /// when whole.
+    fn near(layout: &str, text: &str, zone: &Zone, now: i64) -> i64 {
+        let p = Layout::new(layout)
+            .parse(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{layout} / {text}: {e}"));
+        let ns = p
+            .to_unix_nanos_near(zone, now * NANOS_PER_SEC)
+            .unwrap_or_else(|| panic!("{layout} / {text}: out of range"));
+        if ns % NANOS_PER_SEC == 0 {
+            ns / NANOS_PER_SEC
+        } else {
+            ns
+        }
+    }
+
+    #[test]
+    fn dates_without_a_year_get_the_most_recent_year() {
+        let utc = &Zone::Utc;
+        let stamp = NAMED_LAYOUTS[11];
+        assert_eq!(stamp, "Jan _2 15:04:05");
+        // Now: 2015-10-08 00:00:00 UTC.
+        let now = 1_444_262_400;
+        assert_eq!(near(stamp, "Oct  7 18:47:00", utc, now), 1_444_243_620);
+        assert_eq!(
+            near(NAMED_LAYOUTS[12], "Oct  7 18:47:00.123", utc, now),
+            1_444_243_620_123_000_000
+        );
+        assert_eq!(
+            near(NAMED_LAYOUTS[13], "Oct  7 18:47:00.123456", utc, now),
+            1_444_243_620_123_456_000
+        );
+        assert_eq!(
+            near(NAMED_LAYOUTS[14], "Oct  7 18:47:00.123456789", utc, now),
+            1_444_243_620_123_456_789
+        );
+        // Up to two days ahead (clock skew, zones) stays this year; further is last year.
+        assert_eq!(near(stamp, "Oct  9 18:47:00", utc, now), 1_444_416_420);
+        assert_eq!(near(stamp, "Oct 11 00:00:00", utc, now), 1_412_985_600);
+        // Heka dated a yearless January 1 today; it is January 1.
+        assert_eq!(near(stamp, "Jan  1 10:00:00", utc, now), 1_420_106_400);
+        // February 29 gets the latest leap year: 2012, then 2016 once it has begun.
+        assert_eq!(near(stamp, "Feb 29 12:00:00", utc, now), 1_330_516_800);
+        assert_eq!(
+            near(stamp, "Feb 29 12:00:00", utc, 1_456_790_400),
+            1_456_747_200
+        );
+        // New year: last year's December 31 read on January 1 (Heka: December 31 of the
+        // new year), and the first seconds of the new year read a minute before it.
+        assert_eq!(
+            near(stamp, "Dec 31 23:59:59", utc, 1_420_070_400),
+            1_420_070_399
+        );
+        assert_eq!(
+            near(stamp, "Jan  1 00:00:05", utc, 1_420_070_400),
+            1_420_070_405
+        );
+        assert_eq!(
+            near(stamp, "Jan  1 00:00:05", utc, 1_420_070_340),
+            1_420_070_405
+        );
+        // In a location: 20:47 CEST is 18:47 UTC.
+        let paris = Zone::load("Europe/Paris").unwrap();
+        assert_eq!(near(stamp, "Oct  7 20:47:00", &paris, now), 1_444_243_620);
+        // A zone in the text applies.
+        assert_eq!(
+            near(
+                "Jan _2 15:04:05 -0700",
+                "Oct  7 11:47:00 -0700",
+                &paris,
+                now
+            ),
+            1_444_243_620
+        );
+        // A layout with a year is left alone, even year 0 (out of range).
+        assert_eq!(
+            near("2006 Jan _2 15:04:05", "2014 Oct  7 18:47:00", utc, now),
+            1_412_707_620
+        );
+        let p = Layout::new("2006 Jan 2").parse(b"0000 Oct 7").unwrap();
+        assert_eq!(p.to_unix_nanos_near(utc, now * NANOS_PER_SEC), None);
+    }
+
+    #[test]
+    fn times_of_day_get_the_most_recent_date() {
+        let kitchen = NAMED_LAYOUTS[10];
+        assert_eq!(kitchen, "3:04PM");
+        let utc = &Zone::Utc;
+        // Now: 2015-10-08 00:00:30 UTC. 11:59PM was a minute ago, yesterday.
+        let now = 1_444_262_430;
+        assert_eq!(near(kitchen, "11:59PM", utc, now), 1_444_262_340);
+        assert_eq!(near(kitchen, "12:00AM", utc, now), 1_444_262_400);
+        assert_eq!(near(kitchen, "5:16PM", utc, now), 1_444_238_160);
+        // Half an hour ahead (clock skew) is tomorrow's when now is just before midnight.
+        assert_eq!(near(kitchen, "12:30AM", utc, 1_444_262_370), 1_444_264_200);
+        // The date is the location's: 00:30 CEST on October 8 is 22:30 UTC on October 7.
+        let paris = Zone::load("Europe/Paris").unwrap();
+        assert_eq!(
+            near(kitchen, "11:45PM", &paris, 1_444_257_000),
+            1_444_254_300
+        );
+        assert_eq!(
+            near(kitchen, "12:15AM", &paris, 1_444_257_000),
+            1_444_256_100
+        );
+    }
+
     #[test]
     fn time_only_layout_leaves_year_zero() {
         let p = Layout::new("3:04PM").parse(b"5:16PM").unwrap();
@@ -564,6 +748,29 @@ mod tests {
             (0, 2, 29),
             "year 0 is a leap year"
         );
+    }
+
+    /// What the `gotime` fuzz target checks, over instants from 1677 to 2262 (local mean
+    /// times with offsets in seconds, DST, half-hour shifts, the POSIX rule past 2037).
+    #[test]
+    fn instants_formatted_in_a_zone_parse_back() {
+        let layout = Layout::new("2006-01-02T15:04:05.999999999Z07:00:00");
+        let zones: Vec<Zone> = ["America/Los_Angeles", "Australia/Lord_Howe", "Europe/Paris"]
+            .iter()
+            .map(|n| Zone::load(n).unwrap())
+            .chain([Zone::Utc])
+            .collect();
+        let step = (i64::MAX / 5_000).wrapping_mul(2) + 7_919;
+        let mut ts = i64::MIN + 1_000_000_000;
+        while ts < i64::MAX - step {
+            for zone in &zones {
+                let mut text = String::new();
+                layout.format(ts, zone, &mut text);
+                let back = layout.parse(text.as_bytes()).unwrap();
+                assert_eq!(back.to_unix_nanos(&Zone::Utc), Some(ts), "{text}");
+            }
+            ts += step;
+        }
     }
 
     #[test]
