@@ -1,4 +1,5 @@
-//! Runs the built `heka-inject` and `heka-flood` binaries against sockets opened by the test.
+//! Runs the built `heka-inject` and `heka-flood` binaries against sockets opened by the test,
+//! and `heka-logstreamer` on a folder of log files.
 
 // Test helpers outside #[test] functions: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -340,4 +341,70 @@ fn flood_stops_when_it_cannot_connect() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stderr(&output).starts_with("Error creating sender: "));
     assert!(!stdout(&output).contains("Clean shutdown"));
+}
+
+const LOGSTREAMER: &str = env!("CARGO_BIN_EXE_heka-logstreamer");
+
+#[test]
+fn heka_logstreamer_lists_each_logstream_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("nginx")).unwrap();
+    for f in [
+        "access.log",
+        "access.log.1",
+        "access.log.2",
+        "error.log",
+        "other.txt",
+    ] {
+        std::fs::write(logs.join("nginx").join(f), "x\n").unwrap();
+    }
+    let config = dir.path().join("hekad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[TcpInput]
+address = "127.0.0.1:0"
+[nginx]
+type = "LogstreamerInput"
+log_directory = "{}"
+file_match = 'nginx/(?P<Kind>access|error)\.log\.?(?P<Seq>\d*)'
+priority = ["^Seq"]
+differentiator = ["nginx-", "Kind"]
+"#,
+            logs.display()
+        ),
+    )
+    .unwrap();
+    let out = run(LOGSTREAMER, &[&format!("-config={}", config.display())]);
+    assert!(out.status.success(), "{out:?}");
+    let root = std::fs::canonicalize(&logs).unwrap();
+    let want = format!(
+        "Found 2 Logstream(s) for section [nginx].\n\n\
+         Logstream name: [nginx-access]\n\
+         Files: 3 (printing oldest to newest)\n\
+         \t{root}/nginx/access.log.2\n\
+         \t{root}/nginx/access.log.1\n\
+         \t{root}/nginx/access.log\n\n\
+         Logstream name: [nginx-error]\n\
+         Files: 1 (printing oldest to newest)\n\
+         \t{root}/nginx/error.log\n",
+        root = root.display()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+
+    // A section the tool cannot use is reported; the exit status says so.
+    std::fs::write(
+        &config,
+        "[bad]\ntype = \"LogstreamerInput\"\nlog_directory = \"/nonexistent/dir\"\nfile_match = 'x'\n",
+    )
+    .unwrap();
+    let out = run(LOGSTREAMER, &[&format!("-config={}", config.display())]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("log_directory") && err.contains("/nonexistent/dir"),
+        "{err}"
+    );
 }

@@ -52,7 +52,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use heka_pipeline::config::{ConfigError, parse_go_duration};
+use heka_pipeline::config::{ConfigError, Section, parse_go_duration};
 use heka_pipeline::plugin::{Input, InputContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, InputSpec};
 use serde::Deserialize;
@@ -120,37 +120,58 @@ fn duration(ctx: &BuildContext<'_>, option: &str, text: &str) -> Result<Duration
     parse_go_duration(text).map_err(|e| ctx.error(Some(option), e))
 }
 
+/// The file-finding options of a parsed config; `name` is the input's name (the default
+/// differentiator).
+fn file_set_options(
+    c: &LogstreamerConfig,
+    name: &str,
+) -> Result<FileSetOptions, (&'static str, String)> {
+    let oldest =
+        parse_go_duration(&c.oldest_duration).map_err(|e| ("oldest_duration", e.to_string()))?;
+    let differentiator = if c.differentiator.is_empty() {
+        vec![name.to_string()]
+    } else {
+        c.differentiator.clone()
+    };
+    Ok(FileSetOptions {
+        log_directory: PathBuf::from(&c.log_directory),
+        file_match: c.file_match.clone(),
+        priority: c.priority.clone(),
+        differentiator,
+        translation: c.translation.clone(),
+        oldest_duration: (!oldest.is_zero()).then_some(oldest),
+    })
+}
+
+/// Which option a [`FileSet`] error is about.
+fn option_of(e: &str) -> &'static str {
+    if e.contains("file_match") {
+        "file_match"
+    } else if e.contains("translation") {
+        "translation"
+    } else {
+        "log_directory"
+    }
+}
+
+/// The files a LogstreamerInput section finds (for `heka-logstreamer`).
+pub fn file_set(section: &Section) -> Result<FileSet, ConfigError> {
+    let (_, options) = section.common_input()?;
+    let c: LogstreamerConfig = options.parse()?;
+    let opts =
+        file_set_options(&c, &section.name).map_err(|(opt, e)| section.error(Some(opt), e))?;
+    FileSet::new(opts).map_err(|e| section.error(Some(option_of(&e)), e))
+}
+
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
     let c: LogstreamerConfig = ctx.options.parse()?;
-    let oldest = duration(ctx, "oldest_duration", &c.oldest_duration)?;
     let rescan_interval = duration(ctx, "rescan_interval", &c.rescan_interval)?;
     let check_data_interval = duration(ctx, "check_data_interval", &c.check_data_interval)?;
-    let differentiator = if c.differentiator.is_empty() {
-        vec![ctx.name.to_string()]
-    } else {
-        c.differentiator
-    };
-    let opts = FileSetOptions {
-        log_directory: PathBuf::from(&c.log_directory),
-        file_match: c.file_match,
-        priority: c.priority,
-        differentiator,
-        translation: c.translation,
-        oldest_duration: (!oldest.is_zero()).then_some(oldest),
-    };
+    let opts = file_set_options(&c, ctx.name).map_err(|(opt, e)| ctx.error(Some(opt), e))?;
     let journal_directory = if c.journal_directory.is_empty() {
         ctx.globals.base_dir.join("logstreamer")
     } else {
         PathBuf::from(&c.journal_directory)
-    };
-    let option_of = |e: &str| {
-        if e.contains("file_match") {
-            "file_match"
-        } else if e.contains("translation") {
-            "translation"
-        } else {
-            "log_directory"
-        }
     };
     let (set, first_scan) = if ctx.check_only {
         let set = FileSet::check(opts).map_err(|e| ctx.error(Some(option_of(&e)), e))?;
