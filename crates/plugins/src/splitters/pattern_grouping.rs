@@ -133,20 +133,14 @@ pub(super) const SPEC: SplitterSpec = SplitterSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::testing::{split_all, text_steps};
+    use crate::support::testing::check_split;
 
     fn build_from(options: &str) -> Result<Box<dyn Splitter>, ConfigError> {
         crate::support::testing::build(SPEC.build, "s", "PatternGroupingSplitter", options)
     }
 
-    /// Splits `input` as the stream runner does (calling until nothing is consumed) and
-    /// compares the `(consumed, record)` steps and the leftover.
     fn check(options: &str, input: &str, steps: &[(usize, &str)], rest: &str) {
-        let mut s = build_from(options).unwrap();
-        let (got, off) = split_all(&mut *s, input.as_bytes());
-        let want: Vec<_> = steps.iter().map(|(n, r)| (*n, r.to_string())).collect();
-        assert_eq!(text_steps(&got), want, "{options:?} {input:?}");
-        assert_eq!(&input[off..], rest, "{options:?} {input:?}");
+        check_split(&SPEC, options, input, steps, rest);
     }
 
     /// The grouping of Heka's pipeline/splitters_test.go.

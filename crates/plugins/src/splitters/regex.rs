@@ -134,25 +134,20 @@ pub(super) const SPEC: SplitterSpec = SplitterSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::testing::{split_all, text_steps};
+    use crate::support::testing::check_split;
 
     fn build_from(options: &str) -> Result<Box<dyn Splitter>, ConfigError> {
         crate::support::testing::build(SPEC.build, "s", "RegexSplitter", options)
     }
 
-    /// Splits `input` as the stream runner does (calling until nothing is consumed) and
-    /// compares the `(consumed, record)` steps (`""` = nothing delivered) and the leftover.
+    /// [`check_split`], and no empty record is ever delivered.
     fn check(options: &str, input: &str, steps: &[(usize, &str)], rest: &str) {
-        let mut s = build_from(options).unwrap();
-        let (got, off) = split_all(&mut *s, input.as_bytes());
+        let got = check_split(&SPEC, options, input, steps, rest);
         assert!(
             got.iter()
                 .all(|(_, r, _)| r.as_ref().is_none_or(|r| !r.is_empty())),
             "empty records are never delivered"
         );
-        let want: Vec<_> = steps.iter().map(|(n, r)| (*n, r.to_string())).collect();
-        assert_eq!(text_steps(&got), want, "{options:?} {input:?}");
-        assert_eq!(&input[off..], rest, "{options:?} {input:?}");
     }
 
     const LINES: &str = "test1\ntest12\ntest123\npartial";

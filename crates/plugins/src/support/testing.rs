@@ -4,7 +4,7 @@ use std::path::Path;
 
 use heka_pipeline::config::{Config, ConfigError, PluginKind, load_str};
 use heka_pipeline::plugin::{Decoder, Splitter};
-use heka_pipeline::registry::{BuildContext, BuildFn, DecoderSections, Decoders};
+use heka_pipeline::registry::{BuildContext, BuildFn, DecoderSections, Decoders, SplitterSpec};
 use serde::de::DeserializeOwned;
 
 /// A plugin section for a test: `[<name>]` of type `type_name` with TOML option lines (which may
@@ -144,6 +144,25 @@ pub(crate) fn split_all(s: &mut dyn Splitter, input: &[u8]) -> (Vec<SplitStep>, 
         off += r.consumed;
     }
     (steps, off)
+}
+
+/// Builds `spec`'s splitter from `options`, splits `input` as the stream runner does (calling
+/// until nothing is consumed) and compares the `(consumed, record)` steps (`""` = nothing
+/// delivered) and the bytes left over; returns the steps for further checks.
+#[cfg(test)]
+pub(crate) fn check_split(
+    spec: &SplitterSpec,
+    options: &str,
+    input: &str,
+    steps: &[(usize, &str)],
+    rest: &str,
+) -> Vec<SplitStep> {
+    let mut s = build(spec.build, "s", spec.type_name, options).expect("the splitter builds");
+    let (got, off) = split_all(&mut *s, input.as_bytes());
+    let want: Vec<_> = steps.iter().map(|(n, r)| (*n, r.to_string())).collect();
+    assert_eq!(text_steps(&got), want, "{options:?} {input:?}");
+    assert_eq!(&input[off..], rest, "{options:?} {input:?}");
+    got
 }
 
 /// The steps as `(consumed, record text)`, `""` standing for "nothing delivered".
