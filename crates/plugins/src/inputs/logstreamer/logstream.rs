@@ -35,10 +35,6 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// Device and inode of a file.
 type FileId = (u64, u64);
 
-fn file_id(path: &Path) -> Option<FileId> {
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
 enum Reader {
     Plain(File),
     Gzip(Box<MultiGzDecoder<BufReader<File>>>),
@@ -329,15 +325,22 @@ impl Logstream {
         self.checkpoint();
     }
 
+    /// The offset of the first byte the stream has not consumed (its incomplete record) and
+    /// the hash of the bytes before it.
+    fn consumed(&self) -> (u64, String) {
+        let buffered = self.stream.buffered().min(self.history.len());
+        let done = &self.history[..self.history.len() - buffered];
+        (self.offset - buffered as u64, journal::hash_before(done))
+    }
+
     /// Notes the current position as reached once what was routed so far is acknowledged.
     fn checkpoint(&mut self) {
         let Some(src) = &self.source else { return };
-        let buffered = self.stream.buffered().min(self.history.len());
-        let done = &self.history[..self.history.len() - buffered];
+        let (seek, last_hash) = self.consumed();
         let pos = Position {
-            seek: self.offset - buffered as u64,
+            seek,
             file_name: src.path.to_string_lossy().into_owned(),
-            last_hash: journal::hash_before(done),
+            last_hash,
         };
         let issued = self.stream.acks().map_or(0, |a| a.issued());
         match self.checkpoints.back_mut() {
@@ -446,11 +449,10 @@ impl Logstream {
     fn next_file(&mut self, set: &FileSet) -> Option<(PathBuf, u64)> {
         let src = self.source.as_ref()?;
         let (path, id, gzip) = (src.path.clone(), src.id, src.gzip);
-        let at_path = file_id(&path);
-        if at_path != Some(id) {
+        let at_path = std::fs::metadata(&path).ok();
+        if at_path.as_ref().map(|m| (m.dev(), m.ino())) != Some(id) {
             // Rotated: the open file is elsewhere now, or gone.
-            let before = std::mem::take(&mut self.files);
-            self.files = before.clone();
+            let before = self.files.clone();
             self.rescan(set);
             if let Some(i) = self.files.iter().position(|f| f.id == id) {
                 let moved_to = self.files[i].path.clone();
@@ -475,11 +477,8 @@ impl Logstream {
         if let Some(then) = self.then.take() {
             return Some((then, 0));
         }
-        if !gzip {
-            let len = std::fs::metadata(&path).map(|m| m.len()).ok()?;
-            if len < self.offset {
-                return Some(self.after_truncation(set, &path, id));
-            }
+        if !gzip && at_path.is_some_and(|m| m.len() < self.offset) {
+            return Some(self.after_truncation(set, &path, id));
         }
         let i = self
             .files
@@ -517,10 +516,7 @@ impl Logstream {
     /// at the start of the truncated file; else at its start at once.
     fn after_truncation(&mut self, set: &FileSet, path: &Path, id: FileId) -> (PathBuf, u64) {
         self.rescan(set);
-        let buffered = self.stream.buffered().min(self.history.len());
-        let done = self.history[..self.history.len() - buffered].to_vec();
-        let consumed = self.offset - buffered as u64;
-        let want = journal::hash_before(&done);
+        let (consumed, want) = self.consumed();
         for f in self.files.iter().rev() {
             if f.id == id {
                 continue;
