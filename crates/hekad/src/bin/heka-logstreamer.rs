@@ -63,7 +63,7 @@ fn main() -> ExitCode {
             }
         };
         let scan = set.scan();
-        for e in &scan.errors {
+        for e in scan.errors.iter().chain(&scan.unsortable) {
             eprintln!("Error scanning: {e}");
         }
         println!(

@@ -69,25 +69,46 @@ pub struct FileSetOptions {
     pub oldest_duration: Option<Duration>,
 }
 
+/// A bad option of a [`FileSet`], and which option it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FileSetError {
+    /// The option at fault (`log_directory`, `file_match` or `translation`).
+    pub option: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FileSetError {
+    fn new(option: &'static str, message: impl Into<String>) -> FileSetError {
+        FileSetError {
+            option,
+            message: message.into(),
+        }
+    }
+}
+
 /// What one scan found.
 #[derive(Debug, Default)]
 pub struct Scan {
     /// Logstreams by name, each file list sorted oldest to newest.
     pub streams: BTreeMap<String, Vec<Logfile>>,
-    /// Problems found on the way (scoring errors, unsortable logstreams).
+    /// Scoring errors (the files stay, partly scored, as in Heka).
     pub errors: Vec<String>,
+    /// Why logstreams were left out: several files and no `priority` to sort them on.
+    pub unsortable: Vec<String>,
 }
 
 impl FileSet {
     /// Checks the options and resolves `log_directory` (which must exist).
-    pub fn new(opts: FileSetOptions) -> Result<FileSet, String> {
+    pub fn new(opts: FileSetOptions) -> Result<FileSet, FileSetError> {
         let (root, regex, names) = compile(&opts.log_directory, &opts.file_match, true)?;
         FileSet::with(opts, root, regex, names)
     }
 
     /// Checks the options without touching the file system (`hekad -test`); the root is
     /// taken as written.
-    pub fn check(opts: FileSetOptions) -> Result<FileSet, String> {
+    pub fn check(opts: FileSetOptions) -> Result<FileSet, FileSetError> {
         let (root, regex, names) = compile(&opts.log_directory, &opts.file_match, false)?;
         FileSet::with(opts, root, regex, names)
     }
@@ -97,7 +118,7 @@ impl FileSet {
         root: PathBuf,
         regex: regex::bytes::Regex,
         names: Vec<Option<String>>,
-    ) -> Result<FileSet, String> {
+    ) -> Result<FileSet, FileSetError> {
         let mut translation = Translation::new();
         for (group, table) in opts.translation {
             let table: HashMap<String, i64> = table
@@ -107,8 +128,11 @@ impl FileSet {
             if table.len() == 1 && !table.contains_key("missing") {
                 let key = table.keys().next().cloned().unwrap_or_default();
                 // Heka compat: the text of logstreamer_input.go's check.
-                return Err(format!(
-                    "A translation map with one entry ('{key}') must be specifying a 'missing' key."
+                return Err(FileSetError::new(
+                    "translation",
+                    format!(
+                        "A translation map with one entry ('{key}') must be specifying a 'missing' key."
+                    ),
                 ));
             }
             translation.insert(group, table);
@@ -209,7 +233,7 @@ impl FileSet {
             if files.len() > 1 && self.priority.is_empty() {
                 let list: Vec<String> =
                     files.iter().map(|f| f.path.display().to_string()).collect();
-                scan.errors.push(format!(
+                scan.unsortable.push(format!(
                     "Found multiple logfiles without Priority to sort on for name: {name}, filematch: {}, files: {list:?}",
                     self.file_match
                 ));
@@ -254,13 +278,21 @@ fn compile(
     dir: &Path,
     file_match: &str,
     resolve: bool,
-) -> Result<(PathBuf, regex::bytes::Regex, Vec<Option<String>>), String> {
+) -> Result<(PathBuf, regex::bytes::Regex, Vec<Option<String>>), FileSetError> {
     if file_match.is_empty() {
         // Heka compat: the text of logstreamer_input.go.
-        return Err("`file_match` setting is required.".into());
+        return Err(FileSetError::new(
+            "file_match",
+            "`file_match` setting is required.",
+        ));
     }
     let root = if resolve {
-        std::fs::canonicalize(dir).map_err(|e| format!("log_directory {}: {e}", dir.display()))?
+        std::fs::canonicalize(dir).map_err(|e| {
+            FileSetError::new(
+                "log_directory",
+                format!("log_directory {}: {e}", dir.display()),
+            )
+        })?
     } else {
         dir.to_path_buf()
     };
@@ -273,7 +305,7 @@ fn compile(
         pattern.push('$');
     }
     let regex = heka_matcher::go_regex::compile(&pattern)
-        .map_err(|e| format!("file_match {file_match:?}: {e}"))?;
+        .map_err(|e| FileSetError::new("file_match", format!("file_match {file_match:?}: {e}")))?;
     let names = regex
         .capture_names()
         .map(|n| n.map(str::to_string))
@@ -470,13 +502,14 @@ mod tests {
         o.priority.clear();
         let scan = FileSet::new(o).expect("file set").scan();
         assert!(scan.streams.is_empty());
-        assert_eq!(scan.errors.len(), 2);
+        assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+        assert_eq!(scan.unsortable.len(), 2);
         assert!(
-            scan.errors[0].starts_with(
+            scan.unsortable[0].starts_with(
                 "Found multiple logfiles without Priority to sort on for name: access"
             ),
             "{}",
-            scan.errors[0]
+            scan.unsortable[0]
         );
     }
 
@@ -516,23 +549,32 @@ mod tests {
         o.file_match.clear();
         assert_eq!(
             FileSet::new(o.clone()).err(),
-            Some("`file_match` setting is required.".into())
+            Some(FileSetError::new(
+                "file_match",
+                "`file_match` setting is required."
+            ))
         );
         o.file_match = "(".into();
-        assert!(FileSet::new(o.clone()).is_err());
+        assert_eq!(
+            FileSet::new(o.clone()).err().map(|e| e.option),
+            Some("file_match")
+        );
         o.file_match = "x".into();
         o.translation
             .insert("Seq".into(), [("Live".to_string(), 1)].into());
         assert_eq!(
             FileSet::new(o.clone()).err(),
-            Some(
+            Some(FileSetError::new(
+                "translation",
                 "A translation map with one entry ('live') must be specifying a 'missing' key."
-                    .into()
-            )
+            ))
         );
         o.translation.clear();
         o.log_directory = dir.path().join("nope");
-        assert!(FileSet::new(o.clone()).is_err());
+        assert_eq!(
+            FileSet::new(o.clone()).err().map(|e| e.option),
+            Some("log_directory")
+        );
         assert!(FileSet::check(o).is_ok());
     }
 

@@ -109,6 +109,8 @@ struct LogstreamerInput {
     set: FileSet,
     /// The scan made at build time, used for the first logstreams.
     first_scan: Option<Scan>,
+    /// The journals read at build time, by logstream name.
+    first_positions: HashMap<String, journal::Position>,
     journal_directory: PathBuf,
     rescan_interval: Duration,
     check_data_interval: Duration,
@@ -143,24 +145,13 @@ fn file_set_options(
     })
 }
 
-/// Which option a [`FileSet`] error is about.
-fn option_of(e: &str) -> &'static str {
-    if e.contains("file_match") {
-        "file_match"
-    } else if e.contains("translation") {
-        "translation"
-    } else {
-        "log_directory"
-    }
-}
-
 /// The files a LogstreamerInput section finds (for `heka-logstreamer`).
 pub fn file_set(section: &Section) -> Result<FileSet, ConfigError> {
     let (_, options) = section.common_input()?;
     let c: LogstreamerConfig = options.parse()?;
     let opts =
         file_set_options(&c, &section.name).map_err(|(opt, e)| section.error(Some(opt), e))?;
-    FileSet::new(opts).map_err(|e| section.error(Some(option_of(&e)), e))
+    FileSet::new(opts).map_err(|e| section.error(Some(e.option), e))
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
@@ -173,21 +164,23 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
     } else {
         PathBuf::from(&c.journal_directory)
     };
-    let (set, first_scan) = if ctx.check_only {
-        let set = FileSet::check(opts).map_err(|e| ctx.error(Some(option_of(&e)), e))?;
-        (set, None)
+    let (set, first_scan, first_positions) = if ctx.check_only {
+        let set = FileSet::check(opts).map_err(|e| ctx.error(Some(e.option), e))?;
+        (set, None, HashMap::new())
     } else {
-        let set = FileSet::new(opts).map_err(|e| ctx.error(Some(option_of(&e)), e))?;
+        let set = FileSet::new(opts).map_err(|e| ctx.error(Some(e.option), e))?;
         let scan = set.scan();
         // Heka compat: at init, an unsortable logstream or an unreadable journal is fatal.
-        if let Some(e) = scan.errors.iter().find(|e| e.starts_with("Found multiple")) {
+        if let Some(e) = scan.unsortable.first() {
             return Err(ctx.error(Some("priority"), e));
         }
+        let mut positions = HashMap::new();
         for name in scan.streams.keys() {
-            journal::load(&journal_directory.join(name))
+            let pos = journal::load(&journal_directory.join(name))
                 .map_err(|e| ctx.error(Some("journal_directory"), e))?;
+            positions.insert(name.clone(), pos);
         }
-        (set, Some(scan))
+        (set, Some(scan), positions)
     };
     let hostname = if c.hostname.is_empty() {
         ctx.globals.hostname.clone()
@@ -197,6 +190,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
     Ok(Box::new(LogstreamerInput {
         set,
         first_scan,
+        first_positions,
         journal_directory,
         rescan_interval,
         check_data_interval,
@@ -208,12 +202,12 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
 impl LogstreamerInput {
     /// Creates logstreams for new names and hands every logstream its files.
     fn apply(
-        &self,
+        &mut self,
         ctx: &InputContext,
         streams: &mut Vec<Logstream>,
         scan: Scan,
     ) -> Result<(), ProcessError> {
-        for e in &scan.errors {
+        for e in scan.errors.iter().chain(&scan.unsortable) {
             tracing::error!(input = %ctx.name(), "{e}");
         }
         for (name, files) in scan.streams {
@@ -222,10 +216,13 @@ impl LogstreamerInput {
                 continue;
             }
             let journal_path = self.journal_directory.join(&name);
-            let prior = journal::load(&journal_path).unwrap_or_else(|e| {
-                tracing::error!(input = %ctx.name(), "{e}; reading {name} from its start");
-                Default::default()
-            });
+            let prior = match self.first_positions.remove(&name) {
+                Some(pos) => pos,
+                None => journal::load(&journal_path).unwrap_or_else(|e| {
+                    tracing::error!(input = %ctx.name(), "{e}; reading {name} from its start");
+                    Default::default()
+                }),
+            };
             let mut stream = ctx.stream()?;
             stream.set_decoration(
                 Some(Bytes::from_static(b"logfile")),
