@@ -46,11 +46,13 @@ pub(crate) fn hash_before(before: &[u8]) -> String {
     let mut h = Sha1::new();
     h.update(&[0u8; HASH_WINDOW][..HASH_WINDOW - tail.len()]);
     h.update(tail);
-    let mut out = String::with_capacity(40);
-    for b in h.finalize() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(40), |mut out, b| {
+            use std::fmt::Write;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 /// Reads a journal. A missing, empty or blank file is "no position"; anything else that is not
