@@ -258,12 +258,10 @@ impl Stream {
     pub fn finish(&mut self) {
         let deliver_tail = self.shared.splitter_options.deliver_incomplete_final;
         let buf = std::mem::take(&mut self.buf);
-        let off = self.find_records(&buf, true, deliver_tail);
-        self.emit(&buf);
-        if off < buf.len() {
-            tracing::debug!(input = %self.shared.input_name, bytes = buf.len() - off, "discarding incomplete final record");
+        let dropped = self.split_final(&buf, deliver_tail);
+        if dropped > 0 {
+            tracing::debug!(input = %self.shared.input_name, bytes = dropped, "discarding incomplete final record");
         }
-        self.flush();
     }
 
     /// Ends one source of data in a stream that goes on with another (a log file followed by
@@ -272,18 +270,22 @@ impl Stream {
     /// first bytes.
     pub fn finish_source(&mut self) {
         let buf = std::mem::take(&mut self.buf);
-        self.find_records(&buf, true, true);
-        self.emit(&buf);
-        self.flush();
+        self.split_final(&buf, true);
     }
 
     /// Splits one datagram on its own: records never span datagrams, and the end of the
     /// datagram ends its last record (an unterminated tail is delivered, not dropped).
     pub fn push_datagram(&mut self, data: &[u8]) {
-        // The end of the datagram ends its last record: everything is consumed.
-        self.find_records(data, true, true);
+        self.split_final(data, true);
+    }
+
+    /// Splits `data` as the last bytes of a source and routes its records (and the incomplete
+    /// tail when `deliver_tail`); returns how many bytes were discarded.
+    fn split_final(&mut self, data: &[u8], deliver_tail: bool) -> usize {
+        let off = self.find_records(data, true, deliver_tail);
         self.emit(data);
         self.flush();
+        data.len() - off
     }
 
     /// Routes a message built by the input itself, decoding it when the input has a decoder.
