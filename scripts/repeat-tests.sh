@@ -15,7 +15,7 @@ fi
 target="$(realpath "${CARGO_TARGET_DIR:-target}")"
 logs="$(mktemp -d)"
 
-scripts/setup.sh
+scripts/setup.sh test
 cargo build --release --locked -p hekad
 cargo test --workspace --locked --no-run
 

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need. Idempotent: installs only what is missing.
-# Usage: scripts/setup.sh [bench]   ("bench" adds the peers the benchmark runs against)
+# Usage: scripts/setup.sh [test]   ("test" adds what the tests need beyond the build)
 set -euo pipefail
 
 # gcc, g++: C and C++ code of dependencies (ring, mimalloc, libFuzzer for scripts/fuzz.sh).
 # tzdata: /usr/share/zoneinfo, read by the time zone tests (America/Los_Angeles, ...).
 # procps: kill(1), which the end-to-end tests use to signal hekad and stop stuck tools.
+# With "test":
 # libfaketime: the FileOutput rotation test runs hekad with a wall clock just before an hour
 # boundary (LD_PRELOAD of libfaketime.so.1).
-packages=(gcc g++ tzdata procps libfaketime)
-if [[ "${1:-}" == "bench" ]]; then
-    packages+=(rsyslog)
+# nginx, apache2, rsyslog, curl: real log producers whose logs the end-to-end tests read
+# (crates/hekad/tests/e2e/producers.rs); the tests start them in the foreground themselves.
+# rsyslog is also the benchmark's peer.
+packages=(gcc g++ tzdata procps)
+if [[ "${1:-}" == "test" ]]; then
+    packages+=(libfaketime nginx apache2 rsyslog curl)
 fi
 
 missing=()
@@ -22,6 +26,15 @@ if ((${#missing[@]})); then
     SUDO=""
     [[ $(id -u) -ne 0 ]] && SUDO="sudo"
     $SUDO apt-get update -qq
+    # Installing nginx, apache2 or rsyslog must not start them as system services (port 80,
+    # the system logger): a policy-rc.d that refuses every start does that, unless the
+    # machine already has its own.
+    policy=/usr/sbin/policy-rc.d
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null
+        $SUDO chmod 755 $policy
+        trap '$SUDO rm -f $policy' EXIT
+    fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
+scripts/setup.sh test
 echo "== cargo fmt"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
