@@ -195,8 +195,8 @@ flush_count = 1
 /// one, with a user agent that names it and, for some, a referer.
 fn request(i: usize) -> (String, String, Option<String>, &'static str) {
     let agent = format!("e2e-agent/{i} (real producer)");
-    let referer = (i % 3 == 0).then(|| format!("http://referer.example/page/{i}"));
-    if i % 4 == 0 {
+    let referer = i.is_multiple_of(3).then(|| format!("http://referer.example/page/{i}"));
+    if i.is_multiple_of(4) {
         (format!("/missing/{i}?q={i}"), agent, referer, "404")
     } else {
         ("/index.html".to_string(), agent, referer, "200")
