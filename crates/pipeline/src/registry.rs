@@ -31,6 +31,31 @@ impl BuildContext<'_> {
         self.section.error(option, msg)
     }
 
+    /// For plugins that in Heka had no config struct of their own (ProtobufDecoder,
+    /// RstEncoder, …): Heka read their section into a free-form map, so any option was
+    /// accepted and ignored. Accepts them too, with one warning per option, and returns how
+    /// many there were.
+    pub fn ignore_options(&self) -> usize {
+        // A template is built once under its own name to check it, then once per instance
+        // under `<user>-<template>`: warn only at the check.
+        if self.name != self.section.name {
+            return self.options.values().len();
+        }
+        for key in self.options.values().keys() {
+            tracing::warn!(
+                "{}",
+                self.section.error(
+                    Some(key),
+                    format!(
+                        "'{}' has no option '{key}': it is ignored (as Heka did)",
+                        self.section.type_name
+                    )
+                )
+            );
+        }
+        self.options.values().len()
+    }
+
     /// Builds a new instance of the config's decoder section `section` (for decoders made of
     /// other decoders, such as MultiDecoder). The instance is named `<this name>-<section>`
     /// and is built with this context's `check_only`.

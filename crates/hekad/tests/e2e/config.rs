@@ -327,3 +327,56 @@ fn test_flag_takes_no_resource_and_passes_beside_a_running_hekad() {
         assert!(err.contains(want), "{text}: wanted {want:?} in {err}");
     }
 }
+
+#[test]
+fn plugins_without_options_in_heka_accept_and_ignore_any_option() {
+    // Heka read these plugins' sections into a free-form map: users' configs carry options
+    // that did nothing (`append_newlines` on RstEncoder, `encoding_name` on ProtobufDecoder).
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "anykey.toml",
+        &format!(
+            r#"
+[TcpInput]
+address = "127.0.0.1:0"
+decoder = "ProtobufDecoder"
+[ProtobufDecoder]
+encoding_name = "PROTOCOL_BUFFER"
+[stats]
+type = "StatsToFieldsDecoder"
+whatever = 1
+[rst]
+type = "RstEncoder"
+append_newlines = false
+[ProtobufEncoder]
+Use_Framing = true
+[FileOutput]
+message_matcher = "TRUE"
+path = "{}"
+encoder = "rst"
+"#,
+            d.path().join("x.log").display()
+        ),
+    );
+    let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
+    assert!(st.success(), "{err}");
+    for (section, ty, key) in [
+        ("ProtobufDecoder", "ProtobufDecoder", "encoding_name"),
+        ("stats", "StatsToFieldsDecoder", "whatever"),
+        ("rst", "RstEncoder", "append_newlines"),
+        ("ProtobufEncoder", "ProtobufEncoder", "use_framing"),
+    ] {
+        let want = format!("[{section}] {key}: '{ty}' has no option '{key}': it is ignored");
+        assert_eq!(err.matches(&want).count(), 1, "{want} once in:\n{err}");
+    }
+    // Plugins with options of their own still refuse what they don't know.
+    let p = write(
+        d.path(),
+        "typo.toml",
+        "[TcpInput]\naddress = \"127.0.0.1:0\"\n[PayloadEncoder]\nappend_newline = false\n",
+    );
+    let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(err.contains("unknown config setting for 'PayloadEncoder'"), "{err}");
+}

@@ -102,10 +102,21 @@ fn build_with_decoders<T: ?Sized>(
     })
 }
 
+/// The error for a section whose plugin type is not registered.
+fn unregistered(s: &Section) -> ConfigError {
+    s.error(
+        Some("type"),
+        format!("No registered plugin type: {}", s.type_name),
+    )
+}
+
 /// The config's decoder sections, for decoders that build others by name (MultiDecoder).
 struct DecoderTemplates {
     globals: Arc<Globals>,
     by_name: HashMap<String, (BuildFn<dyn Decoder>, Arc<Template>)>,
+    /// Decoder sections whose type is not registered: a decoder naming one fails with the
+    /// section's own error, not with "no such decoder".
+    unregistered: HashMap<String, Section>,
 }
 
 impl DecoderSections for DecoderTemplates {
@@ -116,6 +127,9 @@ impl DecoderSections for DecoderTemplates {
         check_only: bool,
         decoders: Decoders<'_>,
     ) -> Option<Result<Box<dyn Decoder>, ConfigError>> {
+        if let Some(s) = self.unregistered.get(section) {
+            return Some(Err(unregistered(s)));
+        }
         let (build, t) = self.by_name.get(section)?;
         Some(build_with_decoders(
             *build,
@@ -512,6 +526,7 @@ impl Pipeline {
             decoders: Arc::new(DecoderTemplates {
                 globals: globals.clone(),
                 by_name: HashMap::new(),
+                unregistered: HashMap::new(),
             }),
             errors: Vec::new(),
         };
@@ -552,10 +567,7 @@ impl Pipeline {
         }
         for s in &sections {
             if !registry.has(s.kind, &s.type_name) {
-                b.errors.push(s.error(
-                    Some("type"),
-                    format!("No registered plugin type: {}", s.type_name),
-                ));
+                b.errors.push(unregistered(s));
             }
         }
         // Templates: splitters, decoders, encoders. Their own options are checked once each,
@@ -610,6 +622,11 @@ impl Pipeline {
             by_name: decoder_templates
                 .iter()
                 .map(|(build, t)| (t.section.name.clone(), (*build, t.clone())))
+                .collect(),
+            unregistered: sections
+                .iter()
+                .filter(|s| s.kind == PluginKind::Decoder && !registry.has(s.kind, &s.type_name))
+                .map(|s| (s.name.clone(), s.clone()))
                 .collect(),
         });
         for (build, t) in decoder_templates {

@@ -524,6 +524,17 @@ subs = ['StartsWithS', 'inner']
             "{base}[m]\ntype = 'MultiDecoder'\nsubs = ['TcpInput']\n[TcpInput]\naddress = '127.0.0.1:0'\n"
         ));
         assert!(e.contains("Non-existent subdecoder: TcpInput"), "{e}");
+        // A sub whose type is not built: that one cause, reported once.
+        let e = build_error(&format!(
+            "{base}[SnappyDecoder]\n[m]\ntype = 'MultiDecoder'\nsubs = ['SnappyDecoder']\n"
+        ));
+        assert_eq!(
+            e.matches("No registered plugin type: SnappyDecoder").count(),
+            1,
+            "{e}"
+        );
+        assert!(!e.contains("Non-existent"), "{e}");
+        assert!(e.ends_with("1 errors loading plugins"), "{e}");
         // Subs defined after the MultiDecoder, and the always-present ProtobufDecoder.
         let cfg = heka_pipeline::config::load_str(
             &format!(

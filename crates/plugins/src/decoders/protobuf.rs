@@ -25,12 +25,6 @@ use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
 use heka_pipeline::registry::{BuildContext, DecoderSpec};
-use serde::Deserialize;
-
-/// ProtobufDecoder has no options of its own.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProtobufDecoderConfig {}
 
 /// Decodes `pack.raw` into `pack.message`.
 #[derive(Debug, Default)]
@@ -45,7 +39,8 @@ impl Decoder for ProtobufDecoder {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
-    let _: ProtobufDecoderConfig = ctx.options.parse()?;
+    // No options of its own; Heka accepted and ignored any.
+    ctx.ignore_options();
     Ok(Box::new(ProtobufDecoder))
 }
 

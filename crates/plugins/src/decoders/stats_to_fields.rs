@@ -32,12 +32,6 @@ use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
 use heka_pipeline::registry::{BuildContext, DecoderSpec};
-use serde::Deserialize;
-
-/// StatsToFieldsDecoder has no options.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatsToFieldsDecoderConfig {}
 
 /// One parsed line.
 struct Stat {
@@ -161,7 +155,8 @@ impl Decoder for StatsToFieldsDecoder {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
-    let _: StatsToFieldsDecoderConfig = ctx.options.parse()?;
+    // No options of its own; Heka accepted and ignored any.
+    ctx.ignore_options();
     Ok(Box::new(StatsToFieldsDecoder))
 }
 

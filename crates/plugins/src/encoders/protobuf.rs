@@ -18,12 +18,6 @@ use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Encoder};
 use heka_pipeline::registry::{BuildContext, EncoderSpec};
-use serde::Deserialize;
-
-/// ProtobufEncoder has no options of its own.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProtobufEncoderConfig {}
 
 /// Appends the protobuf encoding of each message.
 #[derive(Debug, Default)]
@@ -40,7 +34,8 @@ impl Encoder for ProtobufEncoder {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Encoder>, ConfigError> {
-    let _: ProtobufEncoderConfig = ctx.options.parse()?;
+    // No options of its own; Heka accepted and ignored any.
+    ctx.ignore_options();
     Ok(Box::new(ProtobufEncoder))
 }
 

@@ -41,14 +41,8 @@ use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Encoder};
 use heka_pipeline::registry::{BuildContext, EncoderSpec};
-use serde::Deserialize;
 
 use crate::support::gotime::{Layout, TIME_STRING_LAYOUT, Zone};
-
-/// RstEncoder has no options of its own.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RstEncoderConfig {}
 
 /// Renders messages as text.
 #[derive(Debug)]
@@ -184,7 +178,8 @@ impl Encoder for RstEncoder {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Encoder>, ConfigError> {
-    let _: RstEncoderConfig = ctx.options.parse()?;
+    // No options of its own; Heka accepted and ignored any.
+    ctx.ignore_options();
     Ok(Box::new(RstEncoder {
         time_layout: Layout::new(TIME_STRING_LAYOUT),
         scratch: String::new(),
