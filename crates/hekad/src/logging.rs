@@ -23,10 +23,12 @@ pub fn set_flags(flags: i64) {
     LOG_FLAGS.store(flags, Ordering::Relaxed);
 }
 
-/// Installs the subscriber. `HEKAD_LOG` (an `EnvFilter` directive) overrides the level `info`.
-pub fn init() {
+/// Installs the subscriber. `HEKAD_LOG` (an `EnvFilter` directive) overrides the level: `info`,
+/// or `error` when `errors_only` (`hekad -test -q`).
+pub fn init(errors_only: bool) {
+    let level = if errors_only { "error" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEKAD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let writer = std::io::stderr
         .with_max_level(Level::WARN)
         .or_else(std::io::stdout);

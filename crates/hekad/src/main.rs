@@ -40,7 +40,7 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "q",
         takes_value: false,
-        help: "with -test: print only the errors",
+        help: "with -test: print only the errors (no plugin list, no warnings)",
     },
 ];
 
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         println!("{VERSION}");
         return ExitCode::SUCCESS;
     }
-    hekad::logging::init();
+    hekad::logging::init(flags.is_set("test") && flags.is_set("q"));
     match run(&flags) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -42,16 +42,12 @@ impl BuildContext<'_> {
             return self.options.values().len();
         }
         for key in self.options.values().keys() {
-            tracing::warn!(
-                "{}",
-                self.section.error(
-                    Some(key),
-                    format!(
-                        "'{}' has no option '{key}': it is ignored (as Heka did)",
-                        self.section.type_name
-                    )
-                )
-            );
+            let ty = &self.section.type_name;
+            let mut msg = format!("'{ty}' has no option '{key}': it is ignored (as Heka did)");
+            if let Some(hint) = crate::config::legacy::removed_option_hint(ty, key) {
+                msg = format!("{msg}; {hint}");
+            }
+            tracing::warn!("{}", self.section.error(Some(key), msg));
         }
         self.options.values().len()
     }
@@ -240,6 +236,10 @@ pub struct OutputSpec {
     pub default_encoder: Option<&'static str>,
     /// Whether a config without an encoder is an error.
     pub encoder_required: bool,
+    /// For an output that Heka 0.8/0.9 ran without an encoder, before 0.10 required one: the
+    /// encoder that gives what it wrote then. A config naming no encoder loads with it and a
+    /// warning instead of failing.
+    pub legacy_encoder: Option<&'static str>,
     /// Default of `use_framing`.
     pub framing: FramingDefault,
     /// Ticker support.

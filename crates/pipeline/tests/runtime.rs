@@ -284,6 +284,7 @@ fn registry() -> Registry {
             default_matcher: None,
             default_encoder: None,
             encoder_required: false,
+            legacy_encoder: None,
             framing: FramingDefault::Never,
             ticker: Ticker::Optional,
             build: |c| {

@@ -370,6 +370,10 @@ encoder = "rst"
         let want = format!("[{section}] {key}: '{ty}' has no option '{key}': it is ignored");
         assert_eq!(err.matches(&want).count(), 1, "{want} once in:\n{err}");
     }
+    // -q prints only errors: no warnings.
+    let (st, out, err) = run_hekad(&["-config", &p, "-test", "-q"]);
+    assert!(st.success(), "{err}");
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
     // Plugins with options of their own still refuse what they don't know.
     let p = write(
         d.path(),
@@ -378,5 +382,106 @@ encoder = "rst"
     );
     let (st, _, err) = run_hekad(&["-config", &p, "-test"]);
     assert_eq!(st.code(), Some(1), "{err}");
-    assert!(err.contains("unknown config setting for 'PayloadEncoder'"), "{err}");
+    assert!(
+        err.contains("unknown config setting for 'PayloadEncoder'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_heka_0_9_config_runs_with_a_warning_per_translated_option() {
+    use heka_message::signing::{HmacHash, SigningConfig};
+    use std::io::Write;
+    // Heka 0.9: inputs split their streams themselves (`parser_type`, `delimiter`, signers on
+    // the input) and LogOutput needed no encoder.
+    let mut h = Hekad::start(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+log_flags = 0
+[lines]
+type = "TcpInput"
+address = "127.0.0.1:0"
+parser_type = "token"
+delimiter = "|"
+[records]
+type = "TcpInput"
+address = "127.0.0.1:0"
+parser_type = "regexp"
+delimiter = '(\d+):'
+delimiter_location = "start"
+[TCP:5565]
+type = "TcpInput"
+address = "127.0.0.1:0"
+[TCP:5565.signer.ops_0]
+hmac_key = "the key"
+[LogOutput]
+message_matcher = "Logger == 'lines' || Logger == 'records'"
+payload_only = true
+[trusted]
+type = "FileOutput"
+message_matcher = "TRUE"
+message_signer = "ops"
+path = "{dir}/trusted.log"
+encoder = "ProtobufEncoder"
+"#,
+    );
+    let send = |port: u16, data: &[u8]| {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(data).unwrap();
+    };
+    send(h.listening("lines"), b"alpha|beta|");
+    send(h.listening("records"), b"1:one 2:two 3:");
+    let signer = SigningConfig {
+        name: "ops".into(),
+        hash: HmacHash::Md5,
+        key: b"the key".to_vec(),
+        version: 0,
+    };
+    let signed = h.listening("TCP:5565");
+    send(signed, &frame(&test_message(7), Some(&signer)));
+    let got = wait_framed(&h.path("trusted.log"), 1);
+    assert_eq!(got[0].payload_bytes(), b"message 7");
+    // Token records keep their delimiter; regexp records with the delimiter at the start
+    // begin with it; no ProtobufDecoder was put on the text inputs.
+    wait_for("the payloads on stdout", 20, || {
+        let out = h.stdout();
+        ["alpha|", "beta|", "1:one ", "2:two "]
+            .iter()
+            .all(|p| out.lines().any(|l| l == *p))
+            .then_some(())
+    });
+    let err = h.stderr();
+    for (section, key, how) in [
+        ("lines", "parser_type", "read as a TokenSplitter"),
+        ("lines", "delimiter", "read as a TokenSplitter"),
+        ("records", "delimiter_location", "read as a RegexSplitter"),
+        ("TCP:5565", "signer", "read as a HekaFramingSplitter"),
+    ] {
+        let want = format!("[{section}] {key}: '{key}' is a Heka 0.9 option: {how}");
+        assert_eq!(err.matches(&want).count(), 1, "{want} once in:\n{err}");
+    }
+    assert!(
+        err.contains(
+            "[records-splitter]\ntype = \"RegexSplitter\"\ndelimiter = '(\\d+):'\n\
+             delimiter_eol = false"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "[LogOutput] encoder: LogOutput requires an encoder since Heka 0.10: using \
+             PayloadEncoder"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "[LogOutput] payload_only: 'LogOutput' has no option 'payload_only': it is ignored \
+             (as Heka did); Heka 0.6 replaced it with encoders: encoder = \"PayloadEncoder\""
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("rror"), "{err}");
+    assert!(h.stop().success());
 }

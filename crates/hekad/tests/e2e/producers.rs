@@ -195,7 +195,9 @@ flush_count = 1
 /// one, with a user agent that names it and, for some, a referer.
 fn request(i: usize) -> (String, String, Option<String>, &'static str) {
     let agent = format!("e2e-agent/{i} (real producer)");
-    let referer = i.is_multiple_of(3).then(|| format!("http://referer.example/page/{i}"));
+    let referer = i
+        .is_multiple_of(3)
+        .then(|| format!("http://referer.example/page/{i}"));
     if i.is_multiple_of(4) {
         (format!("/missing/{i}?q={i}"), agent, referer, "404")
     } else {

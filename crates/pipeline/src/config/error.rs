@@ -72,7 +72,7 @@ pub enum ErrorKind {
     UnrecognizedCategory(String),
     /// No plugin is registered under this type name (reported by the
     /// pipeline builder, see [`ConfigError::unknown_type`]).
-    #[error("no registered plugin type: {0}")]
+    #[error("No registered plugin type: {0}")]
     UnknownType(String),
     /// An option that is neither a plugin option nor a common option.
     #[error("unknown config setting for '{section}': {key}")]

@@ -68,7 +68,9 @@ impl Globals {
 
     /// Decodes a `[hekad]` table over the defaults.
     pub(crate) fn from_table(table: &TableRef) -> Result<Globals, ConfigError> {
-        let raw: RawGlobals = table.deserialize(|_| true)?;
+        let raw: RawGlobals = table
+            .deserialize(|_| true)
+            .map_err(|e| super::legacy::with_removed_hint(e, "hekad"))?;
         let mut g = Globals::default();
         let invalid = |key: &str, message: &str| {
             table.error(Some(key), ErrorKind::Invalid(message.to_owned()))

@@ -59,6 +59,7 @@ mod duration;
 mod env;
 mod error;
 mod globals;
+pub mod legacy;
 mod load;
 mod section;
 mod table;

@@ -258,6 +258,19 @@ impl PluginOptions {
         &self.values
     }
 
+    /// These options without the ones named in `keys` (lower-case).
+    pub fn without(&self, keys: &[&str]) -> PluginOptions {
+        PluginOptions {
+            table: self.table.clone(),
+            values: self
+                .values
+                .iter()
+                .filter(|(k, _)| !keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
     /// The section (instance) name.
     pub fn section_name(&self) -> &str {
         self.table.name()
@@ -371,12 +384,12 @@ mod tests {
         let err = ConfigError::unknown_type(&c.sections[0]);
         assert_eq!(
             err.to_string(),
-            "test.toml: [a] type: no registered plugin type: NopeInput (line 2, column 8)"
+            "test.toml: [a] type: No registered plugin type: NopeInput (line 2, column 8)"
         );
         let err = ConfigError::unknown_type(&c.sections[1]);
         assert_eq!(
             err.to_string(),
-            "test.toml: [NopeOutput] no registered plugin type: NopeOutput (line 3, column 2)"
+            "test.toml: [NopeOutput] No registered plugin type: NopeOutput (line 3, column 2)"
         );
     }
 

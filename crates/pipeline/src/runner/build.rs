@@ -100,14 +100,12 @@ fn build_with_decoders<T: ?Sized>(
         check_only,
         decoders,
     })
+    .map_err(|e| config::legacy::with_removed_hint(e, &t.section.type_name))
 }
 
 /// The error for a section whose plugin type is not registered.
 fn unregistered(s: &Section) -> ConfigError {
-    s.error(
-        Some("type"),
-        format!("No registered plugin type: {}", s.type_name),
-    )
+    config::legacy::with_removed_hint(ConfigError::unknown_type(s), &s.type_name)
 }
 
 /// The config's decoder sections, for decoders that build others by name (MultiDecoder).
@@ -172,6 +170,16 @@ impl Builder<'_> {
                 format!("{} specifies undefined splitter {name}", input.name),
             )
         })?;
+        self.splitter_factory_from(input, name, t)
+    }
+
+    /// [`Builder::splitter_factory`] for the splitter template `t`, named `name`.
+    fn splitter_factory_from(
+        &self,
+        input: &Section,
+        name: &str,
+        t: Arc<Template>,
+    ) -> Result<(Factory<dyn Splitter>, SplitterOptions), ConfigError> {
         let spec = self
             .registry
             .splitter(&t.section.type_name)
@@ -275,16 +283,42 @@ impl Builder<'_> {
             return Ok(None);
         };
         let globals = &self.globals;
-        let (common, options) = s.common_input()?;
-        let splitter_name = common
+        let (common, mut options) = s.common_input()?;
+        let mut splitter_name = common
             .splitter
             .clone()
             .unwrap_or_else(|| spec.default_splitter.to_string());
-        let (splitter, splitter_options) = self.splitter_factory(s, &splitter_name)?;
+        // Heka 0.9's `parser_type`, `delimiter`, … on the input: a splitter made from them.
+        let legacy = config::legacy::input_splitter(
+            s,
+            &options,
+            common.splitter.is_some(),
+            spec.default_splitter,
+        )?;
+        let mut default_decoder = spec.default_decoder;
+        let (splitter, splitter_options) = match legacy {
+            Some(l) => {
+                if l.no_default_decoder {
+                    default_decoder = None;
+                }
+                for w in &l.warnings {
+                    tracing::warn!("{w}");
+                }
+                options = l.options;
+                splitter_name = l.section.name.clone();
+                let (_, own) = l.section.common_splitter()?;
+                let t = Arc::new(Template {
+                    section: l.section,
+                    options: own,
+                });
+                self.splitter_factory_from(s, &splitter_name, t)?
+            }
+            None => self.splitter_factory(s, &splitter_name)?,
+        };
         // Deliberate difference: Heka reads `decoder = ""` as "unset", so TcpInput always
         // decoded protobuf; an explicit empty string here means "no decoder".
         let no_decoder = matches!(s.get("decoder"), Some(toml::Value::String(d)) if d.is_empty());
-        let decoder_name = match common.decoder.as_deref().or(spec.default_decoder) {
+        let decoder_name = match common.decoder.as_deref().or(default_decoder) {
             Some(d) if !no_decoder => Some(d.to_string()),
             _ => None,
         };
@@ -368,9 +402,27 @@ impl Builder<'_> {
                         encoder_type = ty;
                     }
                     None if spec.encoder_required => {
-                        return Err(
-                            s.error(Some("encoder"), format!("{} requires an encoder", s.name))
+                        let Some(e) = spec.legacy_encoder else {
+                            return Err(s.error(
+                                Some("encoder"),
+                                format!("{} requires an encoder", s.name),
+                            ));
+                        };
+                        tracing::warn!(
+                            "{}",
+                            s.error(
+                                Some("encoder"),
+                                format!(
+                                    "{} requires an encoder since Heka 0.10: using {e}, which \
+                                     writes what Heka 0.8/0.9 wrote; add encoder = \"{e}\"",
+                                    s.type_name
+                                )
+                            )
                         );
+                        let (enc, ty) = self.encoder(s, e)?;
+                        encoder = Some(enc);
+                        encoder_name = Some(e.to_string());
+                        encoder_type = ty;
                     }
                     None => {}
                 }
@@ -543,6 +595,7 @@ impl Pipeline {
             }
             if let Some(o) = registry.output(&s.type_name) {
                 defaults.extend(o.default_encoder);
+                defaults.extend(o.legacy_encoder);
             }
             for key in ["splitter", "decoder", "encoder"] {
                 if let Some(toml::Value::String(v)) = s.get(key) {

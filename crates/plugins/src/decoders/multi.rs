@@ -529,7 +529,8 @@ subs = ['StartsWithS', 'inner']
             "{base}[SnappyDecoder]\n[m]\ntype = 'MultiDecoder'\nsubs = ['SnappyDecoder']\n"
         ));
         assert_eq!(
-            e.matches("No registered plugin type: SnappyDecoder").count(),
+            e.matches("No registered plugin type: SnappyDecoder")
+                .count(),
             1,
             "{e}"
         );

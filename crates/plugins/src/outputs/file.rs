@@ -444,6 +444,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     default_matcher: None,
     default_encoder: None,
     encoder_required: true,
+    legacy_encoder: None,
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
     build,

@@ -6,7 +6,10 @@
 //! encoder = "PayloadEncoder"
 //! ```
 //!
-//! No options of its own; an encoder is required. Each message is written as Go's `log`
+//! No options of its own: as in Heka, any option is accepted and ignored (with a warning), 0.8's
+//! `payload_only` among them. An encoder is required since Heka 0.10; a config written for Heka
+//! 0.8/0.9 that names none gets PayloadEncoder (what those versions wrote) with a warning
+//! (Heka 0.10 loaded it and then stopped the output with "Encoder required."). Each message is written as Go's `log`
 //! package would: a prefix chosen by `[hekad] log_flags` (default 3: `2006/01/02 15:04:05 `
 //! in the local zone; 0: none), the encoded bytes, and a newline unless the bytes already end
 //! with one. A multi-line message gets the prefix once.
@@ -23,7 +26,6 @@ use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{Output, OutputContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
-use serde::Deserialize;
 
 use crate::support::gotime::{WallClock, Zone};
 
@@ -35,11 +37,6 @@ const LTIME: u32 = 2;
 const LMICROSECONDS: u32 = 4;
 /// Go's `log.LUTC`.
 const LUTC: u32 = 32;
-
-/// LogOutput has no options of its own.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LogOutputConfig {}
 
 /// Writes Go `log`-style line prefixes.
 #[derive(Debug, Clone)]
@@ -114,7 +111,8 @@ struct LogOutput {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
-    let _: LogOutputConfig = ctx.options.parse()?;
+    // No options of its own; Heka accepted and ignored any (0.8's `payload_only` among them).
+    ctx.ignore_options();
     Ok(Box::new(LogOutput {
         prefix: Prefixer::new(ctx.globals.log_flags),
         encoded: Vec::new(),
@@ -173,6 +171,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     default_matcher: None,
     default_encoder: None,
     encoder_required: true,
+    legacy_encoder: Some("PayloadEncoder"),
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
     build,

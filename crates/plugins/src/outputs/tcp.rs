@@ -534,6 +534,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     default_matcher: None,
     default_encoder: Some("ProtobufEncoder"),
     encoder_required: true,
+    legacy_encoder: None,
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
     build,
