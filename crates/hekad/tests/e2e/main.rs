@@ -9,6 +9,7 @@ mod support;
 
 mod aggregator;
 mod config;
+mod corpus;
 mod data_loss;
 mod decoders;
 mod logstreamer;
