@@ -105,13 +105,23 @@ pub struct LegacySplitter {
     pub no_default_decoder: bool,
 }
 
+/// The splitter an input names, for [`input_splitter`].
+#[derive(Debug, Clone, Copy)]
+pub struct NamedSplitter<'a> {
+    /// The name the input gives (`splitter = "…"`).
+    pub name: &'a str,
+    /// Its section: the config's, or the one made for a registered type named directly.
+    pub section: Option<&'a Section>,
+}
+
 /// Translates the pre-0.10 stream options of input section `input` (own options `options`).
-/// `default_splitter` is the type of the input's 0.10 default splitter, which stands for
-/// Heka 0.9's default `parser_type` of that input. `None` when the section has none of them.
+/// `named` is the splitter the input names, if it names one; `default_splitter` is the type
+/// of the input's 0.10 default splitter, which stands for Heka 0.9's default `parser_type` of
+/// that input. `None` when the section has none of the old options.
 pub fn input_splitter(
     input: &Section,
     options: &PluginOptions,
-    splitter_set: bool,
+    named: Option<NamedSplitter<'_>>,
     default_splitter: &str,
 ) -> Result<Option<LegacySplitter>, ConfigError> {
     let present: Vec<&str> = INPUT_PARSER_KEYS
@@ -122,16 +132,6 @@ pub fn input_splitter(
     let Some(&first) = present.first() else {
         return Ok(None);
     };
-    if splitter_set {
-        return Err(input.error(
-            Some(first),
-            format!(
-                "'{first}' is Heka 0.9's way to split the stream and this input also names a \
-                 splitter: remove {}",
-                quoted_list(&present)
-            ),
-        ));
-    }
     let string = |key: &str| -> Result<Option<String>, ConfigError> {
         match options.get(key) {
             None => Ok(None),
@@ -142,105 +142,127 @@ pub fn input_splitter(
             )),
         }
     };
-    let parser = match string("parser_type")? {
-        Some(p) => p,
-        None => match default_splitter {
-            "TokenSplitter" => "token".to_string(),
-            "HekaFramingSplitter" => "message.proto".to_string(),
+    // The options of the splitter to make, `type` apart.
+    let mut body = toml::Table::new();
+    let type_name = if let Some(named) = named {
+        // Heka 0.10's own docs kept `[UdpInput.signer.*]` beside `splitter =
+        // "HekaFramingSplitter"`: the signers belong to that splitter.
+        let framing = named
+            .section
+            .filter(|s| s.type_name == "HekaFramingSplitter");
+        match framing {
+            Some(section) if present == ["signer"] => {
+                body.extend(
+                    section
+                        .options()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                "HekaFramingSplitter"
+            }
             _ => {
                 return Err(input.error(
                     Some(first),
                     format!(
-                        "'{first}' is a Heka 0.9 option, and 0.9's parser for this input is not \
-                         known here: name a splitter instead (splitter = \"my_splitter\" and a \
-                         [my_splitter] section with type = \"TokenSplitter\", \
-                         \"RegexSplitter\" or \"HekaFramingSplitter\")"
+                        "'{first}' is Heka 0.9's way to split the stream and this input also \
+                         names a splitter ({}): remove {}",
+                        named.name,
+                        quoted_list(&present)
                     ),
                 ));
             }
-        },
-    };
-    let delimiter = string("delimiter")?;
-    let location = string("delimiter_location")?;
-    let mut table = toml::Table::new();
-    let type_name = match parser.as_str() {
-        "token" => {
-            if location.is_some() {
-                return Err(only_with(input, "delimiter_location", "regexp", &parser));
-            }
-            if let Some(d) = delimiter {
-                table.insert("delimiter".into(), d.into());
-            }
-            "TokenSplitter"
         }
-        "regexp" => {
-            let Some(d) = delimiter else {
-                return Err(input.error(
-                    Some("parser_type"),
-                    "parser_type = \"regexp\" needs a delimiter (a regular expression): in Heka \
-                     0.10 write a RegexSplitter with its delimiter",
-                ));
-            };
-            table.insert("delimiter".into(), d.into());
-            match location.as_deref() {
-                None | Some("end") => {}
-                Some("start") => {
-                    table.insert("delimiter_eol".into(), false.into());
-                }
-                Some(other) => {
+    } else {
+        let parser = match string("parser_type")? {
+            Some(p) => p,
+            None => match default_splitter {
+                "TokenSplitter" => "token".to_string(),
+                "HekaFramingSplitter" => "message.proto".to_string(),
+                _ => {
                     return Err(input.error(
-                        Some("delimiter_location"),
-                        format!("delimiter_location must be \"start\" or \"end\", not \"{other}\""),
+                        Some(first),
+                        format!(
+                            "'{first}' is a Heka 0.9 option, and 0.9's parser for this input is \
+                             not known here: name a splitter instead (splitter = \"my_splitter\" \
+                             and a [my_splitter] section with type = \"TokenSplitter\", \
+                             \"RegexSplitter\" or \"HekaFramingSplitter\")"
+                        ),
                     ));
                 }
-            }
-            "RegexSplitter"
-        }
-        "message.proto" => {
-            for key in ["delimiter", "delimiter_location"] {
-                if options.get(key).is_some() {
-                    return Err(only_with(input, key, "token or regexp", &parser));
+            },
+        };
+        let delimiter = string("delimiter")?;
+        let location = string("delimiter_location")?;
+        match parser.as_str() {
+            "token" => {
+                if location.is_some() {
+                    return Err(only_with(input, "delimiter_location", "regexp", &parser));
                 }
+                if let Some(d) = delimiter {
+                    body.insert("delimiter".into(), d.into());
+                }
+                "TokenSplitter"
             }
-            "HekaFramingSplitter"
-        }
-        other => {
-            return Err(input.error(
-                Some("parser_type"),
-                format!(
-                    "unknown parser_type \"{other}\" (Heka 0.9 knew \"token\", \"regexp\" and \
-                     \"message.proto\"; Heka 0.10 replaced it with splitters)"
-                ),
-            ));
+            "regexp" => {
+                let Some(d) = delimiter else {
+                    return Err(input.error(
+                        Some("parser_type"),
+                        "parser_type = \"regexp\" needs a delimiter (a regular expression): in \
+                         Heka 0.10 write a RegexSplitter with its delimiter",
+                    ));
+                };
+                body.insert("delimiter".into(), d.into());
+                match location.as_deref() {
+                    None | Some("end") => {}
+                    Some("start") => {
+                        body.insert("delimiter_eol".into(), false.into());
+                    }
+                    Some(other) => {
+                        return Err(input.error(
+                            Some("delimiter_location"),
+                            format!(
+                                "delimiter_location must be \"start\" or \"end\", not \"{other}\""
+                            ),
+                        ));
+                    }
+                }
+                "RegexSplitter"
+            }
+            "message.proto" => {
+                for key in ["delimiter", "delimiter_location"] {
+                    if options.get(key).is_some() {
+                        return Err(only_with(input, key, "token or regexp", &parser));
+                    }
+                }
+                "HekaFramingSplitter"
+            }
+            other => {
+                return Err(input.error(
+                    Some("parser_type"),
+                    format!(
+                        "unknown parser_type \"{other}\" (Heka 0.9 knew \"token\", \"regexp\" \
+                         and \"message.proto\"; Heka 0.10 replaced it with splitters)"
+                    ),
+                ));
+            }
         }
     };
     if let Some(signer) = options.get("signer") {
         if type_name != "HekaFramingSplitter" {
+            let parser = string("parser_type")?.unwrap_or_default();
             return Err(only_with(input, "signer", "message.proto", &parser));
         }
-        table.insert("signer".into(), signer.clone());
+        let mut all = match body.remove("signer") {
+            Some(toml::Value::Table(t)) => t,
+            _ => toml::Table::new(),
+        };
+        if let toml::Value::Table(t) = signer {
+            all.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        body.insert("signer".into(), toml::Value::Table(all));
     }
     let name = format!("{}-splitter", input.name);
-    // Written by hand rather than by toml's writer to keep `type` first and the signers as
-    // `[<name>.signer.<id>]` tables, as Heka's docs write them.
-    let mut text = format!("[{name}]\ntype = \"{type_name}\"\n");
-    let mut signers = None;
-    for (k, v) in &table {
-        match v {
-            toml::Value::Table(t) => signers = Some((k, t)),
-            v => text.push_str(&format!("{k} = {v}\n")),
-        }
-    }
-    if let Some((k, t)) = signers {
-        for (id, signer) in t {
-            text.push_str(&format!("[{name}.{k}.{id}]\n"));
-            if let toml::Value::Table(options) = signer {
-                for (o, v) in options {
-                    text.push_str(&format!("{o} = {v}\n"));
-                }
-            }
-        }
-    }
+    let text = render(&name, type_name, &body);
     let origin = PathBuf::from(format!(
         "{} ([{}] as Heka 0.10 writes it)",
         input.file().display(),
@@ -273,6 +295,30 @@ pub fn input_splitter(
         options: options.without(INPUT_PARSER_KEYS),
         no_default_decoder: type_name != "HekaFramingSplitter",
     }))
+}
+
+/// A splitter section as TOML, written by hand rather than by toml's writer to keep `type`
+/// first and the signers as `[<name>.signer.<id>]` tables, as Heka's docs write them.
+fn render(name: &str, type_name: &str, body: &toml::Table) -> String {
+    let mut text = format!("[{name}]\ntype = \"{type_name}\"\n");
+    let mut tables = Vec::new();
+    for (k, v) in body {
+        match v {
+            toml::Value::Table(t) => tables.push((k, t)),
+            v => text.push_str(&format!("{k} = {v}\n")),
+        }
+    }
+    for (k, t) in tables {
+        for (id, inner) in t {
+            text.push_str(&format!("[{name}.{k}.{id}]\n"));
+            if let toml::Value::Table(options) = inner {
+                for (o, v) in options {
+                    text.push_str(&format!("{o} = {v}\n"));
+                }
+            }
+        }
+    }
+    text
 }
 
 fn only_with(input: &Section, key: &str, parsers: &str, parser: &str) -> ConfigError {
@@ -337,7 +383,11 @@ mod tests {
         let c = load_str(text, Path::new("old.toml")).map_err(|e| e.to_string())?;
         let s = &c.sections[0];
         let (common, own) = s.common_input().map_err(|e| e.to_string())?;
-        input_splitter(s, &own, common.splitter.is_some(), default).map_err(|e| e.to_string())
+        let named = common.splitter.as_deref().map(|name| NamedSplitter {
+            name,
+            section: c.sections.iter().find(|x| x.name == name),
+        });
+        input_splitter(s, &own, named, default).map_err(|e| e.to_string())
     }
 
     fn splitter(text: &str, default: &str) -> (String, toml::Table, Vec<String>) {
@@ -428,6 +478,35 @@ mod tests {
     }
 
     #[test]
+    fn signers_beside_a_named_framing_splitter_join_a_copy_of_it() {
+        // Heka 0.10's UdpInput docs: `splitter = "HekaFramingSplitter"` and signers on the input.
+        let (ty, opts, warnings) = splitter(
+            "[UdpInput]\naddress = ':1'\nsplitter = 'framing'\n\
+             [UdpInput.signer.ops_0]\nhmac_key = 'a'\n\
+             [framing]\ntype = 'HekaFramingSplitter'\nskip_authentication = false\n\
+             [framing.signer.dev_1]\nhmac_key = 'b'\n",
+            "NullSplitter",
+        );
+        assert_eq!(ty, "HekaFramingSplitter");
+        assert_eq!(
+            opts.get("skip_authentication").and_then(|v| v.as_bool()),
+            Some(false)
+        );
+        let signers: Vec<&String> = opts
+            .get("signer")
+            .and_then(|s| s.as_table())
+            .map(|t| t.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(signers, ["dev_1", "ops_0"]);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("[UdpInput-splitter.signer.ops_0]\nhmac_key = \"a\""),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
     fn the_input_keeps_its_other_options() {
         let l = translate(
             "[in]\ntype = 'UdpInput'\naddress = ':1'\nparser_type = 'token'\n",
@@ -458,7 +537,17 @@ mod tests {
             "HekaFramingSplitter",
         );
         assert!(
-            e.contains("also names a splitter: remove 'parser_type'"),
+            e.contains("also names a splitter (x): remove 'parser_type'"),
+            "{e}"
+        );
+        // Signers beside a named splitter that is not a framing splitter.
+        let e = err(
+            "[in]\ntype = 'UdpInput'\nsplitter = 't'\n[in.signer.a_1]\nhmac_key = 'k'\n\
+             [t]\ntype = 'TokenSplitter'\n",
+            "NullSplitter",
+        );
+        assert!(
+            e.contains("also names a splitter (t): remove 'signer'"),
             "{e}"
         );
         let e = err(

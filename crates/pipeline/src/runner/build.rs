@@ -289,12 +289,14 @@ impl Builder<'_> {
             .clone()
             .unwrap_or_else(|| spec.default_splitter.to_string());
         // Heka 0.9's `parser_type`, `delimiter`, … on the input: a splitter made from them.
-        let legacy = config::legacy::input_splitter(
-            s,
-            &options,
-            common.splitter.is_some(),
-            spec.default_splitter,
-        )?;
+        let named = common
+            .splitter
+            .as_deref()
+            .map(|name| config::legacy::NamedSplitter {
+                name,
+                section: self.templates.get(name).map(|t| &t.section),
+            });
+        let legacy = config::legacy::input_splitter(s, &options, named, spec.default_splitter)?;
         let mut default_decoder = spec.default_decoder;
         let (splitter, splitter_options) = match legacy {
             Some(l) => {
