@@ -3,11 +3,17 @@
 //! (`docs/config.md`, "Keys" and "Table names").
 //!
 //! Before the file goes to the TOML 1.0 parser, such names are put in double quotes, which gives
-//! TOML 1.0 the same keys. Nothing else changes: no line is added or removed, and the offsets
-//! of the inserted quotes are kept so that errors still point at the column the user wrote.
-//! What TOML 1.0 already accepts (bare keys of letters, digits, `_` and `-`, quoted keys, dotted
-//! keys) is left alone, as are values: strings, multi-line strings and arrays are skipped over so
-//! that nothing inside them is mistaken for a key.
+//! TOML 1.0 the same keys. Three more of Heka's readings are kept the same way:
+//! - a bare key with dots (`http.status = "x"`) is one key named `http.status`, as in Heka, not
+//!   TOML 1.0's nested tables (so field names with dots work in `message_fields`);
+//! - the `\/` escape in a basic string (Heka's parser had it, TOML 1.0 has not) is written
+//!   `\u002F`;
+//! - an integer with leading zeros (`007`) is decimal, as Heka read it: the zeros become spaces.
+//!
+//! No line is added or removed, and the offsets of every inserted character are kept so that
+//! errors still point at the column the user wrote. What TOML 1.0 already accepts is otherwise
+//! left alone; strings, multi-line strings and arrays are skipped over so that nothing inside
+//! them is mistaken for a key.
 
 /// The text with Heka's bare names quoted, and the offsets (in that text) of every quote added.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,10 +38,10 @@ fn bare_ok(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-/// Whether a key or table-name part as written must be quoted for TOML 1.0 to read it as Heka
-/// did: it has a character that neither a bare key nor a dotted key may contain.
+/// Whether a table-name part as written must be quoted for TOML 1.0 to read it as Heka did: it
+/// has a character that a bare key may not contain.
 fn needs_quotes(name: &str) -> bool {
-    !name.is_empty() && !name.chars().all(|c| bare_ok(c) || c == '.')
+    !name.is_empty() && !name.chars().all(bare_ok)
 }
 
 /// Writes `name` as a TOML basic string.
@@ -99,6 +105,7 @@ fn line_start(line: &str, out: &mut Normalized) -> State {
         .find([' ', '\t', '=', '\r', '\n'])
         .unwrap_or(body.len());
     let key = &body[..key_len];
+    // A dotted key is one key in Heka (`http.status`), so it is quoted whole.
     if needs_quotes(key) {
         push_quoted(out, key);
         return value(&body[key_len..], 0, out);
@@ -138,9 +145,15 @@ fn header(body: &str, out: &mut Normalized) -> State {
 }
 
 /// Copies `s`, part of a value with `depth` brackets open, and says where the next line starts.
+/// On the way it rewrites `\/` in one-line basic strings and leading zeros of integers (see the
+/// module docs).
 fn value(s: &str, mut depth: usize, out: &mut Normalized) -> State {
-    out.text.push_str(s);
     let b = s.as_bytes();
+    // Bytes of `s` before `copied` are in `out` already.
+    let mut copied = 0;
+    // The last byte that was not a space or tab, outside strings: `=`, `[` or `,` before a
+    // number means the number starts a value.
+    let mut before = b'=';
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -148,27 +161,66 @@ fn value(s: &str, mut depth: usize, out: &mut Normalized) -> State {
             b'[' | b'{' => depth += 1,
             b']' | b'}' => depth = depth.saturating_sub(1),
             q @ (b'"' | b'\'') => {
-                let triple = b[i..].starts_with(if q == b'"' { b"\"\"\"" } else { b"'''" });
+                let triple = b[i..].starts_with(if q == b'"' { b"\"\"\"" } else { b"\'\'\'" });
                 if triple {
                     match close_string(&s[i + 3..], q) {
                         Some(end) => i += 3 + end,
-                        None => return State::InString { quote: q, depth },
+                        None => {
+                            out.text.push_str(&s[copied..]);
+                            return State::InString { quote: q, depth };
+                        }
                     }
+                    before = q;
                     continue;
                 }
                 // A one-line string: to its closing quote (a backslash escapes in "...").
                 i += 1;
                 while i < b.len() && b[i] != q {
                     if q == b'"' && b[i] == b'\\' {
+                        if b.get(i + 1) == Some(&b'/') {
+                            // Heka's `\/`: TOML 1.0 reads the same character as `\u002F`.
+                            out.text.push_str(&s[copied..=i]);
+                            for c in "u002".chars() {
+                                out.inserted.push(out.text.len());
+                                out.text.push(c);
+                            }
+                            out.text.push('F');
+                            copied = i + 2;
+                        }
                         i += 1;
                     }
                     i += 1;
                 }
             }
+            b'0' if matches!(before, b'=' | b'[' | b',') => {
+                let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let next = b.get(i + digits).copied();
+                let ends_number = matches!(
+                    next,
+                    None | Some(b' ' | b'\t' | b',' | b']' | b'}' | b'#' | b'\r' | b'\n')
+                );
+                if digits > 1 && ends_number {
+                    // `007` as Heka read it: 7. Zeros become spaces, so no column moves.
+                    let zeros = b[i..i + digits - 1]
+                        .iter()
+                        .take_while(|c| **c == b'0')
+                        .count();
+                    out.text.push_str(&s[copied..i]);
+                    out.text.extend(std::iter::repeat_n(' ', zeros));
+                    copied = i + zeros;
+                }
+                i += digits;
+                before = b'0';
+                continue;
+            }
             _ => {}
+        }
+        if !matches!(b[i], b' ' | b'\t') {
+            before = b[i];
         }
         i += 1;
     }
+    out.text.push_str(&s[copied..]);
     if depth > 0 {
         State::InValue { depth }
     } else {
@@ -223,7 +275,8 @@ mod tests {
     #[test]
     fn what_toml_1_reads_is_left_alone() {
         let text = "# [not:a table]\n[ok-name.sub_1]\nkey = \"a|b = [c:d]\"\n\"q:k\" = 1\n\
-                    a.b = 2\n[[arr]]\nx = 'lit|eral'\n";
+                    a . b = 2\n[[arr]]\nx = 'lit|eral'\nn = 0\nf = 0.5\nd = 1979-05-27\n\
+                    h = 0x0F\ns = \"007\"\n";
         assert_eq!(norm(text), text);
         assert!(normalize(text).inserted.is_empty());
     }
@@ -233,6 +286,30 @@ mod tests {
         let text = "list = [\n  \"a\",\n  b:c = 1,\n]\ns = \"\"\"\nx|y = 1\n\"\"\"\nz|w = 2\n";
         let want = "list = [\n  \"a\",\n  b:c = 1,\n]\ns = \"\"\"\nx|y = 1\n\"\"\"\n\"z|w\" = 2\n";
         assert_eq!(norm(text), want);
+    }
+
+    #[test]
+    fn dotted_keys_are_one_key_as_in_heka() {
+        assert_eq!(
+            norm("  http.status = \"%S%\"\n"),
+            "  \"http.status\" = \"%S%\"\n"
+        );
+        // Table names keep their dots as separators.
+        assert_eq!(norm("[a.b]\n"), "[a.b]\n");
+    }
+
+    #[test]
+    fn heka_escapes_and_numbers_become_toml_1() {
+        let n = normalize("p = \"\\/var\\/log\" # a \\/ comment\n");
+        assert_eq!(n.text, "p = \"\\u002Fvar\\u002Flog\" # a \\/ comment\n");
+        assert_eq!(n.inserted.len(), 8);
+        // Not in literal strings, and an escaped backslash before `/` stays.
+        let text = "p = '\\/x'\nq = \"\\\\/\"\n";
+        assert_eq!(norm(text), text);
+        assert_eq!(norm("a = 007\n"), "a =   7\n");
+        assert_eq!(norm("a = [00, 010,0]\n"), "a = [ 0,  10,0]\n");
+        assert_eq!(norm("a = 0 # x\n"), "a = 0 # x\n");
+        assert_eq!(norm("a = -07\n"), "a = -07\n");
     }
 
     #[test]

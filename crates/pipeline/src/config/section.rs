@@ -426,6 +426,30 @@ mod tests {
     }
 
     #[test]
+    fn heka_readings_of_numbers_escapes_and_dotted_keys() {
+        #[derive(Deserialize, Debug, Default)]
+        #[serde(deny_unknown_fields, default)]
+        struct Own {
+            rate: f64,
+            count: u32,
+            path: String,
+            message_fields: std::collections::BTreeMap<String, String>,
+        }
+        let s = only(
+            "[dec]\ntype = 'ScribbleDecoder'\nrate = 5\ncount = 007\npath = \"\\/var\\/log\"\n\
+             [dec.message_fields]\nhttp.status = '200'\n",
+        );
+        let own: Own = s.no_common().unwrap().parse().unwrap();
+        assert_eq!(own.rate, 5.0);
+        assert_eq!(own.count, 7);
+        assert_eq!(own.path, "/var/log");
+        assert_eq!(
+            own.message_fields.get("http.status").map(String::as_str),
+            Some("200")
+        );
+    }
+
+    #[test]
     fn case_insensitive_common_and_plugin_keys() {
         #[derive(Deserialize, Debug, Default)]
         #[serde(deny_unknown_fields, default)]
