@@ -426,6 +426,21 @@ mod tests {
     }
 
     #[test]
+    fn a_table_written_twice_is_named() {
+        let err = config_err("[a]\nx = 1\n[AMQPOutput]\n  [AMQPOutput]\nurl = 'u'\n");
+        assert_eq!(err.position(), pos(4, 4));
+        assert_eq!(
+            err.hint(),
+            Some(
+                "the table [AMQPOutput] is defined twice (Heka refused this too): merge the two into one"
+            )
+        );
+        // A key written twice is not a table.
+        let err = config_err("[a]\nx = 1\nx = 2\n");
+        assert_eq!(err.hint(), None, "{err}");
+    }
+
+    #[test]
     fn heka_readings_of_numbers_escapes_and_dotted_keys() {
         #[derive(Deserialize, Debug, Default)]
         #[serde(deny_unknown_fields, default)]

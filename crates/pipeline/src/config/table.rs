@@ -69,6 +69,18 @@ impl SourceFile {
                     .with_file(&self.path);
                 if let Some(span) = e.span() {
                     err = err.with_position(self.position(span.start));
+                    // A table header written twice: say which, as Heka's parser did.
+                    let line_start = self.text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+                    let line = self.text[line_start..].lines().next().unwrap_or_default();
+                    if e.message().starts_with("duplicate key")
+                        && line.trim_start().starts_with('[')
+                    {
+                        let header = line.trim();
+                        err = err.with_hint(format!(
+                            "the table {header} is defined twice (Heka refused this too): \
+                             merge the two into one"
+                        ));
+                    }
                 }
                 err
             })
