@@ -267,6 +267,10 @@ impl Builder<'_> {
             .clone()
             .unwrap_or_else(|| spec.default_splitter.to_string());
         let (splitter, splitter_options) = self.splitter_factory(s, &splitter_name)?;
+        let splitter_type = self
+            .template(&splitter_name, PluginKind::Splitter)
+            .map(|t| t.section.type_name.clone())
+            .unwrap_or_default();
         // Deliberate difference: Heka reads `decoder = ""` as "unset", so TcpInput always
         // decoded protobuf; an explicit empty string here means "no decoder".
         let no_decoder = matches!(s.get("decoder"), Some(toml::Value::String(d)) if d.is_empty());
@@ -312,6 +316,8 @@ impl Builder<'_> {
                 streams: Arc::new(streams),
                 globals: globals.clone(),
                 ticker: common.ticker_interval.map(std::time::Duration::from_secs),
+                shutdown: shared.shutdown.clone(),
+                splitter_type,
             },
             input,
             rebuild: Box::new(move || {
