@@ -12,6 +12,7 @@ mod config;
 mod data_loss;
 mod decoders;
 mod logstreamer;
+mod process;
 mod rotation;
 mod signals;
 mod tcp;
