@@ -52,6 +52,28 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     loader.finish()
 }
 
+/// Reads the one top-level table `name` of `text` as a plugin section, reporting errors against
+/// `file` (which is not read); every other table, `[hekad]` included, is ignored. `None` when
+/// `text` has no such table.
+///
+/// For files that hold one plugin's settings among others (ProcessDirectoryInput's process
+/// files, which Heka decoded with plain TOML: there is no `%ENV[...]` substitution).
+pub fn load_section(text: &str, file: &Path, name: &str) -> Result<Option<Section>, ConfigError> {
+    let normalized = super::dialect::normalize(text);
+    let source = Arc::new(SourceFile {
+        path: file.to_path_buf(),
+        text: normalized.text,
+        inserted: normalized.inserted,
+    });
+    let root = source.parse()?;
+    match root.iter().find(|(k, _)| k.get_ref() == name) {
+        Some((key, value)) => Ok(Some(Section::from_table(TableRef::new(
+            &source, key, value,
+        )?)?)),
+        None => Ok(None),
+    }
+}
+
 /// The `*.toml` files directly inside `dir`, sorted by file name.
 fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -189,6 +211,38 @@ mod tests {
             dir.path().join("10-base.toml")
         );
         assert!(config.section("nested_input").is_none());
+    }
+
+    #[test]
+    fn load_section_reads_one_table_and_ignores_the_rest() {
+        let file = Path::new("/procs/5/p.toml");
+        let text = "[hekad]\nno_such_global = 1\n[whatever]\nx = 1\n\
+                    [ProcessInput]\nTicker_Interval = 3\n[ProcessInput.command.0]\nbin = '%ENV[HOME]'\n";
+        let s = load_section(text, file, "ProcessInput").unwrap().unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.type_name.as_str()),
+            ("ProcessInput", "ProcessInput")
+        );
+        assert_eq!(s.kind, PluginKind::Input);
+        assert_eq!(
+            s.get("ticker_interval").and_then(toml::Value::as_integer),
+            Some(3)
+        );
+        // No %ENV substitution.
+        let bin = s
+            .get("command")
+            .and_then(|c| c.get("0"))
+            .and_then(|c| c.get("bin"));
+        assert_eq!(bin.and_then(toml::Value::as_str), Some("%ENV[HOME]"));
+        assert_eq!(s.file(), file);
+        assert!(
+            load_section("[other]\n", file, "ProcessInput")
+                .unwrap()
+                .is_none()
+        );
+        let err = load_section("[ProcessInput\n", file, "ProcessInput").unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Syntax(_)), "{err}");
+        assert_eq!(err.file(), Some(file));
     }
 
     #[test]

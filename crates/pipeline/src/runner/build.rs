@@ -298,8 +298,10 @@ impl Builder<'_> {
             });
         let legacy = config::legacy::input_splitter(s, &options, named, spec.default_splitter)?;
         let mut default_decoder = spec.default_decoder;
+        let splitter_type;
         let (splitter, splitter_options) = match legacy {
             Some(l) => {
+                splitter_type = l.section.type_name.clone();
                 if l.no_default_decoder {
                     default_decoder = None;
                 }
@@ -315,7 +317,13 @@ impl Builder<'_> {
                 });
                 self.splitter_factory_from(s, &splitter_name, t)?
             }
-            None => self.splitter_factory(s, &splitter_name)?,
+            None => {
+                splitter_type = self
+                    .template(&splitter_name, PluginKind::Splitter)
+                    .map(|t| t.section.type_name.clone())
+                    .unwrap_or_default();
+                self.splitter_factory(s, &splitter_name)?
+            }
         };
         // Deliberate difference: Heka reads `decoder = ""` as "unset", so TcpInput always
         // decoded protobuf; an explicit empty string here means "no decoder".
@@ -362,6 +370,8 @@ impl Builder<'_> {
                 streams: Arc::new(streams),
                 globals: globals.clone(),
                 ticker: common.ticker_interval.map(std::time::Duration::from_secs),
+                shutdown: shared.shutdown.clone(),
+                splitter_type,
             },
             input,
             rebuild: Box::new(move || {

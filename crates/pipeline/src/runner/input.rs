@@ -16,6 +16,8 @@ pub struct InputContext {
     pub(crate) streams: Arc<StreamShared>,
     pub(crate) globals: Arc<Globals>,
     pub(crate) ticker: Option<Duration>,
+    pub(crate) shutdown: ShutdownHandle,
+    pub(crate) splitter_type: String,
 }
 
 impl InputContext {
@@ -69,6 +71,20 @@ impl InputContext {
     /// The input's `ticker_interval`, when set.
     pub fn ticker_interval(&self) -> Option<Duration> {
         self.ticker
+    }
+
+    /// The type of the input's splitter (`NullSplitter`, `TokenSplitter`, …), for inputs that
+    /// read differently with the NullSplitter, as Heka's did (ProcessInput collects a run's
+    /// whole output into one record with it).
+    pub fn splitter_type(&self) -> &str {
+        &self.splitter_type
+    }
+
+    /// Asks hekad to shut down with exit status 1, as the runner does when an input without
+    /// `can_exit` stops. For an input that runs others of its own (ProcessDirectoryInput) when
+    /// one of those stops without `can_exit`.
+    pub fn request_shutdown(&self, reason: impl Into<String>) {
+        self.shutdown.request(1, reason);
     }
 }
 

@@ -93,6 +93,10 @@ pub struct Stream {
     max_record: usize,
     decorate_type: Option<Bytes>,
     decorate_hostname: Option<Bytes>,
+    /// Pid set on the messages built from records (see [`Stream::set_pid`]).
+    decorate_pid: Option<i32>,
+    /// Fields added to the messages built from records (see [`Stream::set_fields`]).
+    decorate_fields: Vec<Field>,
     /// Logger of the messages built from records, when not the input's name.
     logger: Option<Bytes>,
     /// Read buffer of [`Stream::read_from`] (allocated on first use).
@@ -134,6 +138,8 @@ impl Stream {
             max_record,
             decorate_type: None,
             decorate_hostname: None,
+            decorate_pid: None,
+            decorate_fields: Vec::new(),
             logger: None,
             scratch: Vec::new(),
             nonblocking: false,
@@ -146,6 +152,19 @@ impl Stream {
     pub fn set_decoration(&mut self, message_type: Option<Bytes>, hostname: Option<Bytes>) {
         self.decorate_type = message_type;
         self.decorate_hostname = hostname;
+    }
+
+    /// Sets the Pid of the messages this stream builds from records (only when the splitter
+    /// does not deliver message bytes).
+    pub fn set_pid(&mut self, pid: Option<i32>) {
+        self.decorate_pid = pid;
+    }
+
+    /// Sets the fields added, in this order, to every message this stream builds from records
+    /// from now on (only when the splitter does not deliver message bytes), e.g. a
+    /// ProcessInput's `ExitStatus`. Replaces the fields set before.
+    pub fn set_fields(&mut self, fields: Vec<Field>) {
+        self.decorate_fields = fields;
     }
 
     /// Sets the Logger of the messages this stream builds from records (default: the input's
@@ -393,6 +412,8 @@ impl Stream {
                     payload: Some(rec),
                     r#type: self.decorate_type.clone(),
                     hostname: self.decorate_hostname.clone(),
+                    pid: self.decorate_pid,
+                    fields: self.decorate_fields.clone(),
                     ..Message::default()
                 };
                 let mut pack = Pack::new(message);
@@ -548,6 +569,43 @@ mod tests {
             .flat_map(|b| b.packs().map(|p| p.message().payload_bytes().to_vec()))
             .collect();
         assert_eq!(all, vec![b"one\n".to_vec(), b"two\n".to_vec()]);
+    }
+
+    #[test]
+    fn decoration_sets_type_hostname_pid_and_fields() {
+        let (mut s, rx) = stream(opts(), false, false);
+        s.set_decoration(
+            Some(Bytes::from_static(b"t")),
+            Some(Bytes::from_static(b"h")),
+        );
+        s.set_pid(Some(42));
+        s.set_fields(vec![
+            Field::new_string("Name", "x"),
+            Field::new_integer("Status", 3),
+        ]);
+        s.push_bytes(b"a\n");
+        s.set_fields(vec![Field::new_integer("Status", 4)]);
+        s.push_bytes(b"b\n");
+        let msgs: Vec<Message> = rx
+            .try_iter()
+            .flat_map(|d| d.packs().map(|p| p.message().clone()).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(msgs[0].type_bytes(), b"t");
+        assert_eq!(msgs[0].hostname_bytes(), b"h");
+        assert_eq!(msgs[0].pid, Some(42));
+        fn status(m: &Message) -> Option<Option<heka_message::FieldValue<'_>>> {
+            m.field_value(b"Status")
+        }
+        assert_eq!(msgs[0].fields.len(), 2);
+        assert_eq!(
+            status(&msgs[0]),
+            Some(Some(heka_message::FieldValue::Integer(3)))
+        );
+        assert_eq!(msgs[1].fields.len(), 1);
+        assert_eq!(
+            status(&msgs[1]),
+            Some(Some(heka_message::FieldValue::Integer(4)))
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Inputs: sources of data.
 
+mod file_polling;
 pub mod logstreamer;
+mod process;
+mod process_directory;
 mod tcp;
 mod udp;
 
@@ -8,5 +11,12 @@ use heka_pipeline::registry::InputSpec;
 
 /// Every built-in input (keep sorted).
 pub(crate) fn all() -> Vec<InputSpec> {
-    vec![logstreamer::SPEC, tcp::SPEC, udp::SPEC]
+    vec![
+        file_polling::SPEC,
+        logstreamer::SPEC,
+        process::SPEC,
+        process_directory::SPEC,
+        tcp::SPEC,
+        udp::SPEC,
+    ]
 }
