@@ -458,11 +458,27 @@ fn run(o: &Options) -> Result<()> {
     let scratch_root = o.tmp.join(format!("heka-bench-{}", std::process::id()));
     let framed = Stream::build(Workload::Framed)?;
     let lines = Stream::build(Workload::Lines)?;
+    let mut what = Vec::new();
+    if o.cases
+        .iter()
+        .any(|c| matches!(c.workload, Workload::Framed | Workload::Lines))
+    {
+        what.push(format!(
+            "{} messages per TCP case, framed message {:.0} B, line {:.0} B",
+            o.count,
+            framed.message_size(),
+            lines.message_size()
+        ));
+    }
+    if o.cases.iter().any(|c| c.workload == Workload::Logfile) {
+        what.push(format!("a {} B nginx log", o.log_size));
+    }
+    if o.cases.iter().any(|c| c.workload == Workload::ManyFiles) {
+        what.push(format!("{} files x {} lines", o.files, o.file_lines));
+    }
     println!(
-        "heka-bench: {} messages per case, framed message {:.0} B, line {:.0} B, {} cases x {}",
-        o.count,
-        framed.message_size(),
-        lines.message_size(),
+        "heka-bench: {}; {} cases x {}",
+        what.join(", "),
         o.cases.len(),
         o.repeat
     );

@@ -137,13 +137,26 @@ impl Outcome {
     /// One progress line.
     pub(crate) fn line(&self) -> String {
         match self {
-            Outcome::Ok(m) => format!(
-                "{:>12} msg/s {:>8.1} MB/s {:>12} msg/CPU-s  peak RSS {}",
-                thousands(m.msgs_per_s()),
-                m.mb_per_s(),
-                m.msgs_per_cpu_s().map_or("-".into(), thousands),
-                mb(m.peak_rss_kb)
-            ),
+            Outcome::Ok(m) => {
+                let unit = if m.file.is_some() { "lines" } else { "msg" };
+                let mut line = format!(
+                    "{:>12} {unit}/s {:>8.1} MB/s {:>12} {unit}/CPU-s  peak RSS {}",
+                    thousands(m.msgs_per_s()),
+                    m.mb_per_s(),
+                    m.msgs_per_cpu_s().map_or("-".into(), thousands),
+                    mb(m.peak_rss_kb)
+                );
+                if let Some(t) = m.file.as_ref().and_then(|f| f.threads_max) {
+                    line.push_str(&format!("  threads {t}"));
+                }
+                if let Some(l) = m.file.as_ref().and_then(|f| f.latency_s) {
+                    line.push_str(&format!("  latency {l:.2} s"));
+                }
+                if let Some(n) = &m.note {
+                    line.push_str(&format!("  ({n})"));
+                }
+                line
+            }
             Outcome::Skipped(why) => format!("skipped: {why}"),
             Outcome::Failed(why) => format!("FAILED: {why}"),
         }
