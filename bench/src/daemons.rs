@@ -13,7 +13,7 @@ use crate::workload::{DATA_TYPE, END_TEXT, END_TYPE};
 
 /// FileOutput batching for case (c): hand a batch to the writer every 10,000 messages or
 /// 50 ms, whichever comes first (the default, 1 message AND 1 s, writes about once a second).
-const FILE_OUTPUT_BATCHING: &str =
+pub(crate) const FILE_OUTPUT_BATCHING: &str =
     "flush_operator = \"OR\"\nflush_count = 10000\nflush_interval = 50\n";
 
 /// What a case runs and how its configuration is built.
@@ -33,6 +33,20 @@ pub(crate) enum Setup {
     HekadLines,
     /// rsyslogd: imptcp → discard (peers.md W1, tuned).
     Rsyslog,
+    /// `cat LOG > /dev/null` (the read limit of the log-file cases).
+    Cat,
+    /// `heka-bench readlines LOG`: read and count lines (the read-and-split limit).
+    ReadLines,
+    /// hekad: LogstreamerInput → PayloadRegexDecoder → FileOutput with PayloadEncoder.
+    HekadLogfile,
+    /// The same over many files, each its own logstream.
+    HekadManyFiles,
+    /// rsyslogd: imfile → mmnormalize → omfile, the raw line (peers.md W2 but raw output).
+    RsyslogLogfile,
+    /// The same writing the parsed fields as JSON (peers.md W2 exactly).
+    RsyslogLogfileJson,
+    /// rsyslogd raw over many files (imfile with a wildcard).
+    RsyslogManyFiles,
 }
 
 /// Paths of one case's scratch directory.
@@ -66,7 +80,7 @@ impl Scratch {
 }
 
 /// Escapes a path for a double-quoted TOML or rsyslog string.
-fn quoted(p: &Path) -> String {
+pub(crate) fn quoted(p: &Path) -> String {
     p.display()
         .to_string()
         .replace('\\', "\\\\")

@@ -5,6 +5,8 @@
 //! (the peer), and reports rate, CPU per message and memory for each.
 
 mod daemons;
+mod logfile;
+mod nginx;
 mod procfs;
 mod report;
 mod sink;
@@ -29,12 +31,18 @@ use workload::{Stream, Workload};
 const USAGE: &str = "\
 usage: heka-bench [run] [options]        run the benchmark (see bench/README.md)
        heka-bench sink --port P --bytes N --marker FILE [--conns N]   (internal: the sink)
+       heka-bench readlines FILE            (internal: read FILE, count its lines)
 
 options:
   --count N            data messages per case (default 5000000)
   --cases LIST         comma-separated case ids (default: all, in the order a, a-lines,
                        a-1000conns, b, c, b-40filters, c-1000conns, c-1000tls, d-hekad,
-                       d-rsyslog)
+                       d-rsyslog, e-cat, e-lines, e-hekad, e-rsyslog, e-rsyslog-json,
+                       f-hekad, f-rsyslog); `e`, `f`, `tcp` select groups
+  --log-size SIZE      size of the nginx log of the e cases (default 1G; K, M, G = 10^3..)
+  --files N            files of the f cases (default 1000)
+  --file-lines N       lines written to each file in the f cases (default 2000)
+  --files-rate N       pace the f writer at N lines/s in all (default: as fast as it can)
   --repeat R           run every case R times, report the median (default 1)
   --hekad PATH         hekad binary (hekad cases are skipped without it)
   --rsyslogd PATH      rsyslogd binary (default /usr/sbin/rsyslogd)
@@ -42,12 +50,13 @@ options:
                        (@PORT@, @WORKDIR@, @MARKER@ are filled in)
   --out DIR            results directory (default bench/runs/<date>-<hostname>)
   --tmp DIR            scratch directory (default /dev/shm, else /tmp)
-  --timeout SECS       give up on one run after SECS (default 60 + count/20000)
-  --rss-interval-ms MS RSS sampling period (default 250)
+  --timeout SECS       give up on one run after SECS (default 60 + count/20000; for e and
+                       f, 60 + lines/20000)
+  --rss-interval-ms MS RSS (and thread count) sampling period (default 250)
   --keep               keep the scratch directory (configs, logs, output files)";
 
 /// All cases, in run order.
-const CASES: [Case; 10] = [
+const CASES: [Case; 17] = [
     Case {
         id: "a",
         what: "framed Heka messages -> sink (loopback limit)",
@@ -56,6 +65,7 @@ const CASES: [Case; 10] = [
         limit: None,
         target: Target::None,
         connections: 1,
+        also_vs: None,
     },
     Case {
         id: "a-lines",
@@ -65,6 +75,7 @@ const CASES: [Case; 10] = [
         limit: None,
         target: Target::None,
         connections: 1,
+        also_vs: None,
     },
     Case {
         id: "a-1000conns",
@@ -74,6 +85,7 @@ const CASES: [Case; 10] = [
         limit: None,
         target: Target::None,
         connections: 1000,
+        also_vs: None,
     },
     Case {
         id: "b",
@@ -83,6 +95,7 @@ const CASES: [Case; 10] = [
         limit: Some("a"),
         target: Target::Rate(1_000_000.0),
         connections: 1,
+        also_vs: None,
     },
     Case {
         id: "c",
@@ -92,6 +105,7 @@ const CASES: [Case; 10] = [
         limit: Some("a"),
         target: Target::Rate(500_000.0),
         connections: 1,
+        also_vs: None,
     },
     Case {
         id: "b-40filters",
@@ -101,6 +115,7 @@ const CASES: [Case; 10] = [
         limit: Some("a"),
         target: Target::VsPeer("b", 0.8),
         connections: 1,
+        also_vs: None,
     },
     Case {
         id: "c-1000conns",
@@ -110,6 +125,7 @@ const CASES: [Case; 10] = [
         limit: Some("a-1000conns"),
         target: Target::VsPeer("c", 1.0),
         connections: 1000,
+        also_vs: None,
     },
     Case {
         id: "c-1000tls",
@@ -119,6 +135,7 @@ const CASES: [Case; 10] = [
         limit: Some("a-1000conns"),
         target: Target::VsPeer("c", 1.0),
         connections: 1000,
+        also_vs: None,
     },
     Case {
         id: "d-hekad",
@@ -128,6 +145,7 @@ const CASES: [Case; 10] = [
         limit: Some("a-lines"),
         target: Target::VsPeer("d-rsyslog", 1.5),
         connections: 1,
+        also_vs: None,
     },
     Case {
         id: "d-rsyslog",
@@ -137,6 +155,77 @@ const CASES: [Case; 10] = [
         limit: Some("a-lines"),
         target: Target::None,
         connections: 1,
+        also_vs: None,
+    },
+    Case {
+        id: "e-cat",
+        what: "cat access.log > /dev/null (read limit)",
+        workload: Workload::Logfile,
+        setup: Setup::Cat,
+        limit: None,
+        target: Target::None,
+        connections: 0,
+        also_vs: None,
+    },
+    Case {
+        id: "e-lines",
+        what: "heka-bench readlines: read access.log and count its lines (read-and-split limit)",
+        workload: Workload::Logfile,
+        setup: Setup::ReadLines,
+        limit: Some("e-cat"),
+        target: Target::None,
+        connections: 0,
+        also_vs: None,
+    },
+    Case {
+        id: "e-hekad",
+        what: "hekad LogstreamerInput -> TokenSplitter -> PayloadRegexDecoder -> FileOutput(PayloadEncoder: the raw line)",
+        workload: Workload::Logfile,
+        setup: Setup::HekadLogfile,
+        limit: Some("e-cat"),
+        target: Target::VsPeer("e-rsyslog", 2.0),
+        connections: 0,
+        also_vs: Some("e-rsyslog-json"),
+    },
+    Case {
+        id: "e-rsyslog",
+        what: "rsyslogd imfile -> mmnormalize (peers.md W2 rulebase) -> omfile, the raw line (peer)",
+        workload: Workload::Logfile,
+        setup: Setup::RsyslogLogfile,
+        limit: Some("e-cat"),
+        target: Target::None,
+        connections: 0,
+        also_vs: None,
+    },
+    Case {
+        id: "e-rsyslog-json",
+        what: "rsyslogd imfile -> mmnormalize -> omfile, the parsed fields as JSON (peers.md W2 exactly)",
+        workload: Workload::Logfile,
+        setup: Setup::RsyslogLogfileJson,
+        limit: Some("e-cat"),
+        target: Target::None,
+        connections: 0,
+        also_vs: None,
+    },
+    Case {
+        id: "f-hekad",
+        what: "as e-hekad over 1,000 files appended to in turn, each file its own logstream",
+        workload: Workload::ManyFiles,
+        setup: Setup::HekadManyFiles,
+        limit: None,
+        target: Target::None,
+        connections: 0,
+        also_vs: Some("f-rsyslog"),
+    },
+    Case {
+        id: "f-rsyslog",
+        what: "as e-rsyslog over the same files (imfile File=\"dir/*.log\")",
+        workload: Workload::ManyFiles,
+        setup: Setup::RsyslogManyFiles,
+        limit: None,
+        target: Target::None,
+        connections: 0,
+        also_vs: None,
     },
 ];
 
@@ -154,6 +243,10 @@ struct Options {
     timeout: Option<Duration>,
     rss_interval: Duration,
     keep: bool,
+    log_size: u64,
+    files: usize,
+    file_lines: u64,
+    files_rate: Option<f64>,
 }
 
 /// Splits `--name value` / `--name=value` arguments into pairs (flags get an empty value).
@@ -174,6 +267,25 @@ fn pairs(args: &[String], flags: &[&str]) -> Result<Vec<(String, String)>> {
         }
     }
     Ok(out)
+}
+
+/// A byte size: digits with an optional K, M or G (powers of 1000) suffix.
+fn size(name: &str, v: &str) -> Result<u64> {
+    let t = v.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, ' '),
+    };
+    let scale = match unit {
+        ' ' => 1,
+        'K' => 1_000,
+        'M' => 1_000_000,
+        'G' => 1_000_000_000,
+        _ => bail!("--{name}: '{v}' has an unknown unit (K, M or G)"),
+    };
+    number::<u64>(name, digits)?
+        .checked_mul(scale)
+        .ok_or_else(|| anyhow!("--{name}: '{v}' is too large"))
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T> {
@@ -201,22 +313,46 @@ impl Options {
             timeout: None,
             rss_interval: Duration::from_millis(250),
             keep: false,
+            log_size: 1_000_000_000,
+            files: 1000,
+            file_lines: 2000,
+            files_rate: None,
         };
         for (name, v) in pairs(args, &["keep"])? {
             match name.as_str() {
                 "count" => o.count = number(&name, &v)?,
                 "repeat" => o.repeat = number::<u32>(&name, &v)?.max(1),
                 "cases" => {
-                    o.cases = v
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(|id| {
-                            CASES
+                    let mut cases: Vec<&'static Case> = Vec::new();
+                    for id in v.split(',').filter(|s| !s.is_empty()) {
+                        let group: Vec<&'static Case> = match id {
+                            "e" | "f" => CASES
                                 .iter()
-                                .find(|c| c.id == id)
-                                .ok_or_else(|| anyhow!("unknown case '{id}'"))
-                        })
-                        .collect::<Result<_>>()?;
+                                .filter(|c| c.id.starts_with(&format!("{id}-")))
+                                .collect(),
+                            "tcp" => CASES
+                                .iter()
+                                .filter(|c| {
+                                    matches!(c.workload, Workload::Framed | Workload::Lines)
+                                })
+                                .collect(),
+                            _ => vec![
+                                CASES
+                                    .iter()
+                                    .find(|c| c.id == id)
+                                    .ok_or_else(|| anyhow!("unknown case '{id}'"))?,
+                            ],
+                        };
+                        cases.extend(group);
+                    }
+                    o.cases = cases;
+                }
+                "log-size" => o.log_size = size(&name, &v)?,
+                "files" => o.files = number(&name, &v)?,
+                "file-lines" => o.file_lines = number(&name, &v)?,
+                "files-rate" => {
+                    let r: f64 = number(&name, &v)?;
+                    o.files_rate = (r > 0.0).then_some(r);
                 }
                 "hekad" => o.hekad = Some(PathBuf::from(v)),
                 "rsyslogd" => o.rsyslogd = PathBuf::from(v),
@@ -237,6 +373,9 @@ impl Options {
         if o.count == 0 {
             bail!("--count must be at least 1");
         }
+        if o.log_size == 0 || o.files == 0 || o.file_lines == 0 {
+            bail!("--log-size, --files and --file-lines must be at least 1");
+        }
         Ok(o)
     }
 
@@ -250,6 +389,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("sink") => sink(&args[1..]),
+        Some("readlines") => match args.get(1) {
+            Some(path) if args.len() == 2 => logfile::readlines(Path::new(path)),
+            _ => Err(anyhow!("usage: heka-bench readlines FILE")),
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -315,24 +458,58 @@ fn run(o: &Options) -> Result<()> {
     let scratch_root = o.tmp.join(format!("heka-bench-{}", std::process::id()));
     let framed = Stream::build(Workload::Framed)?;
     let lines = Stream::build(Workload::Lines)?;
+    let mut what = Vec::new();
+    if o.cases
+        .iter()
+        .any(|c| matches!(c.workload, Workload::Framed | Workload::Lines))
+    {
+        what.push(format!(
+            "{} messages per TCP case, framed message {:.0} B, line {:.0} B",
+            o.count,
+            framed.message_size(),
+            lines.message_size()
+        ));
+    }
+    if o.cases.iter().any(|c| c.workload == Workload::Logfile) {
+        what.push(format!("a {} B nginx log", o.log_size));
+    }
+    if o.cases.iter().any(|c| c.workload == Workload::ManyFiles) {
+        what.push(format!("{} files x {} lines", o.files, o.file_lines));
+    }
     println!(
-        "heka-bench: {} messages per case, framed message {:.0} B, line {:.0} B, {} cases x {}",
-        o.count,
-        framed.message_size(),
-        lines.message_size(),
+        "heka-bench: {}; {} cases x {}",
+        what.join(", "),
         o.cases.len(),
         o.repeat
     );
     let mut outcomes: Vec<(&Case, Vec<Outcome>)> =
         o.cases.iter().map(|c| (*c, Vec::new())).collect();
+    // The e cases' log, written once before the first of them.
+    let mut log: Option<Result<nginx::LogFile, String>> = None;
     for rep in 0..o.repeat {
         for (case, runs) in &mut outcomes {
-            let stream = match case.workload {
-                Workload::Framed => &framed,
-                Workload::Lines => &lines,
-            };
             let dir = scratch_root.join(format!("{}-{rep}", case.id));
-            let outcome = run_case(case, o, stream, dir, &out.join("configs"));
+            let outcome = match case.workload {
+                Workload::Framed | Workload::Lines => {
+                    let stream = if case.workload == Workload::Framed {
+                        &framed
+                    } else {
+                        &lines
+                    };
+                    run_case(case, o, stream, dir, &out.join("configs"))
+                }
+                Workload::Logfile => {
+                    let log = log.get_or_insert_with(|| {
+                        logfile::prepare_log(&scratch_root.join("log"), o.log_size)
+                            .map_err(|e| format!("writing the log: {e:#}"))
+                    });
+                    match log {
+                        Ok(log) => run_file_case(case, o, Some(log), dir, &out.join("configs")),
+                        Err(e) => Outcome::Failed(e.clone()),
+                    }
+                }
+                Workload::ManyFiles => run_file_case(case, o, None, dir, &out.join("configs")),
+            };
             println!(
                 "  [{}/{}] {:<10} {}",
                 rep + 1,
@@ -358,10 +535,27 @@ fn run(o: &Options) -> Result<()> {
             "timeout_s": o.timeout().as_secs(),
             "hekad": o.hekad.as_ref().map(|p| p.display().to_string()),
             "rsyslog_config": if o.rsyslog_config.is_some() { "custom" } else { "built-in" },
+            "log_size": o.log_size,
+            "files": o.files,
+            "file_lines": o.file_lines,
+            "files_rate": o.files_rate,
+            "sample_interval_ms": o.rss_interval.as_millis() as u64,
         },
         "workloads": {
             "framed": { "message_bytes": framed.message_size() },
             "lines": { "message_bytes": lines.message_size() },
+            "nginx_log": log.as_ref().and_then(|l| l.as_ref().ok()).map(|l| serde_json::json!({
+                "lines": l.lines,
+                "bytes": l.bytes,
+                "dir": o.tmp.display().to_string(),
+            })),
+            "many_files": {
+                "files": o.files,
+                "lines_per_file": o.file_lines.div_ceil(logfile::LINES_PER_WRITE as u64)
+                    * logfile::LINES_PER_WRITE as u64,
+                "lines_per_write": logfile::LINES_PER_WRITE,
+                "rate": o.files_rate,
+            },
         },
     });
     let summary = report::Summary::new(meta, &outcomes);
@@ -405,6 +599,101 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Whether rsyslog's loadable module `name` (e.g. `mmnormalize`) is installed.
+fn rsyslog_module(name: &str) -> bool {
+    let file = format!("{name}.so");
+    let mut dirs = vec![
+        PathBuf::from("/usr/lib/rsyslog"),
+        PathBuf::from("/usr/lib64/rsyslog"),
+    ];
+    if let Ok(entries) = fs::read_dir("/usr/lib") {
+        dirs.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("rsyslog")),
+        );
+    }
+    dirs.iter().any(|d| d.join(&file).is_file())
+}
+
+/// Runs one log-file case (e, f) once.
+fn run_file_case(
+    case: &Case,
+    o: &Options,
+    log: Option<&nginx::LogFile>,
+    dir: PathBuf,
+    configs: &Path,
+) -> Outcome {
+    let lines = match log {
+        Some(l) => l.lines,
+        None => o.files as u64 * o.file_lines,
+    };
+    let fo = logfile::FileOptions {
+        timeout: o
+            .timeout
+            .unwrap_or_else(|| Duration::from_secs(60 + lines / 20_000)),
+        sample_interval: o.rss_interval,
+        keep: o.keep,
+        files: o.files,
+        file_lines: o.file_lines,
+        files_rate: o.files_rate,
+    };
+    let program = match case.setup {
+        Setup::Cat => ["/usr/bin/cat", "/bin/cat"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file()),
+        Setup::ReadLines => env::current_exe().ok(),
+        Setup::HekadLogfile | Setup::HekadManyFiles => {
+            match o.hekad.as_ref().filter(|p| p.is_file()) {
+                Some(p) => Some(p.clone()),
+                None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
+            }
+        }
+        _ => {
+            if !o.rsyslogd.is_file() {
+                return Outcome::Skipped(format!(
+                    "{} not found (run bench/setup.sh)",
+                    o.rsyslogd.display()
+                ));
+            }
+            if let Some(m) = ["imfile", "mmnormalize"]
+                .into_iter()
+                .find(|m| !rsyslog_module(m))
+            {
+                return Outcome::Skipped(format!(
+                    "rsyslog module {m} not found (run bench/setup.sh)"
+                ));
+            }
+            Some(o.rsyslogd.clone())
+        }
+    };
+    let Some(program) = program else {
+        return Outcome::Failed(format!("no program for {}", case.id));
+    };
+    let result = match case.setup {
+        Setup::Cat | Setup::ReadLines => match log {
+            Some(log) => logfile::measure_reader(case.setup, &program, log, dir),
+            None => Err(anyhow!("no log")),
+        },
+        _ => logfile::measure_daemon(
+            &logfile::DaemonCase {
+                setup: case.setup,
+                id: case.id,
+                program: &program,
+                log,
+                configs,
+            },
+            &fo,
+            dir,
+        ),
+    };
+    match result {
+        Ok(m) => Outcome::Ok(m),
+        Err(e) => Outcome::Failed(format!("{e:#}")),
+    }
+}
+
 /// Runs one case once.
 fn run_case(case: &Case, o: &Options, stream: &Stream, dir: PathBuf, configs: &Path) -> Outcome {
     let program = match case.setup {
@@ -417,6 +706,15 @@ fn run_case(case: &Case, o: &Options, stream: &Stream, dir: PathBuf, configs: &P
             Some(p) => Some(p.clone()),
             None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
         },
+        Setup::Cat
+        | Setup::ReadLines
+        | Setup::HekadLogfile
+        | Setup::HekadManyFiles
+        | Setup::RsyslogLogfile
+        | Setup::RsyslogLogfileJson
+        | Setup::RsyslogManyFiles => {
+            return Outcome::Failed(format!("{} is not a connection case", case.id));
+        }
         Setup::Rsyslog => {
             if !o.rsyslogd.is_file() {
                 return Outcome::Skipped(format!(
@@ -615,6 +913,7 @@ fn measure(
             peak_rss_kb: peak,
             rss_samples: samples,
             note,
+            file: None,
         })
     });
     daemon.stop();
@@ -648,8 +947,41 @@ mod tests {
     }
 
     #[test]
+    fn options_for_the_log_file_cases() {
+        let o = Options::parse(&args(
+            "--cases e,f-hekad --log-size 20M --files 10 --file-lines 50 --files-rate 1000",
+        ))
+        .unwrap();
+        assert_eq!(
+            o.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [
+                "e-cat",
+                "e-lines",
+                "e-hekad",
+                "e-rsyslog",
+                "e-rsyslog-json",
+                "f-hekad"
+            ]
+        );
+        assert_eq!(o.log_size, 20_000_000);
+        assert_eq!(
+            (o.files, o.file_lines, o.files_rate),
+            (10, 50, Some(1000.0))
+        );
+        let d = Options::parse(&args("--cases tcp")).unwrap();
+        assert_eq!(d.cases.len(), 10);
+        assert_eq!(d.log_size, 1_000_000_000);
+        assert_eq!(size("x", "1_500k").unwrap(), 1_500_000);
+        assert_eq!(size("x", "2G").unwrap(), 2_000_000_000);
+        assert_eq!(size("x", "123").unwrap(), 123);
+    }
+
+    #[test]
     fn options_reject_bad_input() {
-        assert!(Options::parse(&args("--cases e")).is_err());
+        assert!(Options::parse(&args("--cases z")).is_err());
+        assert!(Options::parse(&args("--log-size 1T")).is_err());
+        assert!(Options::parse(&args("--log-size 0")).is_err());
+        assert!(Options::parse(&args("--files 0")).is_err());
         assert!(Options::parse(&args("--count")).is_err());
         assert!(Options::parse(&args("--count x")).is_err());
         assert!(Options::parse(&args("--count 0")).is_err());

@@ -65,10 +65,47 @@ fn status_value_kb(status: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// `key` (e.g. `VmRSS`, `VmHWM`) of process `pid`, in kB.
+/// `key` (e.g. `VmRSS`, `VmHWM`) of process `pid`, in kB; also any other numeric key
+/// (`Threads`).
 pub(crate) fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status_value_kb(&status, key)
+}
+
+/// What [`wait_rusage`] found out about a finished child.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Exit {
+    /// Whether it exited with status 0.
+    pub(crate) success: bool,
+    /// Its user + system CPU seconds.
+    pub(crate) cpu_s: f64,
+}
+
+/// Waits for child process `pid` to end and returns its resource use (wait4(2)). The child
+/// is reaped: do not wait for it again through `std::process::Child`. (Its `ru_maxrss` is not
+/// used: the kernel carries the spawning process's peak over the exec.)
+#[allow(unsafe_code)]
+pub(crate) fn wait_rusage(pid: u32) -> Result<Exit> {
+    let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes only to the two out-pointers, which point to live locals.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err).context("wait4");
+        }
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Exit {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
+    })
 }
 
 /// Whether a `/proc/net/tcp` table shows a socket listening on 127.0.0.1 or 0.0.0.0:`port`.
@@ -121,8 +158,9 @@ pub(crate) fn hostname() -> String {
         .unwrap_or_else(|_| "unknown-host".into())
 }
 
-/// Seconds since the epoch as a UTC (`YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ`) pair.
-fn utc_strings(secs: u64) -> (String, String) {
+/// The UTC civil date (year, month 1–12, day 1–31) and the second of the day of an epoch
+/// second.
+pub(crate) fn utc_date_parts(secs: u64) -> ((i64, i64, i64), u64) {
     let days = (secs / 86_400) as i64;
     let sod = secs % 86_400;
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -135,6 +173,12 @@ fn utc_strings(secs: u64) -> (String, String) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    ((year, month, day), sod)
+}
+
+/// Seconds since the epoch as a UTC (`YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ`) pair.
+fn utc_strings(secs: u64) -> (String, String) {
+    let ((year, month, day), sod) = utc_date_parts(secs);
     let date = format!("{year:04}-{month:02}-{day:02}");
     let stamp = format!(
         "{date}T{:02}:{:02}:{:02}Z",

@@ -22,6 +22,8 @@ pub(crate) struct Case {
     pub(crate) target: Target,
     /// Connections the workload is spread over.
     pub(crate) connections: usize,
+    /// A second case whose rate this one's is compared with (besides the target's peer).
+    pub(crate) also_vs: Option<&'static str>,
 }
 
 /// A goal printed beside a case's numbers.
@@ -58,6 +60,21 @@ pub(crate) struct Measurement {
     pub(crate) rss_samples: Vec<(f64, u64, u64)>,
     /// Anything odd about the run.
     pub(crate) note: Option<String>,
+    /// Log-file cases only: threads, latency, writer.
+    pub(crate) file: Option<FileStats>,
+}
+
+/// What the log-file cases measure besides rate, CPU and memory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FileStats {
+    /// Most threads the daemon had at one of the samples.
+    pub(crate) threads_max: Option<u64>,
+    /// Last write by the writer until the output held every line (`f`).
+    pub(crate) latency_s: Option<f64>,
+    /// First to last write by the writer (`f`).
+    pub(crate) writer_s: Option<f64>,
+    /// Files written (`f`).
+    pub(crate) files: Option<u64>,
 }
 
 impl Measurement {
@@ -97,6 +114,10 @@ impl Measurement {
             "peak_rss_kb": self.peak_rss_kb,
             "rss_samples": self.rss_samples.iter().map(|s| json!([s.0, s.1, s.2])).collect::<Vec<_>>(),
             "note": self.note,
+            "threads_max": self.file.as_ref().and_then(|f| f.threads_max),
+            "latency_s": self.file.as_ref().and_then(|f| f.latency_s),
+            "writer_s": self.file.as_ref().and_then(|f| f.writer_s),
+            "files": self.file.as_ref().and_then(|f| f.files),
         })
     }
 }
@@ -116,13 +137,26 @@ impl Outcome {
     /// One progress line.
     pub(crate) fn line(&self) -> String {
         match self {
-            Outcome::Ok(m) => format!(
-                "{:>12} msg/s {:>8.1} MB/s {:>12} msg/CPU-s  peak RSS {}",
-                thousands(m.msgs_per_s()),
-                m.mb_per_s(),
-                m.msgs_per_cpu_s().map_or("-".into(), thousands),
-                mb(m.peak_rss_kb)
-            ),
+            Outcome::Ok(m) => {
+                let unit = if m.file.is_some() { "lines" } else { "msg" };
+                let mut line = format!(
+                    "{:>12} {unit}/s {:>8.1} MB/s {:>12} {unit}/CPU-s  peak RSS {}",
+                    thousands(m.msgs_per_s()),
+                    m.mb_per_s(),
+                    m.msgs_per_cpu_s().map_or("-".into(), thousands),
+                    mb(m.peak_rss_kb)
+                );
+                if let Some(t) = m.file.as_ref().and_then(|f| f.threads_max) {
+                    line.push_str(&format!("  threads {t}"));
+                }
+                if let Some(l) = m.file.as_ref().and_then(|f| f.latency_s) {
+                    line.push_str(&format!("  latency {l:.2} s"));
+                }
+                if let Some(n) = &m.note {
+                    line.push_str(&format!("  ({n})"));
+                }
+                line
+            }
             Outcome::Skipped(why) => format!("skipped: {why}"),
             Outcome::Failed(why) => format!("FAILED: {why}"),
         }
@@ -148,6 +182,8 @@ struct Row {
     problem: Option<String>,
     pct_of_loopback: Option<f64>,
     ratio_to_peer: Option<f64>,
+    /// Rate over the rate of `case.also_vs`.
+    ratio_also: Option<f64>,
     target: Option<(String, bool)>,
 }
 
@@ -185,6 +221,7 @@ impl Summary {
                     problem,
                     pct_of_loopback: None,
                     ratio_to_peer: None,
+                    ratio_also: None,
                     target: None,
                 }
             })
@@ -217,6 +254,7 @@ impl Summary {
                 }
             };
             rows[i].pct_of_loopback = pct;
+            rows[i].ratio_also = case.also_vs.and_then(|p| rate(&rows, p)).map(|p| ours / p);
             rows[i].ratio_to_peer = ratio;
             rows[i].target = target;
         }
@@ -238,6 +276,8 @@ impl Summary {
                     "pct_of_loopback": r.pct_of_loopback,
                     "loopback_case": r.case.limit,
                     "ratio_to_peer": r.ratio_to_peer,
+                    "also_vs": r.case.also_vs,
+                    "ratio_to_also_vs": r.ratio_also,
                     "target": r.target.as_ref().map(|t| json!({ "goal": t.0, "met": t.1 })),
                     "runs": r.runs,
                 })
@@ -248,8 +288,8 @@ impl Summary {
         v
     }
 
-    /// Cells of one row: case, msg/s, MB/s, msg/CPU-s, CPU-s, peak RSS, RSS 10%→end,
-    /// % loopback, vs peer, target.
+    /// Cells of one row of the connection cases: case, msg/s, MB/s, msg/CPU-s, CPU-s, peak
+    /// RSS, RSS 10%→end, % loopback, vs peer, target.
     fn cells(r: &Row) -> Vec<String> {
         let Some(m) = &r.median else {
             let mut v = vec![r.case.id.to_string()];
@@ -267,10 +307,14 @@ impl Summary {
             r.pct_of_loopback
                 .map_or("-".into(), |p| format!("{p:.1} %")),
             r.ratio_to_peer.map_or("-".into(), |x| format!("{x:.2}x")),
-            r.target.as_ref().map_or("-".into(), |(goal, met)| {
-                format!("{goal}: {}", if *met { "met" } else { "NOT met" })
-            }),
+            Self::verdict(r),
         ]
+    }
+
+    fn verdict(r: &Row) -> String {
+        r.target.as_ref().map_or("-".into(), |(goal, met)| {
+            format!("{goal}: {}", if *met { "met" } else { "NOT met" })
+        })
     }
 
     const HEADER: [&'static str; 10] = [
@@ -286,31 +330,91 @@ impl Summary {
         "target",
     ];
 
+    /// Cells of one row of the log-file cases: case, lines/s, MB/s, lines/CPU-s, CPU-s, peak
+    /// RSS, RSS 10%→end, threads, latency, % of the read limit, ratios to peers, target.
+    fn file_cells(r: &Row) -> Vec<String> {
+        let Some(m) = &r.median else {
+            let mut v = vec![r.case.id.to_string()];
+            v.push(r.problem.clone().unwrap_or_default());
+            return v;
+        };
+        let f = m.file.clone().unwrap_or_default();
+        let mut ratios = Vec::new();
+        if let (Target::VsPeer(peer, _), Some(x)) = (r.case.target, r.ratio_to_peer) {
+            ratios.push(format!("{x:.2}x {peer}"));
+        }
+        if let (Some(peer), Some(x)) = (r.case.also_vs, r.ratio_also) {
+            ratios.push(format!("{x:.2}x {peer}"));
+        }
+        vec![
+            r.case.id.to_string(),
+            thousands(m.msgs_per_s()),
+            format!("{:.1}", m.mb_per_s()),
+            m.msgs_per_cpu_s().map_or("-".into(), thousands),
+            format!("{:.2}", m.daemon_cpu_s),
+            mb(m.peak_rss_kb),
+            format!("{} -> {}", mb(m.rss_at_tenth_kb()), mb(m.rss_end_kb)),
+            f.threads_max.map_or("-".into(), |t| t.to_string()),
+            f.latency_s.map_or("-".into(), |l| format!("{l:.2}")),
+            r.pct_of_loopback
+                .map_or("-".into(), |p| format!("{p:.1} %")),
+            if ratios.is_empty() {
+                "-".into()
+            } else {
+                ratios.join(", ")
+            },
+            Self::verdict(r),
+        ]
+    }
+
+    const FILE_HEADER: [&'static str; 12] = [
+        "case",
+        "lines/s",
+        "MB/s",
+        "lines/CPU-s",
+        "CPU-s",
+        "peak RSS MB",
+        "RSS MB 10%->end",
+        "threads",
+        "latency s",
+        "% of e-cat",
+        "vs peer",
+        "target",
+    ];
+
+    /// The rows of one group (connection cases, or log-file cases) as cells, with the header.
+    fn group(&self, files: bool) -> Option<(&'static [&'static str], Vec<Vec<String>>)> {
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .filter(|r| is_file_case(r.case) == files)
+            .map(|r| {
+                if files {
+                    Self::file_cells(r)
+                } else {
+                    Self::cells(r)
+                }
+            })
+            .collect();
+        let header: &'static [&'static str] = if files {
+            &Self::FILE_HEADER
+        } else {
+            &Self::HEADER
+        };
+        (!rows.is_empty()).then_some((header, rows))
+    }
+
     /// A plain-text table for the console.
     pub(crate) fn table(&self) -> String {
-        let rows: Vec<Vec<String>> = self.rows.iter().map(Self::cells).collect();
-        let mut widths: Vec<usize> = Self::HEADER.iter().map(|h| h.len()).collect();
-        let columns = widths.len();
-        for r in rows.iter().filter(|r| r.len() == columns) {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.len());
+        let mut out = String::new();
+        for files in [false, true] {
+            let Some((header, rows)) = self.group(files) else {
+                continue;
+            };
+            if !out.is_empty() {
+                out.push('\n');
             }
-        }
-        let fmt = |cells: &[String]| {
-            let mut line = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                let w = if cells.len() == widths.len() {
-                    widths[i]
-                } else {
-                    0
-                };
-                line.push_str(&format!("{c:>w$}  "));
-            }
-            line.trim_end().to_string() + "\n"
-        };
-        let mut out = fmt(&Self::HEADER.map(String::from));
-        for r in &rows {
-            out.push_str(&fmt(r));
+            out.push_str(&plain_table(header, &rows));
         }
         out
     }
@@ -321,9 +425,7 @@ impl Summary {
         let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), String::from);
         let mut out = format!(
             "# heka-bench results, {}\n\n\
-             Machine: {} — {} × {}, {}, kernel {}. Git: {}. Peer: {}.\n\n\
-             {} data messages per case (framed message {:.0} B, line {:.0} B), {} run(s) per case, median shown.\n\
-             Time = first byte sent until the end marker appeared. CPU = daemon utime+stime over that time.\n\n",
+             Machine: {} — {} × {}, {}, kernel {}. Git: {}. Peer: {}.\n\n",
             text(&m["timestamp"]),
             text(&m["machine"]["hostname"]),
             text(&m["machine"]["cpus"]),
@@ -332,33 +434,125 @@ impl Summary {
             text(&m["machine"]["kernel"]),
             text(&m["git"]),
             text(&m["rsyslogd_version"]),
-            text(&m["options"]["count"]),
-            m["workloads"]["framed"]["message_bytes"]
-                .as_f64()
-                .unwrap_or(0.0),
-            m["workloads"]["lines"]["message_bytes"]
-                .as_f64()
-                .unwrap_or(0.0),
-            text(&m["options"]["repeat"]),
         );
-        out.push_str(&format!("| {} |\n", Self::HEADER.join(" | ")));
-        out.push_str(&format!("|{}\n", "---|".repeat(Self::HEADER.len())));
-        for r in &self.rows {
-            let mut cells = Self::cells(r);
-            cells.resize(Self::HEADER.len(), String::new());
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        if let Some((header, rows)) = self.group(false) {
+            out.push_str(&format!(
+                "{} data messages per case (framed message {:.0} B, line {:.0} B), {} run(s) per case, median shown.\n\
+                 Time = first byte sent until the end marker appeared. CPU = daemon utime+stime over that time.\n\n",
+                text(&m["options"]["count"]),
+                m["workloads"]["framed"]["message_bytes"]
+                    .as_f64()
+                    .unwrap_or(0.0),
+                m["workloads"]["lines"]["message_bytes"]
+                    .as_f64()
+                    .unwrap_or(0.0),
+                text(&m["options"]["repeat"]),
+            ));
+            out.push_str(&markdown_table(header, &rows));
+            out.push_str(
+                "\nTargets: b >= 1,000,000 msg/s; c >= 500,000 msg/s; d-hekad >= 1.5x d-rsyslog; \
+                 hekad RSS flat across 10 M messages (compare `RSS MB 10%->end`, run with \
+                 `--count 10000000`; `rss_samples` in results.json has the whole curve).\n",
+            );
         }
-        out.push_str(
-            "\nTargets: b >= 1,000,000 msg/s; c >= 500,000 msg/s; d-hekad >= 1.5x d-rsyslog; \
-             hekad RSS flat across 10 M messages (compare `RSS MB 10%->end`, run with \
-             `--count 10000000`; `rss_samples` in results.json has the whole curve).\n",
-        );
+        if let Some((header, rows)) = self.group(true) {
+            if self.group(false).is_some() {
+                out.push_str("\n## Log-file cases\n\n");
+            }
+            let log = &m["workloads"]["nginx_log"];
+            let files = &m["workloads"]["many_files"];
+            out.push_str(&format!(
+                "e: one nginx access log of {} lines, {:.1} MB ({:.0} B a line), in page cache ({}). \
+                 f: {} files, {} lines each, appended {} lines at a time to each file in turn{}. \
+                 {} run(s) per case, median shown.\n\
+                 Time = daemon start (e) or first write (f) until the output file held every line. \
+                 CPU = the process's utime+stime over that time. Threads = most seen in \
+                 `/proc/PID/status` (sampled every {} ms). Latency (f) = last write until the \
+                 output held every line.\n\n",
+                text(&log["lines"]),
+                log["bytes"].as_f64().unwrap_or(0.0) / 1e6,
+                log["bytes"].as_f64().unwrap_or(0.0) / log["lines"].as_f64().unwrap_or(1.0).max(1.0),
+                text(&log["dir"]),
+                text(&files["files"]),
+                text(&files["lines_per_file"]),
+                text(&files["lines_per_write"]),
+                files["rate"]
+                    .as_f64()
+                    .map_or(String::from(", as fast as the writer can"), |r| {
+                        format!(", {} lines/s in all", thousands(r))
+                    }),
+                text(&m["options"]["repeat"]),
+                text(&m["options"]["sample_interval_ms"]),
+            ));
+            out.push_str(&markdown_table(header, &rows));
+            out.push_str(
+                "\nTargets (issue 9): e-hekad >= 2x e-rsyslog in lines/s, hekad RSS flat across the \
+                 file (`RSS MB 10%->end`; `rss_samples` in results.json: [s, lines, VmRSS kB]); \
+                 f: lines/s and threads reported.\n",
+            );
+        }
+        let notes: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let m = r.median.as_ref()?;
+                m.note.as_ref().map(|n| format!("- `{}`: {n}\n", r.case.id))
+            })
+            .collect();
+        if !notes.is_empty() {
+            out.push_str("\nNotes on the median runs:\n");
+            out.extend(notes);
+        }
         out.push_str("\nCases:\n");
         for r in &self.rows {
             out.push_str(&format!("- `{}`: {}\n", r.case.id, r.case.what));
         }
         out
     }
+}
+
+/// Whether a case is one of the log-file cases (its own table).
+fn is_file_case(case: &Case) -> bool {
+    matches!(case.workload, Workload::Logfile | Workload::ManyFiles)
+}
+
+/// Right-aligned columns; a row with fewer cells (a failed case) is not aligned.
+fn plain_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    let columns = widths.len();
+    for r in rows.iter().filter(|r| r.len() == columns) {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let fmt = |cells: &[String]| {
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let w = if cells.len() == widths.len() {
+                widths[i]
+            } else {
+                0
+            };
+            line.push_str(&format!("{c:>w$}  "));
+        }
+        line.trim_end().to_string() + "\n"
+    };
+    let mut out = fmt(&header.iter().map(|h| (*h).to_string()).collect::<Vec<_>>());
+    for r in rows {
+        out.push_str(&fmt(r));
+    }
+    out
+}
+
+fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!("| {} |\n", header.join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for r in rows {
+        let mut cells = r.clone();
+        cells.resize(header.len(), String::new());
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
 }
 
 /// `1234567.8` → `1,234,568`.
@@ -399,6 +593,7 @@ mod tests {
                 (1.0, messages, 3072),
             ],
             note: None,
+            file: None,
         }
     }
 
@@ -410,6 +605,7 @@ mod tests {
         limit: Some("loop"),
         target: Target::None,
         connections: 1,
+        also_vs: None,
     };
     const LOOP: Case = Case {
         id: "loop",
@@ -419,6 +615,7 @@ mod tests {
         limit: None,
         target: Target::None,
         connections: 1,
+        also_vs: None,
     };
     const OURS: Case = Case {
         id: "ours",
@@ -428,6 +625,7 @@ mod tests {
         limit: Some("loop"),
         target: Target::VsPeer("peer", 1.5),
         connections: 1,
+        also_vs: None,
     };
     const RATE: Case = Case {
         id: "rate",
@@ -437,6 +635,7 @@ mod tests {
         limit: None,
         target: Target::Rate(1_000_000.0),
         connections: 1,
+        also_vs: None,
     };
 
     #[test]

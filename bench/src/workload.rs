@@ -29,6 +29,10 @@ pub(crate) enum Workload {
     Framed,
     /// Newline-terminated 100-byte syslog lines.
     Lines,
+    /// One nginx access log read from a file (see `nginx.rs`, `logfile.rs`).
+    Logfile,
+    /// Nginx lines appended to many files in turn.
+    ManyFiles,
 }
 
 /// A pre-built stream: a chunk of distinct messages repeated, then the end marker.
@@ -62,6 +66,9 @@ impl Stream {
                 end.set_payload(END_TEXT);
                 encode_frame(&end.to_bytes(), None, DEFAULT_MAX_MESSAGE_SIZE, &mut marker)
                     .context("framing the end marker")?;
+            }
+            Workload::Logfile | Workload::ManyFiles => {
+                anyhow::bail!("the log-file workloads are not TCP streams");
             }
             Workload::Lines => {
                 for i in 0..CHUNK_MESSAGES {
