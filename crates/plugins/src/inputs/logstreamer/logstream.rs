@@ -250,6 +250,13 @@ impl Logstream {
         self.stream.is_blocked()
     }
 
+    /// Tries again to route what waits for room in a destination, reading nothing.
+    pub(super) fn retry(&mut self) {
+        if self.stream.is_blocked() {
+            self.stream.retry();
+        }
+    }
+
     /// Batches routed and not yet acknowledged.
     pub(super) fn outstanding(&mut self) -> u64 {
         self.stream.acks().map_or(0, |a| a.outstanding())

@@ -261,19 +261,32 @@ impl Input for LogstreamerInput {
         self.apply(ctx, &mut streams, first)?;
         let mut next_rescan = Instant::now() + self.rescan_interval;
         let mut scratch = vec![0u8; READ_SIZE];
+        // The logstream each turn starts with.
+        let mut first = 0;
         while !ctx.stopping() {
             if Instant::now() >= next_rescan {
                 let scan = self.set.scan();
                 self.apply(ctx, &mut streams, scan)?;
                 next_rescan = Instant::now() + self.rescan_interval;
             }
+            // Once one logstream waits for room in a destination, the others only retry what
+            // they already hold and read nothing new this turn: the input holds at most about
+            // one read's messages beyond the channels, however many files are behind. The turn
+            // starts one logstream further each time, so a backlog is read fairly.
             let mut busy = false;
             let mut blocked = false;
-            for ls in streams.iter_mut() {
-                busy |= ls.turn(&self.set, &settings, &mut scratch, READS_PER_TURN);
+            let n = streams.len();
+            for k in 0..n {
+                let ls = &mut streams[(first + k) % n];
+                if blocked {
+                    ls.retry();
+                } else {
+                    busy |= ls.turn(&self.set, &settings, &mut scratch, READS_PER_TURN);
+                }
                 blocked |= ls.is_blocked();
                 ls.save_acked(false);
             }
+            first = if n == 0 { 0 } else { (first + 1) % n };
             if !busy {
                 let wait = if blocked {
                     Duration::from_millis(10)
