@@ -13,6 +13,8 @@ use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Field, Message};
 
 /// Messages per pre-built chunk; the generator writes the chunk over and over.
 const CHUNK_MESSAGES: usize = 8192;
+/// Messages per write on each connection of the many-connection cases (about 13 KB framed).
+const MESSAGES_PER_WRITE: usize = 64;
 /// Length of every line of the line workload, newline included (peers.md W1).
 pub(crate) const LINE_LEN: usize = 100;
 /// Type of the data messages of the framed workload.
@@ -147,9 +149,10 @@ impl Stream {
 }
 
 impl Stream {
-    /// Like [`Stream::send`] over many connections at once: each chunk is cut on message
-    /// boundaries into one slice per connection, written in turn, so every connection streams
-    /// all the time. The marker goes last, on the first connection.
+    /// Like [`Stream::send`] over many connections at once: every connection in turn gets the
+    /// next slice of [`MESSAGES_PER_WRITE`] messages of the chunk (wrapping round it), so every
+    /// connection streams all the time and each write is as big as a busy agent's. The marker
+    /// goes last, on the first connection.
     pub(crate) fn send_many<W: Write>(
         &self,
         conns: &mut [W],
@@ -157,27 +160,31 @@ impl Stream {
         sent: &Arc<AtomicU64>,
     ) -> Result<(Instant, f64)> {
         let cpu_before = crate::procfs::thread_cpu_seconds().unwrap_or(0.0);
-        let n = conns.len().max(1);
+        // Slices of the chunk: (first message, end message).
+        let slices: Vec<(usize, usize)> = (0..self.ends.len())
+            .step_by(MESSAGES_PER_WRITE)
+            .map(|first| (first, (first + MESSAGES_PER_WRITE).min(self.ends.len())))
+            .collect();
         let started = Instant::now();
         let mut left = count;
-        while left > 0 {
-            let msgs = left.min(self.ends.len() as u64) as usize;
-            let per = msgs.div_ceil(n);
-            let mut from = 0usize;
-            let mut first = 0usize;
+        let mut next = 0usize;
+        'rounds: while left > 0 {
             for conn in conns.iter_mut() {
-                if first >= msgs {
-                    break;
+                if left == 0 {
+                    break 'rounds;
                 }
-                let last = (first + per).min(msgs);
-                let to = self.ends[last - 1];
-                conn.write_all(&self.chunk[from..to])
+                let (first, end) = slices[next % slices.len()];
+                next += 1;
+                let last = end.min(first + left as usize);
+                let from = if first == 0 { 0 } else { self.ends[first - 1] };
+                conn.write_all(&self.chunk[from..self.ends[last - 1]])
                     .context("sending to the daemon")?;
                 sent.fetch_add((last - first) as u64, Ordering::Relaxed);
-                from = to;
-                first = last;
+                left -= (last - first) as u64;
             }
-            left -= msgs as u64;
+            if conns.is_empty() {
+                break;
+            }
         }
         let first = conns
             .first_mut()
@@ -275,6 +282,27 @@ mod tests {
         let end = Message::decode_slice(&s.marker[frame.message]).unwrap();
         assert_eq!(end.type_bytes(), END_TYPE.as_bytes());
         assert_eq!(end.payload_bytes(), END_TEXT.as_bytes());
+    }
+
+    #[test]
+    fn send_many_gives_each_connection_whole_slices_in_turn() {
+        let s = Stream::build(Workload::Lines).unwrap();
+        let mut conns = vec![Vec::new(), Vec::new(), Vec::new()];
+        let sent = Arc::new(AtomicU64::new(0));
+        // More than one chunk, so the slices wrap round it, and a partial last slice.
+        let count = CHUNK_MESSAGES as u64 + 3 * MESSAGES_PER_WRITE as u64 + 7;
+        s.send_many(&mut conns, count, &sent).unwrap();
+        assert_eq!(sent.load(Ordering::Relaxed), count);
+        let lines: u64 = conns.iter().map(|c| c.len() as u64 / 100).sum();
+        // Every line once, plus the marker on the first connection.
+        assert_eq!(lines, count);
+        assert!(conns[0].ends_with(&s.marker));
+        let total: u64 = conns.iter().map(|c| c.len() as u64).sum();
+        assert_eq!(total, s.total_bytes(count));
+        // Each connection got whole lines only.
+        for c in &conns[1..] {
+            assert_eq!(c.len() % 100, 0);
+        }
     }
 
     #[test]
