@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed files: framing and message_decode from Heka's recorded streams,
 matcher_parse from expressions of Heka's matcher tests (message/message_matcher_test.go),
-splitters partly from the recorded streams, payload_regex, config_load and gotime from the
-examples below and the repository's example configs.
+splitters partly from the recorded streams, payload_regex, structured_decoders, config_load and
+gotime from the examples below and the repository's example configs.
 
 Usage (from the repository root; the folder of Heka's recorded streams defaults to the
 repository's testdata/heka):
@@ -147,6 +147,27 @@ SPLITTER_TEXT = [
     ("token_custom", 12, 0x02, 9, b"\t\x02a\tb\tc\td\te"),
     ("regex_custom", 13, 0x06, 10, b"\x00\\s+(\\d+)\x00x 1 y 22 z 333 w"),
     ("regex_custom_eol", 13, 0x06, 11, b"\x01(?m)(;)$\x00a;\nb;c;\n"),
+]
+
+# structured_decoders: (seed name, config index in fuzz_targets/structured_decoders.rs,
+# payload). Heka's PayloadXmlDecoder and json.lua test documents, and shapes that reach each
+# rule.
+STRUCTURED = [
+    ("xml_event", 0, b"<?xml version='1.0'?><!-- c --><event time='2015-10-07T18:47:00Z'>"
+     b"<level>warning</level><?pi go?><a x='1'>t&amp;<![CDATA[<u>]]></a></event>"),
+    ("xml_library", 1, b"<library><book id='a'><isbn>1</isbn><b>b</b><author k='v'>x</author>"
+     b"</book><book ms='1444243620123'><c/><d/><e/></book></library>"),
+    ("xml_broken", 0, b"<a><b></a>"),
+    ("json_heka", 3, b'{"hostname":"wyrd.local","time":"05/07/2014 15:12:24","msg":"message",'
+     b'"severity":3,"nested1":{"field":{"nested2":"value"}}}'),
+    ("json_headers", 3, b'{"p":"x","u":"72de6a05-1b99-4a88-84c2-90797624c68f","t":"k","l":"g",'
+     b'"h":"h","s":3.5,"e":1.5,"i":7,"ts":1399475544000000000,"a":[1,null,{"b":true}]}'),
+    ("json_flat", 2, b'{"a":{"b":[1,2,{"c":"d"}]},"a.b":0,"a":null,"e":[],"f":{}}'),
+    ("json_format", 4, b'{"ts":"2014-05-07T15:12:24+0200 Wed May  7 15:12:24 2014 05/07/14 '
+     b'03:12:24 PM  7  3  3 127 PDT","x":[[1]]}'),
+    ("json_epoch", 5, b'{"ts":1399475544,"y":"z"}'),
+    ("json_array", 2, b'[{"a":1},"b",null]'),
+    ("json_scalar", 2, b'"s"'),
 ]
 
 # payload_regex: (seed name, config index in fuzz_targets/payload_regex.rs, payload).
@@ -311,6 +332,10 @@ def main():
     pr = os.path.join(here, "payload_regex")
     for name, config, payload in PAYLOADS:
         write(pr, name, bytes([config]) + payload)
+
+    sd = os.path.join(here, "structured_decoders")
+    for name, config, payload in STRUCTURED:
+        write(sd, name, bytes([config]) + payload)
 
     cl = os.path.join(here, "config_load")
     for name, text in CONFIGS.items():

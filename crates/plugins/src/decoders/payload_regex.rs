@@ -63,8 +63,8 @@ use heka_pipeline::registry::{BuildContext, DecoderSpec};
 use regex::bytes::{CaptureLocations, Regex};
 use serde::Deserialize;
 
-use crate::support::gotime::{Layout, NAMED_LAYOUTS, Zone};
-use crate::support::template::{Target, parse_go_int32};
+use crate::support::captures::CaptureHelper;
+use crate::support::template::MessageTemplate;
 
 /// PayloadRegexDecoder options.
 #[derive(Debug, Deserialize)]
@@ -97,141 +97,16 @@ impl Default for PayloadRegexDecoderConfig {
     }
 }
 
-/// How the `Timestamp` capture is read.
-#[derive(Debug)]
-enum TimestampFormat {
-    /// Decimal seconds scaled by 10^digits to nanoseconds (`Epoch` = 9 … `EpochNano` = 0).
-    Epoch(usize),
-    /// A Go layout, tried before the named layouts.
-    Layout(Box<Layout>),
-}
-
-/// One part of a template value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Text(Bytes),
-    /// The capture group with this index.
-    Group(usize),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct TemplateEntry {
-    target: Target,
-    value: Vec<Piece>,
-}
-
-/// Compiles a template value: `%word%` (word = ASCII letters, digits, `_`) refers to a capture;
-/// names that are not captures render as `<word>`.
-fn compile_template(value: &str, groups: &HashMap<String, usize>) -> Vec<Piece> {
-    let b = value.as_bytes();
-    let mut pieces = Vec::new();
-    let mut text = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let word = b[i + 1..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                .count();
-            if word > 0 && b.get(i + 1 + word) == Some(&b'%') {
-                let name = &value[i + 1..i + 1 + word];
-                match groups.get(name) {
-                    Some(&g) => {
-                        if !text.is_empty() {
-                            pieces.push(Piece::Text(Bytes::from(std::mem::take(&mut text))));
-                        }
-                        pieces.push(Piece::Group(g));
-                    }
-                    None => text.extend_from_slice(format!("<{name}>").as_bytes()),
-                }
-                i += word + 2;
-                continue;
-            }
-        }
-        text.push(b[i]);
-        i += 1;
-    }
-    if !text.is_empty() || pieces.is_empty() {
-        pieces.push(Piece::Text(Bytes::from(text)));
-    }
-    pieces
-}
-
-/// Heka's `Epoch*` parsing: integer or decimal text scaled to nanoseconds without floats.
-fn parse_epoch(v: &[u8], digits: usize) -> Option<i64> {
-    let s = std::str::from_utf8(v).ok()?;
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if digits == 0 && s.contains('.') {
-        return None;
-    }
-    // The fraction is cut to `digits` bytes, not characters: a cut through a multi-byte
-    // character leaves a non-digit byte, which fails the check below like any other.
-    let frac = &frac.as_bytes()[..frac.len().min(digits)];
-    let mut text = Vec::with_capacity(int.len() + digits);
-    text.extend_from_slice(int.as_bytes());
-    text.extend_from_slice(frac);
-    text.resize(int.len() + digits, b'0');
-    // Go's ParseUint: digits only.
-    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(&text)
-        .ok()?
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| i64::try_from(n).ok())
-}
-
 /// Parses `PayloadRegexDecoder` captures into messages.
 struct PayloadRegexDecoder {
-    name: String,
     regex: Regex,
     locs: CaptureLocations,
     timestamp_group: Option<usize>,
     severity_group: Option<usize>,
-    severity_map: HashMap<Vec<u8>, i32>,
-    template: Vec<TemplateEntry>,
-    timestamp: TimestampFormat,
-    fallbacks: Vec<Layout>,
-    location: Zone,
+    /// The template, whose captures are the regex's group indexes.
+    template: MessageTemplate,
+    helper: CaptureHelper,
     log_errors: bool,
-}
-
-impl PayloadRegexDecoder {
-    /// Nanoseconds since the epoch of a `Timestamp` capture, or `None` if no layout fits.
-    fn parse_timestamp(&self, v: &[u8]) -> Option<i64> {
-        let layout = match &self.timestamp {
-            TimestampFormat::Epoch(digits) => return parse_epoch(v, *digits),
-            TimestampFormat::Layout(l) => l,
-        };
-        let parsed = std::iter::once(&**layout)
-            .chain(&self.fallbacks)
-            .find_map(|l| l.parse(v).ok())?;
-        // A time without a year (syslog) or without a date (Kitchen) is completed to the most
-        // recent such time, not to this year or today as Heka did (docs/differences.md).
-        parsed.to_unix_nanos_near(&self.location, heka_message::now_ns())
-    }
-
-    fn render(&self, value: &[Piece], payload: &Bytes) -> Bytes {
-        let group = |g: usize| match self.locs.get(g) {
-            Some((s, e)) => payload.slice(s..e),
-            None => Bytes::new(),
-        };
-        match value {
-            [Piece::Text(t)] => t.clone(),
-            [Piece::Group(g)] => group(*g),
-            _ => {
-                let mut out = Vec::new();
-                for p in value {
-                    match p {
-                        Piece::Text(t) => out.extend_from_slice(t),
-                        Piece::Group(g) => out.extend_from_slice(&group(*g)),
-                    }
-                }
-                Bytes::from(out)
-            }
-        }
-    }
 }
 
 impl Decoder for PayloadRegexDecoder {
@@ -247,40 +122,19 @@ impl Decoder for PayloadRegexDecoder {
                 String::from_utf8_lossy(&payload)
             )));
         }
+        // A group that did not take part captures "" (Heka's regexp gave "").
         let capture = |g: usize| match self.locs.get(g) {
-            Some((s, e)) => &payload[s..e],
-            None => &[][..],
+            Some((s, e)) => payload.slice(s..e),
+            None => Bytes::new(),
         };
         let msg = pack.message_mut();
         if let Some(g) = self.timestamp_group {
-            let v = capture(g);
-            match self.parse_timestamp(v) {
-                Some(ts) => msg.timestamp = ts,
-                None => tracing::error!(
-                    decoder = %self.name,
-                    "don't recognize Timestamp: '{}'",
-                    String::from_utf8_lossy(v)
-                ),
-            }
+            self.helper.decode_timestamp(msg, &capture(g));
         }
         if let Some(g) = self.severity_group {
-            let v = capture(g);
-            match self.severity_map.get(v) {
-                Some(s) => msg.severity = Some(*s),
-                None => match parse_go_int32(v) {
-                    Ok(s) => msg.severity = Some(s),
-                    Err(_) => tracing::error!(
-                        decoder = %self.name,
-                        "don't recognize severity: '{}'",
-                        String::from_utf8_lossy(v)
-                    ),
-                },
-            }
+            self.helper.decode_severity(msg, &capture(g));
         }
-        for entry in &self.template {
-            let v = self.render(&entry.value, &payload);
-            entry.target.apply(msg, v)?;
-        }
+        self.template.apply(msg, |g| Some(capture(g)))?;
         Ok(Decoded::Keep)
     }
 }
@@ -299,56 +153,23 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
     for (i, name) in regex.capture_names().enumerate().skip(1) {
         groups.insert(name.map_or_else(|| i.to_string(), str::to_string), i);
     }
-    let timestamp = match c.timestamp_layout.strip_prefix("Epoch") {
-        Some(unit) => TimestampFormat::Epoch(match unit {
-            "" => 9,
-            "Milli" => 6,
-            "Micro" => 3,
-            "Nano" => 0,
-            _ => {
-                return Err(ctx.error(
-                    Some("timestamp_layout"),
-                    format!("unrecognized `Epoch` time format: {}", c.timestamp_layout),
-                ));
-            }
-        }),
-        None => TimestampFormat::Layout(Box::new(Layout::new(&c.timestamp_layout))),
-    };
-    let location = Zone::load(&c.timestamp_location).map_err(|e| {
-        ctx.error(
-            Some("timestamp_location"),
-            format!(
-                "PayloadRegexDecoder unknown timestamp_location '{}': {e}",
-                c.timestamp_location
-            ),
-        )
-    })?;
+    let helper = CaptureHelper::new(
+        ctx,
+        "PayloadRegexDecoder",
+        &c.timestamp_layout,
+        &c.timestamp_location,
+        c.severity_map,
+    )?;
     let timestamp_group = groups.get("Timestamp").copied();
     // The Severity capture is consumed before the template is applied.
     let severity_group = groups.remove("Severity");
-    let template = c
-        .message_fields
-        .iter()
-        .map(|(k, v)| TemplateEntry {
-            target: Target::from_key(k),
-            value: compile_template(v, &groups),
-        })
-        .collect();
     Ok(Box::new(PayloadRegexDecoder {
-        name: ctx.name.to_string(),
         locs: regex.capture_locations(),
         regex,
         timestamp_group,
         severity_group,
-        severity_map: c
-            .severity_map
-            .into_iter()
-            .map(|(k, v)| (k.into_bytes(), v))
-            .collect(),
-        template,
-        timestamp,
-        fallbacks: NAMED_LAYOUTS.iter().map(|l| Layout::new(l)).collect(),
-        location,
+        template: MessageTemplate::compile(&c.message_fields, &groups),
+        helper,
         log_errors: c.log_errors,
     }))
 }
@@ -531,11 +352,6 @@ Sev = "%Severity%"
         let (r, m) = decode(&mut *d, "1.24\u{3}6:\u{32b}T");
         assert_eq!(r, Ok(Decoded::Keep));
         assert_eq!(m.timestamp, BEFORE, "unchanged");
-        // A character inside the kept digits spoils them; beyond them it is ignored, as the
-        // rest of a longer fraction is.
-        assert_eq!(parse_epoch("1.23456\u{e9}".as_bytes(), 6), None);
-        assert_eq!(parse_epoch("1.234567\u{e9}".as_bytes(), 6), Some(1_234_567));
-        assert_eq!(parse_epoch(b"1.2345678", 6), Some(1_234_567));
     }
 
     #[test]
@@ -876,27 +692,5 @@ Severity = "5""#,
         assert!(err("match_regex = '(x)'\ntimestamp_layout = \"EpochDays\"").contains("Epoch"));
         assert!(!err("match_regex = '(x)'\n[d.severity_map]\nx = \"high\"").is_empty());
         assert!(!err("match_regex = '(x)'\nmatch = 1").is_empty());
-    }
-
-    #[test]
-    fn template_compilation() {
-        let groups = HashMap::from([("a".to_string(), 1), ("1".to_string(), 2)]);
-        assert_eq!(
-            compile_template("%a%-%1%%b%%", &groups),
-            vec![
-                Piece::Group(1),
-                Piece::Text(Bytes::from_static(b"-")),
-                Piece::Group(2),
-                Piece::Text(Bytes::from_static(b"<b>%")),
-            ]
-        );
-        assert_eq!(
-            compile_template("100% %", &groups),
-            vec![Piece::Text(Bytes::from_static(b"100% %"))]
-        );
-        assert_eq!(
-            compile_template("", &groups),
-            vec![Piece::Text(Bytes::new())]
-        );
     }
 }

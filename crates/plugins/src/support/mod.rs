@@ -1,7 +1,10 @@
 //! Code shared by several plugins: TLS and socket helpers, Go time layouts,
 //! Heka's message template, polling inputs' ticker.
 
+pub(crate) mod captures;
 pub(crate) mod gotime;
+#[cfg(test)]
+pub(crate) mod mmdb_writer;
 pub(crate) mod net;
 pub(crate) mod reactor;
 pub(crate) mod template;

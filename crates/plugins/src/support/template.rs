@@ -1,10 +1,16 @@
 //! Heka's `MessageTemplate` (pipeline/message_template.go): what a `message_fields` key sets on
-//! a message, shared by PayloadRegexDecoder and ScribbleDecoder.
+//! a message, shared by PayloadRegexDecoder, PayloadXmlDecoder and ScribbleDecoder.
 //!
 //! `Logger`, `Type`, `Payload` and `Hostname` set the header; `Pid` takes the integer before
 //! the first `.`; `Severity` must be an integer; `Uuid` takes 16 raw bytes or the 36-character
 //! text form (optionally `urn:uuid:`-prefixed). Any other key, `Timestamp` and `EnvVersion`
 //! included, appends a string field; `name|representation` gives it a representation.
+//!
+//! [`MessageTemplate`] compiles a whole `message_fields` table against the decoder's capture
+//! names once, at config load: `%word%` becomes a reference to the capture (by the decoder's
+//! own index), so decoding looks nothing up by name.
+
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use heka_message::{Field, Message};
@@ -71,6 +77,112 @@ impl Target {
             } => m.add_field(
                 Field::new_string(name.clone(), v).with_representation(representation.clone()),
             ),
+        }
+        Ok(())
+    }
+}
+
+/// One part of a template value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Literal text.
+    Text(Bytes),
+    /// The capture with this (decoder-defined) index; `absent` (`<name>`) is rendered when the
+    /// decoder has no value for it.
+    Capture { index: usize, absent: Bytes },
+}
+
+/// Compiles a template value: `%word%` (word = ASCII letters, digits, `_`) refers to the
+/// capture of that name in `captures`; a name that is not a capture renders as `<word>`.
+pub(crate) fn compile_value(value: &str, captures: &HashMap<String, usize>) -> Vec<Piece> {
+    let b = value.as_bytes();
+    let mut pieces = Vec::new();
+    let mut text = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let word = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            if word > 0 && b.get(i + 1 + word) == Some(&b'%') {
+                let name = &value[i + 1..i + 1 + word];
+                let absent = format!("<{name}>");
+                match captures.get(name) {
+                    Some(&index) => {
+                        if !text.is_empty() {
+                            pieces.push(Piece::Text(Bytes::from(std::mem::take(&mut text))));
+                        }
+                        pieces.push(Piece::Capture {
+                            index,
+                            absent: Bytes::from(absent),
+                        });
+                    }
+                    None => text.extend_from_slice(absent.as_bytes()),
+                }
+                i += word + 2;
+                continue;
+            }
+        }
+        text.push(b[i]);
+        i += 1;
+    }
+    if !text.is_empty() || pieces.is_empty() {
+        pieces.push(Piece::Text(Bytes::from(text)));
+    }
+    pieces
+}
+
+/// A value rendered from `pieces`, taking each capture from `capture` (`None`: absent).
+pub(crate) fn render(pieces: &[Piece], capture: impl Fn(usize) -> Option<Bytes>) -> Bytes {
+    let one = |index: usize, absent: &Bytes| capture(index).unwrap_or_else(|| absent.clone());
+    match pieces {
+        [Piece::Text(t)] => t.clone(),
+        [Piece::Capture { index, absent }] => one(*index, absent),
+        _ => {
+            let mut out = Vec::new();
+            for p in pieces {
+                match p {
+                    Piece::Text(t) => out.extend_from_slice(t),
+                    Piece::Capture { index, absent } => out.extend_from_slice(&one(*index, absent)),
+                }
+            }
+            Bytes::from(out)
+        }
+    }
+}
+
+/// A `message_fields` table compiled against a decoder's capture names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MessageTemplate {
+    entries: Vec<(Target, Vec<Piece>)>,
+}
+
+impl MessageTemplate {
+    /// Compiles `fields` (applied in key order; Heka's map order was random) against
+    /// `captures`, the capture names with the indexes the decoder will render them by.
+    pub(crate) fn compile(
+        fields: &BTreeMap<String, String>,
+        captures: &HashMap<String, usize>,
+    ) -> MessageTemplate {
+        MessageTemplate {
+            entries: fields
+                .iter()
+                .map(|(k, v)| (Target::from_key(k), compile_value(v, captures)))
+                .collect(),
+        }
+    }
+
+    /// Sets every entry on `m`, taking captures from `capture`. The first entry that does not
+    /// apply (a bad `Pid`, `Severity` or `Uuid`) stops there with its error; the entries before
+    /// it have been applied, as in Heka.
+    pub(crate) fn apply(
+        &self,
+        m: &mut Message,
+        capture: impl Fn(usize) -> Option<Bytes>,
+    ) -> Result<(), CodecError> {
+        for (target, value) in &self.entries {
+            target.apply(m, render(value, &capture))?;
         }
         Ok(())
     }
@@ -150,6 +262,39 @@ mod tests {
         assert_eq!(m.payload, None);
         let f = m.find_first_field(b"Payload").unwrap();
         assert_eq!(f.representation_bytes(), b"json");
+    }
+
+    #[test]
+    fn template_compilation() {
+        let captures = HashMap::from([("a".to_string(), 1), ("1".to_string(), 2)]);
+        let absent = |name: &'static str| Bytes::from_static(name.as_bytes());
+        assert_eq!(
+            compile_value("%a%-%1%%b%%", &captures),
+            vec![
+                Piece::Capture {
+                    index: 1,
+                    absent: absent("<a>")
+                },
+                Piece::Text(Bytes::from_static(b"-")),
+                Piece::Capture {
+                    index: 2,
+                    absent: absent("<1>")
+                },
+                Piece::Text(Bytes::from_static(b"<b>%")),
+            ]
+        );
+        assert_eq!(
+            compile_value("100% %", &captures),
+            vec![Piece::Text(Bytes::from_static(b"100% %"))]
+        );
+        assert_eq!(
+            compile_value("", &captures),
+            vec![Piece::Text(Bytes::new())]
+        );
+        // An absent capture renders as its name in angle brackets.
+        let pieces = compile_value("[%a%|%1%]", &captures);
+        let got = render(&pieces, |i| (i == 2).then(|| Bytes::from_static(b"two")));
+        assert_eq!(got, Bytes::from_static(b"[<a>|two]"));
     }
 
     #[test]

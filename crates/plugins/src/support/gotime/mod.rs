@@ -1,12 +1,14 @@
-//! Go time layouts, strftime formats and IANA time zones.
+//! Go time layouts, strftime formats (written and read) and IANA time zones.
 //!
-//! Heka's plugins write times in two notations, and both are implemented here:
+//! Heka's plugins write and read times in two notations, Go layouts and strftime formats:
 //!
 //! * [`Layout`] (in `layout`): Go's reference-time layouts (`Mon Jan 2 15:04:05 MST 2006`),
 //!   parsed and formatted with the rules of Go's `time` package (`PayloadRegexDecoder`'s
 //!   `timestamp_layout`, `RstEncoder`'s `Time.String()` rendering).
 //! * [`Strftime`] (in `strftime`): strftime formats as rendered by the cactus/gostrftime
 //!   version Heka pins (`PayloadEncoder`'s `ts_format`).
+//! * [`StrftimeGrammar`] (in `strptime`): strftime formats read back as lua_sandbox's
+//!   `date_time` module read them (JsonDecoder's `timestamp_format`, json.lua's).
 //! * [`Zone`] (in `zone`): UTC, fixed offsets, and IANA zones of the system's tz database
 //!   (`/usr/share/zoneinfo`), which jiff reads, POSIX TZ rules included. [`Zone::local`] is
 //!   the system's zone (`TZ`, else `/etc/localtime`, else UTC).
@@ -20,10 +22,12 @@
 
 mod layout;
 mod strftime;
+mod strptime;
 mod zone;
 
 pub(crate) use layout::Layout;
 pub(crate) use strftime::Strftime;
+pub(crate) use strptime::StrftimeGrammar;
 pub(crate) use zone::Zone;
 
 use jiff::Timestamp;
