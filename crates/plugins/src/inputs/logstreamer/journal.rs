@@ -27,7 +27,7 @@ pub struct Position {
     /// The file the position is in; empty for "no position".
     #[serde(default)]
     pub file_name: String,
-    /// SHA-1 of the [`HASH_WINDOW`] bytes before `seek` (see the module docs).
+    /// SHA-1 of the 500 bytes (`HASH_WINDOW`) before `seek` (see the module docs).
     #[serde(default)]
     pub last_hash: String,
 }
