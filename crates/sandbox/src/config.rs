@@ -134,3 +134,42 @@ pub fn preservation_path(base_dir: &Path, name: &str) -> PathBuf {
         .join("sandbox_preservation")
         .join(format!("{name}.data"))
 }
+
+/// The settings of a sandbox plugin built from `ctx`: its options parsed and checked, the
+/// script and module paths resolved against `share_dir`, and with `preserve_data` the file
+/// `<base_dir>/sandbox_preservation/<preserve_name>.data` (never while only checking the
+/// config). Also returns the options, for the plugin's own ones.
+pub fn build_settings(
+    ctx: &heka_pipeline::registry::BuildContext<'_>,
+    kind: crate::Kind,
+    preserve_name: &str,
+) -> Result<(crate::Settings, SandboxConfig), heka_pipeline::config::ConfigError> {
+    let cfg: SandboxConfig = ctx.options.parse()?;
+    cfg.validate()
+        .map_err(|e| ctx.error(Some(e.option), e.message))?;
+    let preservation = (cfg.preserve_data && !ctx.check_only)
+        .then(|| preservation_path(&ctx.globals.base_dir, preserve_name));
+    let settings = crate::Settings {
+        kind,
+        script: cfg.script_path(&ctx.globals.share_dir),
+        module_dirs: cfg.module_dirs(&ctx.globals.share_dir),
+        limits: cfg.limits(),
+        config: cfg.config.clone().unwrap_or_default(),
+        preservation,
+    };
+    Ok((settings, cfg))
+}
+
+/// Heka's filter preservation name: every character other than ASCII letters, digits and `_`
+/// becomes `_`.
+pub fn sanitize_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

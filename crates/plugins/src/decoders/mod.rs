@@ -3,6 +3,7 @@
 mod multi;
 mod payload_regex;
 mod protobuf;
+mod sandbox;
 mod scribble;
 mod stats_to_fields;
 
@@ -14,6 +15,7 @@ pub(crate) fn all() -> Vec<DecoderSpec> {
         multi::SPEC,
         payload_regex::SPEC,
         protobuf::SPEC,
+        sandbox::SPEC,
         scribble::SPEC,
         stats_to_fields::SPEC,
     ]
