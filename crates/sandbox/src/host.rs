@@ -218,7 +218,7 @@ fn read_message(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
 fn field_value(lua: &Lua, v: FieldValue<'_>) -> mlua::Result<Value> {
     Ok(match v {
         FieldValue::String(s) => Value::String(lua.create_string(s)?),
-        FieldValue::Bytes(b) if b.is_empty() => Value::Nil,
+        FieldValue::Bytes([]) => Value::Nil,
         FieldValue::Bytes(b) => Value::String(lua.create_string(b)?),
         FieldValue::Integer(i) => Value::Number(i as f64),
         FieldValue::Double(d) => Value::Number(d),

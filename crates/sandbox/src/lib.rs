@@ -324,12 +324,10 @@ fn init(settings: &Settings, restore: bool) -> Result<Result<Lua, String>, Start
     chunk.exec().map_err(|e| StartError(error_text(&e)))?;
     lift_limits(&lua);
     let _ = lua.gc_collect();
-    if restore {
-        if let Some(path) = &settings.preservation {
-            if let Err(e) = preserve::restore(&lua, path) {
-                return Ok(Err(e));
-            }
-        }
+    if let (true, Some(path)) = (restore, &settings.preservation)
+        && let Err(e) = preserve::restore(&lua, path)
+    {
+        return Ok(Err(e));
     }
     host::finish_load(&lua).map_err(fail)?;
     if settings.limits.memory > 0 {

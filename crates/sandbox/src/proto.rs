@@ -14,16 +14,20 @@ pub(crate) struct Built {
 /// `could not encode protobuf - `.
 pub(crate) fn table_to_message(lua: &Lua, t: &Table) -> Result<Built, String> {
     let get = |k: &str| -> Result<Value, String> { t.raw_get(k).map_err(|e| e.to_string()) };
-    let mut m = Message::default();
-    m.uuid = match get("Uuid")? {
+    let uuid = match get("Uuid")? {
         Value::String(s) if s.as_bytes().len() == 16 => Bytes::copy_from_slice(&s.as_bytes()),
         _ => Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes()),
     };
-    m.timestamp = match number(lua, get("Timestamp")?) {
+    let timestamp = match number(lua, get("Timestamp")?) {
         // Heka compat: cast to uint64 and written as a varint: the same bits as an i64.
         Some(n) => n as i64,
         // Heka compat: time(NULL) * 1e9, whole seconds.
         None => heka_message::now_ns() / 1_000_000_000 * 1_000_000_000,
+    };
+    let mut m = Message {
+        uuid,
+        timestamp,
+        ..Message::default()
     };
     let text = |k: &str| -> Result<Option<Bytes>, String> {
         Ok(match get(k)? {
@@ -205,7 +209,7 @@ fn values_field(
                 f.value_bytes.push(Bytes::copy_from_slice(&s.as_bytes()))
             }
             (ValueType::Integer, Value::Number(n)) => f.value_integer.push(*n as i64),
-            (ValueType::Integer, Value::Integer(n)) => f.value_integer.push(*n as i64),
+            (ValueType::Integer, Value::Integer(n)) => f.value_integer.push(*n),
             (ValueType::Double, Value::Number(n)) => f.value_double.push(*n),
             (ValueType::Double, Value::Integer(n)) => f.value_double.push(*n as f64),
             (ValueType::Bool, Value::Boolean(b)) => f.value_bool.push(*b),

@@ -42,9 +42,11 @@ impl Fixture {
 }
 
 fn sample() -> Pack {
-    let mut m = Message::default();
-    m.uuid = Bytes::from_static(&[0xab; 16]);
-    m.timestamp = 1_500_000_000_123_456_789;
+    let mut m = Message {
+        uuid: Bytes::from_static(&[0xab; 16]),
+        timestamp: 1_500_000_000_123_456_789,
+        ..Message::default()
+    };
     m.set_type("test.type");
     m.set_logger("tester");
     m.set_payload("the payload");

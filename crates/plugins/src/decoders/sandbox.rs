@@ -29,8 +29,8 @@
 //!   (a fresh one) and Timestamp for injected bytes or payloads that lack them.
 //! - < 0: the record fails to decode (`Failed parsing: <error> payload: <payload>`, or
 //!   `Failed after a successful inject_message call: <error>`); injections are discarded.
-//! - > 0, a Lua error or a limit: the sandbox terminates (`FATAL: <error>` is logged) and every
-//!   later record fails to decode with that error.
+//! - Above 0, a Lua error or a limit: the sandbox terminates (`FATAL: <error>` is logged) and
+//!   every later record fails to decode with that error.
 //!
 //! With `preserve_data` the script's globals are written to
 //! `<base_dir>/sandbox_preservation/<name>.data` when the decoder is dropped (its stream ends

@@ -140,10 +140,11 @@ impl Filter for SandboxFilter {
     }
 
     fn shutdown(&mut self, ctx: &mut FilterContext<'_>) {
-        if self.timer_event_on_shutdown && self.terminated.is_none() {
-            if let Err(e) = self.timer_event(ctx, heka_message::now_ns()) {
-                tracing::error!(filter = %ctx.name(), "FATAL: {e}");
-            }
+        if self.timer_event_on_shutdown
+            && self.terminated.is_none()
+            && let Err(e) = self.timer_event(ctx, heka_message::now_ns())
+        {
+            tracing::error!(filter = %ctx.name(), "FATAL: {e}");
         }
         if let Some(why) = &self.terminated {
             let mut m = ctx.new_message();
