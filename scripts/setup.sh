@@ -6,13 +6,15 @@ set -euo pipefail
 # gcc, g++: C and C++ code of dependencies (ring, mimalloc, libFuzzer for scripts/fuzz.sh).
 # tzdata: /usr/share/zoneinfo, read by the time zone tests (America/Los_Angeles, ...).
 # procps: kill(1), which the end-to-end tests use to signal hekad and stop stuck tools.
+# lua-lpeg-dev, lua-cjson-dev: the static LPeg and cjson libraries (and re.lua) linked into the
+# Lua sandbox by crates/sandbox/build.rs.
 # With "test":
 # libfaketime: the FileOutput rotation test runs hekad with a wall clock just before an hour
 # boundary (LD_PRELOAD of libfaketime.so.1).
 # nginx, apache2, rsyslog, curl: real log producers whose logs the end-to-end tests read
 # (crates/hekad/tests/e2e/producers.rs); the tests start them in the foreground themselves.
 # rsyslog is also the benchmark's peer.
-packages=(gcc g++ tzdata procps)
+packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
     packages+=(libfaketime nginx apache2 rsyslog curl)
 fi

@@ -34,6 +34,11 @@ pub enum ProcessError {
     /// The plugin cannot go on (Heka's `PluginExitError`); its `retries` policy applies.
     #[error("{0}")]
     Fatal(String),
+    /// The plugin has stopped for good (a sandbox terminated by an error or a limit): it is
+    /// not restarted whatever its `retries` say; with `can_exit` it leaves the pipeline,
+    /// otherwise hekad shuts down. Heka's plugins that did not implement `Restarting`.
+    #[error("{0}")]
+    Exit(String),
 }
 
 /// A decoder or encoder failure for one message.

@@ -220,6 +220,8 @@ pub struct FilterSpec {
     pub default_matcher: Option<&'static str>,
     /// Ticker support.
     pub ticker: Ticker,
+    /// Default of `can_exit` (true for sandboxes, whose config struct in Heka defaulted it so).
+    pub can_exit: bool,
     /// Builds an instance.
     pub build: BuildFn<dyn Filter>,
 }

@@ -267,6 +267,7 @@ fn registry() -> Registry {
                 summary: "test",
                 default_matcher: None,
                 ticker: Ticker::Unsupported,
+                can_exit: false,
                 build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
             },
             FilterSpec {
@@ -274,6 +275,7 @@ fn registry() -> Registry {
                 summary: "test",
                 default_matcher: None,
                 ticker: Ticker::Optional,
+                can_exit: false,
                 build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
             },
         ],

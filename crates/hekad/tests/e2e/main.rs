@@ -16,6 +16,7 @@ mod logstreamer;
 mod process;
 mod producers;
 mod rotation;
+mod sandbox;
 mod signals;
 mod tcp;
 mod tls;

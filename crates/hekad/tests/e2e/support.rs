@@ -34,6 +34,32 @@ impl Hekad {
         Hekad::start_with_env(config, &[])
     }
 
+    /// Writes `files` (name, contents; `{dir}` replaced in both) into the tempdir, then starts
+    /// hekad on `config` as [`Hekad::start`] does.
+    pub(crate) fn start_with_files(config: &str, files: &[(&str, &str)]) -> Hekad {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text.replace("{dir}", &d)).unwrap();
+        }
+        let path = dir.path().join("hekad.toml");
+        std::fs::write(&path, config.replace("{dir}", &d)).unwrap();
+        let args = [format!("-config={}", path.display())];
+        Hekad::start_program_env(dir, env!("CARGO_BIN_EXE_hekad"), &args, &[])
+    }
+
+    /// Starts hekad again, after it exited, on the same config in the same tempdir.
+    pub(crate) fn restart(&mut self) {
+        let config = self.dir.path().join("hekad.toml");
+        self.child = Command::new(env!("CARGO_BIN_EXE_hekad"))
+            .arg(format!("-config={}", config.display()))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&self.stdout).unwrap())
+            .stderr(std::fs::File::create(&self.stderr).unwrap())
+            .spawn()
+            .unwrap();
+    }
+
     /// Starts hekad with these arguments.
     pub(crate) fn start_args(dir: tempfile::TempDir, args: &[String]) -> Hekad {
         Hekad::start_program(dir, env!("CARGO_BIN_EXE_hekad"), args)

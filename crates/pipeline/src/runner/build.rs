@@ -400,78 +400,84 @@ impl Builder<'_> {
         let mut encoder = None;
         let mut encoder_name = None;
         let mut use_framing = false;
-        let (default_matcher, ticker_support, plugin, rebuild): (_, _, FoPlugin, Rebuild) =
-            if is_output {
-                let Some(spec) = self.registry.output(&s.type_name) else {
-                    return Ok(None);
-                };
-                let mut encoder_type = String::new();
-                match common.encoder.as_deref().or(spec.default_encoder) {
-                    Some(e) => {
-                        let (enc, ty) = self.encoder(s, e)?;
-                        encoder = Some(enc);
-                        encoder_name = Some(e.to_string());
-                        encoder_type = ty;
-                    }
-                    None if spec.encoder_required => {
-                        let Some(e) = spec.legacy_encoder else {
-                            return Err(s.error(
-                                Some("encoder"),
-                                format!("{} requires an encoder", s.name),
-                            ));
-                        };
-                        tracing::warn!(
-                            "{}",
-                            s.error(
-                                Some("encoder"),
-                                format!(
-                                    "{} requires an encoder since Heka 0.10: using {e}, which \
-                                     writes what Heka 0.8/0.9 wrote; add encoder = \"{e}\"",
-                                    s.type_name
-                                )
-                            )
-                        );
-                        let (enc, ty) = self.encoder(s, e)?;
-                        encoder = Some(enc);
-                        encoder_name = Some(e.to_string());
-                        encoder_type = ty;
-                    }
-                    None => {}
-                }
-                use_framing = common.use_framing.unwrap_or(match spec.framing {
-                    FramingDefault::Never => false,
-                    FramingDefault::Always => true,
-                    FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
-                });
-                let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
-                let build = spec.build;
-                (
-                    spec.default_matcher,
-                    spec.ticker,
-                    FoPlugin::Output(plugin),
-                    Box::new(move || {
-                        build_instance(build, &n, &t, &g, false)
-                            .map(FoPlugin::Output)
-                            .map_err(|e| e.to_string())
-                    }),
-                )
-            } else {
-                let Some(spec) = self.registry.filter(&s.type_name) else {
-                    return Ok(None);
-                };
-                let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
-                let build = spec.build;
-                (
-                    spec.default_matcher,
-                    spec.ticker,
-                    FoPlugin::Filter(plugin),
-                    Box::new(move || {
-                        build_instance(build, &n, &t, &g, false)
-                            .map(FoPlugin::Filter)
-                            .map_err(|e| e.to_string())
-                    }),
-                )
+        let (default_matcher, ticker_support, can_exit_default, plugin, rebuild): (
+            _,
+            _,
+            bool,
+            FoPlugin,
+            Rebuild,
+        ) = if is_output {
+            let Some(spec) = self.registry.output(&s.type_name) else {
+                return Ok(None);
             };
+            let mut encoder_type = String::new();
+            match common.encoder.as_deref().or(spec.default_encoder) {
+                Some(e) => {
+                    let (enc, ty) = self.encoder(s, e)?;
+                    encoder = Some(enc);
+                    encoder_name = Some(e.to_string());
+                    encoder_type = ty;
+                }
+                None if spec.encoder_required => {
+                    let Some(e) = spec.legacy_encoder else {
+                        return Err(
+                            s.error(Some("encoder"), format!("{} requires an encoder", s.name))
+                        );
+                    };
+                    tracing::warn!(
+                        "{}",
+                        s.error(
+                            Some("encoder"),
+                            format!(
+                                "{} requires an encoder since Heka 0.10: using {e}, which \
+                                     writes what Heka 0.8/0.9 wrote; add encoder = \"{e}\"",
+                                s.type_name
+                            )
+                        )
+                    );
+                    let (enc, ty) = self.encoder(s, e)?;
+                    encoder = Some(enc);
+                    encoder_name = Some(e.to_string());
+                    encoder_type = ty;
+                }
+                None => {}
+            }
+            use_framing = common.use_framing.unwrap_or(match spec.framing {
+                FramingDefault::Never => false,
+                FramingDefault::Always => true,
+                FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
+            });
+            let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
+            let build = spec.build;
+            (
+                spec.default_matcher,
+                spec.ticker,
+                false,
+                FoPlugin::Output(plugin),
+                Box::new(move || {
+                    build_instance(build, &n, &t, &g, false)
+                        .map(FoPlugin::Output)
+                        .map_err(|e| e.to_string())
+                }),
+            )
+        } else {
+            let Some(spec) = self.registry.filter(&s.type_name) else {
+                return Ok(None);
+            };
+            let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
+            let build = spec.build;
+            (
+                spec.default_matcher,
+                spec.ticker,
+                spec.can_exit,
+                FoPlugin::Filter(plugin),
+                Box::new(move || {
+                    build_instance(build, &n, &t, &g, false)
+                        .map(FoPlugin::Filter)
+                        .map_err(|e| e.to_string())
+                }),
+            )
+        };
         let tick = ticker(s, ticker_support, common.ticker_interval)?;
         let matcher = matcher(s, common.message_matcher.as_deref(), default_matcher)?;
         if common.use_buffering == Some(true) {
@@ -511,7 +517,7 @@ impl Builder<'_> {
             use_framing,
             rebuild,
             backoff: backoff(&common.retries),
-            can_exit: common.can_exit.unwrap_or(false),
+            can_exit: common.can_exit.unwrap_or(can_exit_default),
             router: shared.router.clone(),
             shutdown: shared.shutdown.clone(),
             draining: shared.draining.clone(),

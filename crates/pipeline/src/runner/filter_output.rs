@@ -257,6 +257,21 @@ struct Work {
 /// How often an output with unwritten data is asked to flush while no batches arrive.
 const FLUSH_POLL: Duration = Duration::from_millis(50);
 
+/// Why a call into the plugin failed for good.
+#[derive(Debug)]
+enum Failure {
+    /// Restart the plugin per its `retries` policy.
+    Fatal(String),
+    /// The plugin stopped for good: no restart.
+    Exit(String),
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Failure {
+        Failure::Fatal(e)
+    }
+}
+
 /// What the runner does next.
 enum Event {
     /// A delivery, and how many of its packs to skip.
@@ -284,15 +299,25 @@ impl FoRunner {
                     }
                     Ok(())
                 }
-                Event::Idle => self.flush_output(&mut plugin, &mut w),
+                Event::Idle => self
+                    .flush_output(&mut plugin, &mut w)
+                    .map_err(Failure::from),
                 Event::Closed => break None,
             };
-            if let Err(e) = res {
-                tracing::error!(plugin = %self.name, "fatal: {e}");
-                self.cleanup(&mut plugin, &mut w);
-                match self.restart() {
-                    Ok(p) => plugin = p,
-                    Err(why) => break Some(format!("{e} ({why})")),
+            match res {
+                Ok(()) => {}
+                Err(Failure::Fatal(e)) => {
+                    tracing::error!(plugin = %self.name, "fatal: {e}");
+                    self.cleanup(&mut plugin, &mut w);
+                    match self.restart() {
+                        Ok(p) => plugin = p,
+                        Err(why) => break Some(format!("{e} ({why})")),
+                    }
+                }
+                Err(Failure::Exit(e)) => {
+                    tracing::error!(plugin = %self.name, "stopped: {e}");
+                    self.cleanup(&mut plugin, &mut w);
+                    break Some(e);
                 }
             }
         };
@@ -499,7 +524,7 @@ impl FoRunner {
         w: &mut Work,
         d: Delivery,
         skip: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let mut failed = None;
         for (i, pack) in d.packs().enumerate().skip(skip) {
             if let Err(e) = self.deliver(plugin, w, pack) {
@@ -523,7 +548,7 @@ impl FoRunner {
                 w.held.push(d);
                 w.held_since.get_or_insert_with(Instant::now);
             }
-            return self.flush_output(plugin, w);
+            return self.flush_output(plugin, w).map_err(Failure::from);
         }
         Ok(())
     }
@@ -556,7 +581,7 @@ impl FoRunner {
     }
 
     /// Hands one matched pack to the plugin, retrying on `Retry`.
-    fn deliver(&mut self, plugin: &mut FoPlugin, w: &mut Work, pack: &Pack) -> Result<(), String> {
+    fn deliver(&mut self, plugin: &mut FoPlugin, w: &mut Work, pack: &Pack) -> Result<(), Failure> {
         let mut wait = FIRST_RETRY_WAIT;
         loop {
             let res = match plugin {
@@ -580,7 +605,11 @@ impl FoRunner {
                 }
                 Err(ProcessError::Fatal(e)) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    return Err(e);
+                    return Err(Failure::Fatal(e));
+                }
+                Err(ProcessError::Exit(e)) => {
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    return Err(Failure::Exit(e));
                 }
                 Err(ProcessError::Retry(e)) => {
                     if grace_over(&self.draining, &self.shutdown_seen) {
@@ -607,7 +636,7 @@ impl FoRunner {
         }
     }
 
-    fn timer(&mut self, plugin: &mut FoPlugin, w: &mut Work) -> Result<(), String> {
+    fn timer(&mut self, plugin: &mut FoPlugin, w: &mut Work) -> Result<(), Failure> {
         let now = heka_message::now_ns();
         let res = match plugin {
             FoPlugin::Filter(f) => {
@@ -621,7 +650,8 @@ impl FoRunner {
         let res = res.and_then(|()| self.flush_output(plugin, w).map_err(ProcessError::Fatal));
         match res {
             Ok(()) => Ok(()),
-            Err(ProcessError::Fatal(e)) => Err(e),
+            Err(ProcessError::Fatal(e)) => Err(Failure::Fatal(e)),
+            Err(ProcessError::Exit(e)) => Err(Failure::Exit(e)),
             Err(e) => {
                 // Heka compat: pipeline/plugin_runners.go ignores non-fatal TimerEvent errors; we log them.
                 tracing::error!(plugin = %self.name, "timer_event: {e}");

@@ -6,6 +6,7 @@ mod multi;
 mod payload_regex;
 mod payload_xml;
 mod protobuf;
+mod sandbox;
 mod scribble;
 mod stats_to_fields;
 
@@ -20,6 +21,7 @@ pub(crate) fn all() -> Vec<DecoderSpec> {
         payload_regex::SPEC,
         payload_xml::SPEC,
         protobuf::SPEC,
+        sandbox::SPEC,
         scribble::SPEC,
         stats_to_fields::SPEC,
     ]

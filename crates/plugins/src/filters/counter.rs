@@ -122,6 +122,7 @@ pub(super) const SPEC: FilterSpec = FilterSpec {
     summary: "Counts messages and injects throughput reports.",
     default_matcher: Some("Type != 'heka.counter-output'"),
     ticker: Ticker::Default(5),
+    can_exit: false,
     build,
 };
 

@@ -1,10 +1,11 @@
 //! Filters: process matched messages and inject new ones.
 
 mod counter;
+mod sandbox;
 
 use heka_pipeline::registry::FilterSpec;
 
 /// Every built-in filter (keep sorted).
 pub(crate) fn all() -> Vec<FilterSpec> {
-    vec![counter::SPEC]
+    vec![counter::SPEC, sandbox::SPEC]
 }

@@ -1,0 +1,296 @@
+//! The restricted environment (Heka's "SandboxTemplate") and `require`.
+//!
+//! Only the base library is visible at start, without `collectgarbage`, `dofile`, `load`,
+//! `loadfile`, `loadstring`, `newproxy` and `print`. `string`, `table`, `math` and `os` are
+//! loaded but hidden until required (`require "string"` also sets the global); `os` lacks
+//! `execute`, `exit`, `getenv`, `remove`, `rename`, `setlocale` and `tmpname`, and its `date`
+//! and `time` work in UTC (Heka ran with `TZ=UTC`). `require "io"` fails with
+//! `module 'io' disabled`. `lpeg` and `cjson` are Debian's C libraries linked into hekad (see
+//! `build.rs`); `re` is the `re.lua` Debian's lua-lpeg installs (MIT, © Lua.org, PUC-Rio),
+//! embedded at build time. Other names are `.lua` files under the module directories.
+
+// The only unsafe code of the crate: opening the two C libraries linked by build.rs.
+#![allow(unsafe_code)]
+
+use std::path::Path;
+
+use mlua::{Function, Lua, MultiValue, Table, Value};
+
+use crate::Settings;
+
+/// Registry key of the table of loaded modules (name → value).
+pub(crate) const LOADED: &str = "heka.loaded";
+/// Registry key of the hidden standard libraries (name → table).
+const PRELOAD: &str = "heka.preload";
+
+/// `re.lua` from Debian's lua-lpeg package (MIT licence, as LPeg).
+const RE_LUA: &str = include_str!("/usr/share/lua/5.1/re.lua");
+
+unsafe extern "C-unwind" {
+    /// LPeg's entry point (liblua5.1-lpeg.a); registers the global `lpeg` and returns it.
+    fn luaopen_lpeg(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+    /// lua-cjson's entry point (liblua5.1-cjson.a); returns the module table.
+    fn luaopen_cjson(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
+
+const BASE_REMOVED: &[&str] = &[
+    "collectgarbage",
+    "coroutine",
+    "dofile",
+    "load",
+    "loadfile",
+    "loadstring",
+    "newproxy",
+    "print",
+];
+const OS_REMOVED: &[&str] = &[
+    "execute",
+    "exit",
+    "getenv",
+    "remove",
+    "rename",
+    "setlocale",
+    "tmpname",
+];
+const HIDDEN_LIBS: &[&str] = &["string", "table", "math", "os"];
+
+/// Builds the environment: hides the libraries, removes the unsafe functions, installs
+/// `require`.
+pub(crate) fn install(lua: &Lua, settings: &Settings) -> mlua::Result<()> {
+    let g = lua.globals();
+    for name in BASE_REMOVED {
+        g.raw_set(*name, Value::Nil)?;
+    }
+    let preload = lua.create_table()?;
+    for name in HIDDEN_LIBS {
+        let t: Table = g.raw_get(*name)?;
+        g.raw_set(*name, Value::Nil)?;
+        preload.raw_set(*name, t)?;
+    }
+    let os: Table = preload.raw_get("os")?;
+    for name in OS_REMOVED {
+        os.raw_set(*name, Value::Nil)?;
+    }
+    utc_os(lua, &os)?;
+    // string.dump is of no use without a way to load bytecode; it is removed.
+    let string: Table = preload.raw_get("string")?;
+    string.raw_set("dump", Value::Nil)?;
+    lua.set_named_registry_value(PRELOAD, preload)?;
+    lua.set_named_registry_value(LOADED, lua.create_table()?)?;
+    g.raw_set("package", lua.create_table()?)?;
+    let dirs = settings.module_dirs.clone();
+    let output_limit = settings.limits.output;
+    g.raw_set(
+        "require",
+        lua.create_function(move |lua, name: Value| require(lua, name, &dirs, output_limit))?,
+    )?;
+    Ok(())
+}
+
+/// `os.date` formats in UTC unless asked otherwise with `!` already; `os.time(t)` reads `t`
+/// as UTC.
+fn utc_os(lua: &Lua, os: &Table) -> mlua::Result<()> {
+    let date: Function = os.raw_get("date")?;
+    os.raw_set(
+        "date",
+        lua.create_function(move |lua, args: MultiValue| {
+            let mut args: Vec<Value> = args.into_iter().collect();
+            match args.first() {
+                Some(Value::String(f)) => {
+                    let f = f.as_bytes().to_vec();
+                    if !f.starts_with(b"!") {
+                        let mut utc = b"!".to_vec();
+                        utc.extend_from_slice(&f);
+                        args[0] = Value::String(lua.create_string(utc)?);
+                    }
+                }
+                None | Some(Value::Nil) => {
+                    if args.is_empty() {
+                        args.push(Value::Nil);
+                    }
+                    args[0] = Value::String(lua.create_string("!%c")?);
+                }
+                _ => {}
+            }
+            date.call::<MultiValue>(MultiValue::from_iter(args))
+        })?,
+    )?;
+    let time: Function = os.raw_get("time")?;
+    os.raw_set(
+        "time",
+        lua.create_function(move |_, t: Option<Table>| {
+            let Some(t) = t else {
+                return time.call::<Value>(());
+            };
+            let field = |k: &str, default: Option<i64>| -> mlua::Result<i64> {
+                match t.raw_get::<Option<f64>>(k)? {
+                    Some(v) => Ok(v as i64),
+                    None => default.ok_or_else(|| {
+                        mlua::Error::runtime(format!("field '{k}' missing in date table"))
+                    }),
+                }
+            };
+            let (y, mo, d) = (
+                field("year", None)?,
+                field("month", None)?,
+                field("day", None)?,
+            );
+            let (h, mi, s) = (
+                field("hour", Some(12))?,
+                field("min", Some(0))?,
+                field("sec", Some(0))?,
+            );
+            // Normalise the month as mktime does, then count days from the epoch.
+            let m0 = mo - 1;
+            let y = y + m0.div_euclid(12);
+            let m = m0.rem_euclid(12) + 1;
+            let days = days_from_civil(y, m) + d - 1;
+            Ok(Value::Number(
+                (days * 86400 + h * 3600 + mi * 60 + s) as f64,
+            ))
+        })?,
+    )?;
+    Ok(())
+}
+
+/// Days from 1970-01-01 to the first of month `m` (1–12) of year `y` (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn require(
+    lua: &Lua,
+    name: Value,
+    dirs: &[std::path::PathBuf],
+    output_limit: usize,
+) -> mlua::Result<Value> {
+    let name = match name {
+        Value::String(s) => s.to_str()?.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Integer(n) => n.to_string(),
+        other => {
+            return Err(mlua::Error::runtime(format!(
+                "bad argument #1 to 'require' (string expected, got {})",
+                other.type_name()
+            )));
+        }
+    };
+    let loaded: Table = lua.named_registry_value(LOADED)?;
+    let have: Value = loaded.raw_get(name.as_str())?;
+    if !have.is_nil() {
+        return Ok(have);
+    }
+    let g = lua.globals();
+    let value: Value = match name.as_str() {
+        "string" | "table" | "math" | "os" => {
+            let preload: Table = lua.named_registry_value(PRELOAD)?;
+            let t: Value = preload.raw_get(name.as_str())?;
+            g.raw_set(name.as_str(), t.clone())?;
+            t
+        }
+        "io" | "debug" | "package" | "coroutine" => {
+            return Err(mlua::Error::runtime(format!("module '{name}' disabled")));
+        }
+        "lpeg" => {
+            // SAFETY: luaopen_lpeg is LPeg's standard Lua 5.1 entry point, linked from
+            // Debian's liblua5.1-lpeg.a, built against the Lua 5.1 API this state implements.
+            let open = unsafe { lua.create_c_function(luaopen_lpeg)? };
+            let t: Value = open.call(())?;
+            g.raw_set("lpeg", t.clone())?;
+            t
+        }
+        "cjson" => {
+            // SAFETY: as for LPeg: lua-cjson's Lua 5.1 entry point from liblua5.1-cjson.a.
+            let open = unsafe { lua.create_c_function(luaopen_cjson)? };
+            let t: Table = open.call(())?;
+            t.raw_set("new", Value::Nil)?;
+            t.raw_set("encode_keep_buffer", Value::Nil)?;
+            limit_cjson_encode(lua, &t, output_limit)?;
+            g.raw_set("cjson", t.clone())?;
+            Value::Table(t)
+        }
+        "re" => {
+            let f = lua
+                .load(RE_LUA)
+                .set_name("@re.lua")
+                .set_mode(mlua::chunk::ChunkMode::Text)
+                .into_function()?;
+            let v: Value = f.call("re")?;
+            if v.is_nil() { Value::Boolean(true) } else { v }
+        }
+        _ => load_module(lua, &name, dirs)?,
+    };
+    loaded.raw_set(name.as_str(), value.clone())?;
+    Ok(value)
+}
+
+/// Heka's cjson stops `encode` at the output limit (`strbuf output_limit exceeded`).
+fn limit_cjson_encode(lua: &Lua, cjson: &Table, output_limit: usize) -> mlua::Result<()> {
+    if output_limit == 0 {
+        return Ok(());
+    }
+    let encode: Function = cjson.raw_get("encode")?;
+    cjson.raw_set(
+        "encode",
+        lua.create_function(move |_, args: MultiValue| {
+            let s: mlua::LuaString = encode.call(args)?;
+            if s.as_bytes().len() >= output_limit {
+                return Err(mlua::Error::runtime("strbuf output_limit exceeded"));
+            }
+            Ok(s)
+        })?,
+    )
+}
+
+/// A module file `<dir>/<name with dots as slashes>.lua` from the first directory that has it.
+fn load_module(lua: &Lua, name: &str, dirs: &[std::path::PathBuf]) -> mlua::Result<Value> {
+    let valid = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    if !valid {
+        return Err(mlua::Error::runtime(format!(
+            "invalid module name '{name}'"
+        )));
+    }
+    let rel = format!("{}.lua", name.replace('.', "/"));
+    let mut tried = format!("module '{name}' not found:");
+    for dir in dirs {
+        let path = dir.join(&rel);
+        match std::fs::read(&path) {
+            Ok(code) => return run_module(lua, name, &path, code),
+            Err(_) => tried.push_str(&format!("\n\tno file '{}'", path.display())),
+        }
+    }
+    Err(mlua::Error::runtime(tried))
+}
+
+fn run_module(lua: &Lua, name: &str, path: &Path, code: Vec<u8>) -> mlua::Result<Value> {
+    let f = lua
+        .load(code)
+        .set_name(format!("@{}", path.display()))
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .into_function()?;
+    let v: Value = f.call(name)?;
+    Ok(if v.is_nil() { Value::Boolean(true) } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days_from_civil;
+
+    #[test]
+    fn civil_days() {
+        assert_eq!(days_from_civil(1970, 1), 0);
+        assert_eq!(days_from_civil(2000, 3), 11017);
+        assert_eq!(days_from_civil(1969, 12), -31);
+    }
+}

@@ -1,0 +1,843 @@
+//! Runtime tests: each API function, each limit, hostile scripts, LPeg/re/cjson, preservation.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use heka_message::{Field, Message, ValueType};
+use heka_pipeline::pack::Pack;
+
+use crate::{InjectBudget, Injection, Kind, Limits, Sandbox, Settings, Terminated};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn settings(&self, kind: Kind, script: &str) -> Settings {
+        let path = self.path("script.lua");
+        std::fs::write(&path, script).unwrap();
+        Settings {
+            kind,
+            script: path,
+            module_dirs: vec![self.path("modules")],
+            limits: Limits::default(),
+            config: toml::Table::new(),
+            preservation: None,
+        }
+    }
+
+    fn start(&self, kind: Kind, script: &str) -> Sandbox {
+        Sandbox::start(self.settings(kind, script)).unwrap()
+    }
+}
+
+fn sample() -> Pack {
+    let mut m = Message {
+        uuid: Bytes::from_static(&[0xab; 16]),
+        timestamp: 1_500_000_000_123_456_789,
+        ..Message::default()
+    };
+    m.set_type("test.type");
+    m.set_logger("tester");
+    m.set_payload("the payload");
+    m.set_env_version("0.8");
+    m.set_hostname("example.com");
+    m.severity = Some(6);
+    m.pid = Some(4321);
+    m.add_field(Field::new_string("name", "first"));
+    m.add_field(Field::new_integers("ints", &[10, 20, 30]));
+    m.add_field(Field::new_string("name", "second").with_representation("r"));
+    m.add_field(Field::new_bool("flag", true));
+    m.add_field(Field::new_double("pi", 3.25));
+    Pack::new(m)
+}
+
+/// Runs `process_message` once on `pack` and returns the outcome's error string and the
+/// injected payloads/messages.
+fn run(sb: &mut Sandbox, pack: &Pack) -> Result<crate::Outcome, Terminated> {
+    sb.process_message(pack, InjectBudget::Unlimited)
+}
+
+fn payloads(out: &crate::Outcome) -> Vec<String> {
+    out.injected
+        .iter()
+        .filter_map(|i| match i {
+            Injection::Payload { payload, .. } => {
+                Some(String::from_utf8_lossy(payload).into_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn messages(injected: &[Injection]) -> Vec<Message> {
+    injected
+        .iter()
+        .filter_map(|i| match i {
+            Injection::Message { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn read_message_reads_headers_fields_and_indices() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        function process_message()
+            add_to_payload(read_message("Type"), "|", read_message("Logger"), "|",
+                read_message("Payload"), "|", read_message("EnvVersion"), "|",
+                read_message("Hostname"), "|", read_message("Uuid"), "|",
+                read_message("Timestamp"), "|", read_message("Severity"), "|",
+                read_message("Pid"), "|", read_message("Fields[name]"), "|",
+                read_message("Fields[name]", 1), "|", read_message("Fields[ints]", 0, 2), "|",
+                read_message("Fields[ints]", 0, 3), "|", read_message("Fields[flag]"), "|",
+                read_message("Fields[pi]"), "|", read_message("Fields[nope]"), "|",
+                read_message("framed"), "|", read_message("Bogus"), "|",
+                #read_message("raw"))
+            inject_payload()
+            return 0
+        end"#,
+    );
+    let pack = sample();
+    let out = run(&mut sb, &pack).unwrap();
+    let raw_len = pack.encoded().len();
+    assert_eq!(
+        payloads(&out),
+        [format!(
+            "test.type|tester|the payload|0.8|example.com|abababab-abab-abab-abab-abababababab|\
+             1.5000000001234568e+18|6|4321|first|second|30|nil|true|3.25|nil|nil|nil|{raw_len}"
+        )]
+    );
+}
+
+#[test]
+fn read_message_argument_errors_terminate() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        "function process_message() read_message('Fields[x]', -1) return 0 end",
+    );
+    let e = run(&mut sb, &sample()).unwrap_err();
+    assert_eq!(e.0, "process_message() field index must be >= 0");
+    // Terminated for good: the next call fails the same way.
+    assert_eq!(run(&mut sb, &sample()).unwrap_err(), e);
+    let mut sb = f.start(
+        Kind::Filter,
+        "function process_message() read_message() return 0 end",
+    );
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() read_message() incorrect number of arguments"
+    );
+}
+
+#[test]
+fn read_next_field_iterates_fields_in_order() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        function process_message()
+            while true do
+                local t, name, value, rep, count = read_next_field()
+                if not t then break end
+                add_to_payload(t, " ", name, " ", value, " ", rep, " ", count, ";")
+            end
+            inject_payload("txt", "fields")
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        payloads(&out),
+        ["0 name first  1;2 ints 10  3;0 name second r 1;4 flag true  1;3 pi 3.25  1;"]
+    );
+}
+
+#[test]
+fn read_config_maps_toml_types() {
+    let f = Fixture::new();
+    let mut s = f.settings(
+        Kind::Filter,
+        r#"
+        local s = read_config("s")
+        function process_message()
+            add_to_payload(s, " ", read_config("i"), " ", read_config("f"), " ",
+                read_config("b"), " ", read_config("a"), " ", read_config("missing"))
+            inject_payload()
+            return 0
+        end"#,
+    );
+    s.config = toml::from_str("s = 'text'\ni = 42\nf = 1.5\nb = true\na = [1, 2]").unwrap();
+    let mut sb = Sandbox::start(s).unwrap();
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(payloads(&out), ["text 42 1.5 true nil nil"]);
+}
+
+#[test]
+fn inject_message_builds_messages_from_tables() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Decoder,
+        r#"
+        function process_message()
+            inject_message({
+                Uuid = "0123456789abcdef", Timestamp = 5e9, Type = "t", Logger = 7,
+                Payload = "p", EnvVersion = "1", Hostname = "h", Severity = "3", Pid = 99,
+                Fields = {
+                    str = "s",
+                    num = 2.5,
+                    flag = false,
+                    arr = {1, 2, 3},
+                    size = {value = 1024, value_type = 2, representation = "B"},
+                    blob = {value = "\0\1", value_type = 1},
+                }})
+            inject_message({Fields = {{name = "a", value = {"x", "y"}}, {name = "b", value = 1}}})
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    let ms = messages(&out.injected);
+    assert_eq!(ms.len(), 2);
+    let m = &ms[0];
+    assert_eq!(&m.uuid[..], b"0123456789abcdef");
+    assert_eq!(m.timestamp, 5_000_000_000);
+    assert_eq!(m.type_bytes(), b"t");
+    assert_eq!(m.logger_bytes(), b"7");
+    assert_eq!(m.payload_bytes(), b"p");
+    assert_eq!(m.hostname_bytes(), b"h");
+    assert_eq!((m.severity, m.pid), (Some(3), Some(99)));
+    let field = |name: &str| m.find_first_field(name.as_bytes()).unwrap().clone();
+    assert_eq!(field("str").value_string, [Bytes::from("s")]);
+    assert_eq!(field("str").value_type, None);
+    assert_eq!(field("num").value_double, [2.5]);
+    assert_eq!(field("flag").value_bool, [false]);
+    assert_eq!(field("arr").value_double, [1.0, 2.0, 3.0]);
+    let size = field("size");
+    assert_eq!(size.value_type, Some(ValueType::Integer as i32));
+    assert_eq!(size.value_integer, [1024]);
+    assert_eq!(size.representation_bytes(), b"B");
+    assert_eq!(field("blob").value_bytes, [Bytes::from_static(b"\0\x01")]);
+    let m2 = &ms[1];
+    assert_eq!(m2.uuid.len(), 16);
+    assert_eq!(m2.timestamp % 1_000_000_000, 0, "whole seconds by default");
+    assert_eq!(
+        m2.fields[0].value_string,
+        [Bytes::from("x"), Bytes::from("y")]
+    );
+    assert_eq!(&m2.fields[1].name[..], b"b");
+}
+
+#[test]
+fn inject_message_errors_are_heka_texts() {
+    let f = Fixture::new();
+    for (body, want) in [
+        (
+            "inject_message({Fields = {a = {1, 'x'}}})",
+            "inject_message() could not encode protobuf - array has mixed types",
+        ),
+        (
+            "inject_message({Fields = {a = {value = 'x', value_type = 2}}})",
+            "inject_message() could not encode protobuf - invalid string value_type: 2",
+        ),
+        (
+            "inject_message({Fields = {a = {value = print}}})",
+            "inject_message() could not encode protobuf - unsupported type: nil",
+        ),
+        (
+            "inject_message('not protobuf at all')",
+            "inject_message() protobuf unmarshal failed",
+        ),
+        (
+            "inject_message(1, 2)",
+            "inject_message() takes a single string or table argument",
+        ),
+    ] {
+        let script = format!("function process_message() {body} return 0 end");
+        let mut sb = f.start(Kind::Decoder, &script);
+        assert_eq!(
+            run(&mut sb, &sample()).unwrap_err().0,
+            format!("process_message() {want}"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn inject_message_takes_encoded_bytes_and_encode_decode_round_trip() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        function process_message()
+            local bytes = encode_message({Type = "rt", Payload = "x", Fields = {n = {value = 5, value_type = 2}}})
+            local t = decode_message(bytes)
+            add_to_payload(t.Type, " ", t.Payload, " ", #t.Uuid, " ", t.Fields[1].name, "=",
+                t.Fields[1].value[1], " vt=", t.Fields[1].value_type)
+            inject_payload()
+            inject_message(read_message("raw"))
+            return 0
+        end"#,
+    );
+    let out = sb
+        .process_message(&sample(), InjectBudget::AtMost(2))
+        .unwrap();
+    assert_eq!(payloads(&out), ["rt x 16 n=5 vt=2"]);
+    let ms = messages(&out.injected);
+    assert_eq!(ms, [sample().message().clone()]);
+    let mut sb = f.start(
+        Kind::Filter,
+        "function process_message() decode_message('short') return 0 end",
+    );
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() invalid message, too short"
+    );
+}
+
+#[test]
+fn add_to_payload_formats_values_and_output_starts_renamed() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        local during_load = type(output) .. "/" .. type(add_to_payload)
+        function process_message()
+            add_to_payload(during_load, " ", 1, " ", 1.2, " ", 1/3, " ", 3e9, " ", nil, " ",
+                true, " ", false, " ", 0/0, " ", type(output))
+            inject_payload("json", "name", " tail")
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        out.injected,
+        [Injection::Payload {
+            payload: Bytes::from(
+                "function/nil 1 1.2 0.33333333 3000000000 nil true false nan nil tail"
+            ),
+            payload_type: Bytes::from("json"),
+            payload_name: Bytes::from("name"),
+        }]
+    );
+    let mut sb = f.start(
+        Kind::Filter,
+        "function process_message() add_to_payload({}) return 0 end",
+    );
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() bad argument #1 to 'add_to_payload' (unsupported type)"
+    );
+}
+
+#[test]
+fn return_conventions() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        local n = 0
+        function process_message()
+            n = n + 1
+            if n == 1 then return -1, "bad input" end
+            if n == 2 then return 0 end
+            if n == 3 then return -2 end
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!((out.status, out.error.as_deref()), (-1, Some("bad input")));
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!((out.status, out.error), (0, None));
+    assert_eq!(run(&mut sb, &sample()).unwrap().status, -2);
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() must return a numeric status code"
+    );
+    let mut sb = f.start(Kind::Filter, "function process_message() return 0, {} end");
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() must return a nil or string error message"
+    );
+    let mut sb = f.start(
+        Kind::Filter,
+        "function process_message() return 1, 'user abort' end",
+    );
+    assert_eq!(run(&mut sb, &sample()).unwrap_err().0, "user abort");
+    let mut sb = f.start(Kind::Filter, "x = 1");
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() function was not found"
+    );
+    assert_eq!(
+        sb.timer_event(0, InjectBudget::Unlimited).unwrap_err().0,
+        "process_message() function was not found"
+    );
+    let mut sb = f.start(Kind::Filter, "function process_message() error('boom') end");
+    let e = run(&mut sb, &sample()).unwrap_err().0;
+    assert!(
+        e.starts_with("process_message() ") && e.ends_with("script.lua:1: boom"),
+        "{e}"
+    );
+}
+
+#[test]
+fn timer_event_gets_ns_and_injection_budget_applies() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        function process_message()
+            inject_payload("txt", "", "one")
+            inject_payload("txt", "", "two")
+            return 0
+        end
+        function timer_event(ns)
+            inject_payload("txt", "tick", ns)
+        end"#,
+    );
+    let injected = sb
+        .timer_event(1_000_000_000, InjectBudget::AtMost(10))
+        .unwrap();
+    assert_eq!(
+        injected,
+        [Injection::Payload {
+            payload: Bytes::from("1000000000"),
+            payload_type: Bytes::from("txt"),
+            payload_name: Bytes::from("tick"),
+        }]
+    );
+    assert_eq!(
+        sb.process_message(&sample(), InjectBudget::AtMost(1))
+            .unwrap_err()
+            .0,
+        "process_message() inject_payload() exceeded InjectMessage count"
+    );
+}
+
+#[test]
+fn instruction_limit_stops_an_infinite_loop() {
+    let f = Fixture::new();
+    let mut s = f.settings(
+        Kind::Filter,
+        "function process_message() while true do end end",
+    );
+    s.limits.instructions = 1000;
+    let mut sb = Sandbox::start(s).unwrap();
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() instruction_limit exceeded"
+    );
+    assert!(sb.terminated().is_some());
+    // The limit is per call: a script that stays under it runs every time.
+    let mut s = f.settings(
+        Kind::Filter,
+        "function process_message() for i = 1, 100 do end return 0 end",
+    );
+    s.limits.instructions = 1000;
+    let mut sb = Sandbox::start(s).unwrap();
+    for _ in 0..50 {
+        run(&mut sb, &sample()).unwrap();
+    }
+    // The top level is limited too.
+    let mut s = f.settings(Kind::Filter, "while true do end");
+    s.limits.instructions = 1000;
+    let e = Sandbox::start(s).unwrap_err();
+    assert_eq!(e.0, "instruction_limit exceeded");
+}
+
+#[test]
+fn memory_limit_stops_a_memory_bomb() {
+    let f = Fixture::new();
+    let mut s = f.settings(
+        Kind::Filter,
+        r#"
+        require "string"
+        local t = {}
+        function process_message()
+            for i = 1, 1e7 do t[i] = string.rep("x", 1000) .. i end
+            return 0
+        end"#,
+    );
+    s.limits.memory = 1024 * 1024;
+    s.limits.instructions = 0;
+    let mut sb = Sandbox::start(s).unwrap();
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() not enough memory"
+    );
+    assert_eq!(sb.memory(), 0, "the state is closed");
+}
+
+#[test]
+fn output_limit_stops_an_output_flood() {
+    let f = Fixture::new();
+    let mut s = f.settings(
+        Kind::Filter,
+        r#"
+        function process_message()
+            for i = 1, 1e6 do add_to_payload("0123456789") end
+            return 0
+        end"#,
+    );
+    s.limits.output = 1024;
+    s.limits.instructions = 0;
+    let mut sb = Sandbox::start(s).unwrap();
+    assert_eq!(
+        run(&mut sb, &sample()).unwrap_err().0,
+        "process_message() output_limit exceeded"
+    );
+    // At most limit - 1 bytes fit.
+    let mut s = f.settings(
+        Kind::Filter,
+        r#"
+        require "string"
+        function process_message()
+            inject_payload("txt", "", string.rep("x", 1024))
+            return 0
+        end"#,
+    );
+    s.limits.output = 1024;
+    let mut sb = Sandbox::start(s).unwrap();
+    assert!(run(&mut sb, &sample()).is_err());
+    let mut s = f.settings(
+        Kind::Filter,
+        r#"
+        require "string"
+        function process_message()
+            inject_payload("txt", "", string.rep("x", 1023))
+            return 0
+        end"#,
+    );
+    s.limits.output = 1024;
+    let mut sb = Sandbox::start(s).unwrap();
+    assert_eq!(payloads(&run(&mut sb, &sample()).unwrap())[0].len(), 1023);
+}
+
+#[test]
+fn hostile_scripts_get_clear_errors() {
+    let f = Fixture::new();
+    for (body, want) in [
+        (
+            "io.open('/etc/passwd')",
+            "attempt to index global 'io' (a nil value)",
+        ),
+        ("require('io')", "module 'io' disabled"),
+        (
+            "require('os'); os.execute('true')",
+            "attempt to call field 'execute' (a nil value)",
+        ),
+        (
+            "require('os'); os.getenv('HOME')",
+            "attempt to call field 'getenv' (a nil value)",
+        ),
+        (
+            "loadstring('return 1')",
+            "attempt to call global 'loadstring' (a nil value)",
+        ),
+        (
+            "dofile('/etc/passwd')",
+            "attempt to call global 'dofile' (a nil value)",
+        ),
+        (
+            "load(function() end)",
+            "attempt to call global 'load' (a nil value)",
+        ),
+        (
+            "require('string'); string.dump(process_message)",
+            "attempt to call field 'dump' (a nil value)",
+        ),
+        (
+            "collectgarbage()",
+            "attempt to call global 'collectgarbage' (a nil value)",
+        ),
+        (
+            "require('../etc/passwd')",
+            "invalid module name '../etc/passwd'",
+        ),
+    ] {
+        let script = format!("function process_message() {body} return 0 end");
+        let mut sb = f.start(Kind::Filter, &script);
+        let e = run(&mut sb, &sample()).unwrap_err().0;
+        assert!(e.ends_with(want), "{body}: {e}");
+    }
+}
+
+#[test]
+fn environment_has_only_the_base_library_until_required() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        local before = type(string) .. type(table) .. type(math) .. type(os)
+        local s = require "string"
+        require "table"; require "math"; require "os"
+        function process_message()
+            add_to_payload(before, " ", type(string), " ", s == string, " ",
+                ("abc"):upper(), " ", math.floor(2.5), " ", table.concat({1, 2}, ","), " ",
+                os.date("%Y-%m-%d %H", 0), " ", os.time({year = 2000, month = 1, day = 1, hour = 0}),
+                " ", type(print), " ", type(setfenv), " ", type(unpack))
+            inject_payload()
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        payloads(&out),
+        ["nilnilnilnil table true ABC 2 1,2 1970-01-01 00 946684800 nil function function"]
+    );
+}
+
+#[test]
+fn require_loads_modules_from_the_module_directory() {
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.path("modules/sub")).unwrap();
+    std::fs::write(
+        f.path("modules/sub/greet.lua"),
+        "local M = {}\nfunction M.hello(n) return 'hello ' .. n end\nreturn M\n",
+    )
+    .unwrap();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        local g = require "sub.greet"
+        local again = require "sub.greet"
+        function process_message()
+            add_to_payload(g.hello("you"), " ", g == again)
+            inject_payload()
+            return 0
+        end"#,
+    );
+    assert_eq!(
+        payloads(&run(&mut sb, &sample()).unwrap()),
+        ["hello you true"]
+    );
+    let e = Sandbox::start(f.settings(Kind::Filter, "require 'nope.mod'")).unwrap_err();
+    let dir = f.path("modules");
+    assert_eq!(
+        e.0,
+        format!(
+            "module 'nope.mod' not found:\n\tno file '{}/nope/mod.lua'",
+            dir.display()
+        )
+    );
+}
+
+#[test]
+fn lpeg_and_re_parse_in_a_decoder() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Decoder,
+        r#"
+        local l = require "lpeg"
+        local re = require "re"
+        l.locale(l)
+        local key = l.C((l.alnum + "_")^1)
+        local value = l.C((1 - l.S" ")^0)
+        local pair = l.Cg(key * "=" * value)
+        local grammar = l.Cf(l.Ct("") * (pair * l.P" "^0)^0, rawset) * -1
+        local word = re.compile("{[a-z]+} ' ' {%d+}")
+        function process_message()
+            local t = grammar:match(read_message("Payload"))
+            if not t then return -1, "no match" end
+            local name, num = word:match("abc 123")
+            inject_message({Type = "kv", Fields = {a = t.a, b = t.b, name = name, num = num,
+                global = type(lpeg)}})
+            return 0
+        end"#,
+    );
+    let mut m = Message::default();
+    m.set_payload("a=1 b=two");
+    let out = run(&mut sb, &Pack::new(m)).unwrap();
+    let ms = messages(&out.injected);
+    let get = |n: &str| {
+        String::from_utf8(ms[0].find_first_field(n.as_bytes()).unwrap().value_string[0].to_vec())
+            .unwrap()
+    };
+    assert_eq!(get("a"), "1");
+    assert_eq!(get("b"), "two");
+    assert_eq!(get("name"), "abc");
+    assert_eq!(get("num"), "123");
+    assert_eq!(get("global"), "table");
+    let mut m = Message::default();
+    m.set_payload("not valid!");
+    let out = run(&mut sb, &Pack::new(m)).unwrap();
+    assert_eq!((out.status, out.error.as_deref()), (-1, Some("no match")));
+}
+
+#[test]
+fn cjson_decodes_and_encodes() {
+    let f = Fixture::new();
+    let mut s = f.settings(
+        Kind::Decoder,
+        r#"
+        require "cjson"
+        function process_message()
+            local ok, t = pcall(cjson.decode, read_message("Payload"))
+            if not ok then return -1, "bad json" end
+            inject_message({Type = t.type, Payload = cjson.encode({n = t.n, list = t.list})})
+            return 0
+        end"#,
+    );
+    s.limits.output = 64;
+    let mut sb = Sandbox::start(s).unwrap();
+    let mut m = Message::default();
+    m.set_payload(r#"{"type":"json","n":3,"list":[1,2]}"#);
+    let out = run(&mut sb, &Pack::new(m)).unwrap();
+    let ms = messages(&out.injected);
+    assert_eq!(ms[0].type_bytes(), b"json");
+    let v: serde_json::Value = serde_json::from_slice(ms[0].payload_bytes()).unwrap();
+    assert_eq!(v, serde_json::json!({"n": 3, "list": [1, 2]}));
+    let mut m = Message::default();
+    m.set_payload("{broken");
+    assert_eq!(run(&mut sb, &Pack::new(m)).unwrap().status, -1);
+    // cjson.encode is held to the output limit.
+    let mut m = Message::default();
+    m.set_payload(format!(r#"{{"type":"x","n":"{}"}}"#, "y".repeat(100)));
+    assert_eq!(
+        run(&mut sb, &Pack::new(m)).unwrap_err().0,
+        "process_message() strbuf output_limit exceeded"
+    );
+}
+
+fn preserving(f: &Fixture, data: &Path, script: &str) -> Settings {
+    let mut s = f.settings(Kind::Filter, script);
+    s.preservation = Some(data.to_path_buf());
+    s
+}
+
+#[test]
+fn preserve_data_round_trips_globals() {
+    let f = Fixture::new();
+    let data = f.path("sandbox_preservation/counter.data");
+    let script = r#"
+        require "string"
+        count = 0
+        names = {}
+        alias = names
+        weird = "a\"b\\c\nd\0e"
+        ratio = 1/3
+        big = 3e12
+        local hidden = 5
+        f = function() end
+        meta = setmetatable({}, {})
+        function process_message()
+            count = count + 1
+            names[#names + 1] = read_message("Type")
+            return 0
+        end
+        function timer_event()
+            inject_payload("txt", "", count, " ", table.concat(names, ","), " ",
+                alias == names, " ", weird == "a\"b\\c\nd\0e", " ", ratio, " ", big, " ",
+                type(meta), " ", type(string))
+        end"#;
+    let script = script.replace("table.concat", "require('table').concat");
+    let mut sb = Sandbox::start(preserving(&f, &data, &script)).unwrap();
+    for _ in 0..3 {
+        run(&mut sb, &sample()).unwrap();
+    }
+    sb.stop().unwrap();
+    let text = std::fs::read_to_string(&data).unwrap();
+    assert!(
+        text.starts_with(
+            "if _PRESERVATION_VERSION and _PRESERVATION_VERSION ~= 0 then return end\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("_G[\"count\"] = 3\n"), "{text}");
+    assert!(!text.contains("hidden") && !text.contains("\"f\"") && !text.contains("meta"));
+    assert!(
+        !text.contains("\"string\""),
+        "libraries are not preserved: {text}"
+    );
+    let mut sb = Sandbox::start(preserving(&f, &data, &script)).unwrap();
+    run(&mut sb, &sample()).unwrap();
+    let injected = sb.timer_event(0, InjectBudget::Unlimited).unwrap();
+    let Injection::Payload { payload, .. } = &injected[0] else {
+        panic!("{injected:?}")
+    };
+    assert_eq!(
+        payload,
+        &Bytes::from(
+            "4 test.type,test.type,test.type,test.type true true 0.33333333 3000000000000 table table"
+        )
+    );
+}
+
+#[test]
+fn a_corrupt_preservation_file_starts_the_script_fresh() {
+    let f = Fixture::new();
+    let data = f.path("p.data");
+    std::fs::write(&data, "count = = 3 this is not lua").unwrap();
+    let script = r#"
+        count = 0
+        function process_message() count = count + 1 return 0 end
+        function timer_event() inject_payload("txt", "", count) end"#;
+    let mut sb = Sandbox::start(preserving(&f, &data, script)).unwrap();
+    run(&mut sb, &sample()).unwrap();
+    let injected = sb.timer_event(0, InjectBudget::Unlimited).unwrap();
+    assert!(
+        matches!(&injected[0], Injection::Payload { payload, .. } if payload == "1"),
+        "{injected:?}"
+    );
+    // A version mismatch discards the data silently.
+    sb.stop().unwrap();
+    let script2 = format!("_PRESERVATION_VERSION = 2\n{script}");
+    let mut sb = Sandbox::start(preserving(&f, &data, &script2)).unwrap();
+    let injected = sb.timer_event(0, InjectBudget::Unlimited).unwrap();
+    assert!(
+        matches!(&injected[0], Injection::Payload { payload, .. } if payload == "0"),
+        "{injected:?}"
+    );
+}
+
+#[test]
+fn a_terminated_sandbox_preserves_nothing() {
+    let f = Fixture::new();
+    let data = f.path("t.data");
+    let mut sb = Sandbox::start(preserving(
+        &f,
+        &data,
+        "x = 1 function process_message() error('no') end",
+    ))
+    .unwrap();
+    assert!(run(&mut sb, &sample()).is_err());
+    sb.stop().unwrap();
+    assert!(!data.exists());
+}
+
+#[test]
+fn bad_scripts_fail_to_start_with_clear_errors() {
+    let f = Fixture::new();
+    let e = Sandbox::start(f.settings(Kind::Filter, "function (")).unwrap_err();
+    assert!(e.0.contains("script.lua:1:"), "{e}");
+    let mut s = f.settings(Kind::Filter, "");
+    s.script = f.path("missing.lua");
+    let e = Sandbox::start(s).unwrap_err();
+    assert_eq!(
+        e.0,
+        format!(
+            "cannot open {}: No such file or directory",
+            f.path("missing.lua").display()
+        )
+    );
+    // Bytecode is refused.
+    let mut bytecode = b"\x1bLua\x51\x00".to_vec();
+    bytecode.extend_from_slice(&[0; 32]);
+    std::fs::write(f.path("bc.lua"), &bytecode).unwrap();
+    let mut s = f.settings(Kind::Filter, "");
+    s.script = f.path("bc.lua");
+    assert!(Sandbox::start(s).is_err());
+}
