@@ -156,7 +156,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(extra.is_empty(), "no extra packs");
     match result {
         Ok(Decoded::Keep) => {
-            assert_eq!(pack.raw(), None, "a changed message kept its old trusted bytes");
+            assert_eq!(
+                pack.raw(),
+                None,
+                "a changed message kept its old trusted bytes"
+            );
             let m = pack.message();
             assert_eq!(m.uuid.len(), 16, "the UUID must stay 16 bytes");
             let encoded = m.to_bytes();
@@ -182,7 +186,11 @@ fuzz_target!(|data: &[u8]| {
                     text.ends_with(&format!(" payload: {}", String::from_utf8_lossy(&payload))),
                     "{text}"
                 );
-                assert_eq!(pack.message(), &before, "a failed decode changed the message");
+                assert_eq!(
+                    pack.message(),
+                    &before,
+                    "a failed decode changed the message"
+                );
             } else {
                 // Only the second XML config's Pid template can fail.
                 assert_eq!(index, 1, "{text}");
