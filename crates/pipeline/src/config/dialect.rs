@@ -215,12 +215,15 @@ fn value(s: &str, mut depth: usize, out: &mut Normalized) -> State {
             }
             _ => {}
         }
-        if !matches!(b[i], b' ' | b'\t') {
-            before = b[i];
+        // A string that ends in a lone backslash leaves `i` past the end.
+        if let Some(&c) = b.get(i)
+            && !matches!(c, b' ' | b'\t')
+        {
+            before = c;
         }
         i += 1;
     }
-    out.text.push_str(&s[copied..]);
+    out.text.push_str(&s[copied.min(s.len())..]);
     if depth > 0 {
         State::InValue { depth }
     } else {
@@ -310,6 +313,9 @@ mod tests {
         assert_eq!(norm("a = [00, 010,0]\n"), "a = [ 0,  10,0]\n");
         assert_eq!(norm("a = 0 # x\n"), "a = 0 # x\n");
         assert_eq!(norm("a = -07\n"), "a = -07\n");
+        // An unterminated string ending in a backslash (found by fuzzing).
+        assert_eq!(norm("a = \"x\\"), "a = \"x\\");
+        assert_eq!(norm("a = \"\\"), "a = \"\\");
     }
 
     #[test]
