@@ -1,5 +1,5 @@
-//! The native modules Heka's sandbox offered to `require`, written in Rust: `circular_buffer`
-//! and `struct` (later `bloom_filter`, `hyperloglog`, `cuckoo_filter`).
+//! The native modules Heka's sandbox offered to `require`, written in Rust: `circular_buffer`,
+//! `struct`, `bloom_filter`, `hyperloglog` and `cuckoo_filter`.
 //!
 //! Each module registers a global of its own name and returns its table, as lua_sandbox's C
 //! modules did. Userdata they create can take part in two host features, through the three
@@ -14,7 +14,11 @@
 
 use mlua::{AnyUserData, Lua, Value};
 
+pub(crate) mod bloom_filter;
 pub(crate) mod circular_buffer;
+pub(crate) mod cuckoo_filter;
+mod hash;
+pub(crate) mod hyperloglog;
 pub(crate) mod r#struct;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -23,7 +27,10 @@ pub(crate) mod testing;
 /// when `name` is not one of ours.
 pub(crate) fn open(lua: &Lua, name: &str) -> Option<mlua::Result<Value>> {
     let table = match name {
+        "bloom_filter" => bloom_filter::open(lua),
         "circular_buffer" => circular_buffer::open(lua),
+        "cuckoo_filter" => cuckoo_filter::open(lua),
+        "hyperloglog" => hyperloglog::open(lua),
         "struct" => r#struct::open(lua),
         _ => return None,
     };
@@ -35,7 +42,7 @@ pub(crate) fn open(lua: &Lua, name: &str) -> Option<mlua::Result<Value>> {
 
 /// Whether `ud` has an output (can be given to `add_to_payload` or be a field value).
 pub(crate) fn has_output(ud: &AnyUserData) -> bool {
-    ud.is::<circular_buffer::CircularBuffer>()
+    ud.is::<circular_buffer::CircularBuffer>() || ud.is::<hyperloglog::HyperLogLog>()
 }
 
 /// Appends what `add_to_payload(ud)` writes for `ud`; `None` when the userdata has no output
@@ -47,12 +54,21 @@ pub(crate) fn output(ud: &AnyUserData, out: &mut Vec<u8>) -> Option<mlua::Result
                 .and_then(|mut cb| cb.output(out)),
         );
     }
+    if ud.is::<hyperloglog::HyperLogLog>() {
+        return Some(
+            ud.borrow::<hyperloglog::HyperLogLog>()
+                .map(|hll| hll.output(out)),
+        );
+    }
     None
 }
 
 /// Whether `ud` is written by `preserve_data`.
 pub(crate) fn preservable(ud: &AnyUserData) -> bool {
     ud.is::<circular_buffer::CircularBuffer>()
+        || ud.is::<bloom_filter::BloomFilter>()
+        || ud.is::<hyperloglog::HyperLogLog>()
+        || ud.is::<cuckoo_filter::CuckooFilter>()
 }
 
 /// Appends the Lua statements that rebuild `ud` under the name `key` (`_G["x"]`); `None` when
@@ -69,7 +85,64 @@ pub(crate) fn preserve(
                 .and_then(|mut cb| cb.preserve(key, out)),
         );
     }
-    None
+    let key_text = String::from_utf8_lossy(key);
+    if let Ok(bf) = ud.borrow::<bloom_filter::BloomFilter>() {
+        bf.preserve(&key_text, out);
+    } else if let Ok(hll) = ud.borrow::<hyperloglog::HyperLogLog>() {
+        hll.preserve(&key_text, out);
+    } else if let Ok(cf) = ud.borrow::<cuckoo_filter::CuckooFilter>() {
+        cf.preserve(&key_text, out);
+    } else {
+        return None;
+    }
+    Some(Ok(()))
+}
+
+/// Checks that argument 1 (`self`) is a `T` userdata (`luaL_checkudata`; `tname` is the C
+/// module's metatable name).
+pub(crate) fn check_self<T: 'static>(a: &Args<'_>, tname: &str) -> mlua::Result<AnyUserData> {
+    match a.get(1) {
+        Some(Value::UserData(ud)) if ud.is::<T>() => Ok(ud.clone()),
+        other => Err(a.error(1, format!("{tname} expected, got {}", type_name(other)))),
+    }
+}
+
+/// The bytes a probabilistic module hashes for a key: a string's bytes, or a number's 8 bytes
+/// as a C double in memory (little endian here).
+pub(crate) fn key_bytes(a: &Args<'_>, n: usize) -> mlua::Result<Vec<u8>> {
+    match a.get(n) {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(Value::Number(x)) => Ok(x.to_le_bytes().to_vec()),
+        Some(Value::Integer(x)) => Ok((*x as f64).to_le_bytes().to_vec()),
+        _ => Err(a.error(n, "must be a string or number")),
+    }
+}
+
+/// Binary data inside a Lua string literal of a preservation file, as lua_sandbox wrote it:
+/// `\n`, `\r`, `"` and `\\` escaped, every other byte as is.
+pub(crate) fn write_binary(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Largest native data a module allocates (1 GiB); larger asks are `not enough memory`.
+pub(crate) const MAX_BYTES: usize = 1 << 30;
+
+/// A Lua table holding about `bytes` of Lua memory, kept beside data that lives in Rust so
+/// that `memory_limit` counts it (lua_sandbox's C modules kept such data in Lua's memory).
+pub(crate) fn ballast(lua: &Lua, bytes: usize) -> mlua::Result<mlua::Table> {
+    if bytes > MAX_BYTES {
+        return Err(mlua::Error::runtime("not enough memory"));
+    }
+    // An array slot of Lua 5.1 takes 16 bytes.
+    lua.create_table_with_capacity(bytes.div_ceil(16), 0)
 }
 
 /// A Lua error worded as `luaL_error`: the calling Lua line's `source:line: ` and `msg`.

@@ -81,3 +81,32 @@ pub(crate) fn run_error(module: &str, body: &str) -> String {
         None => e,
     }
 }
+
+/// Starts `script` with preservation to a file in `f`, runs `timer_event(ns)` for each of
+/// `before`, stops (preserving), starts again, and runs `timer_event(ns)` for each of `after`.
+/// Returns every payload of both runs and the preservation file's text.
+pub(crate) fn restart(
+    f: &Fixture,
+    script: &str,
+    before: &[i64],
+    after: &[i64],
+) -> (Vec<String>, Vec<u8>) {
+    let data = f.path("preserved.data");
+    let settings = || {
+        let mut s = f.settings(script);
+        s.preservation = Some(data.clone());
+        s
+    };
+    let mut out = Vec::new();
+    let mut sb = Sandbox::start(settings()).unwrap();
+    for ns in before {
+        out.extend(tick(&mut sb, *ns).unwrap());
+    }
+    sb.stop().unwrap();
+    let text = std::fs::read(&data).unwrap();
+    let mut sb = Sandbox::start(settings()).unwrap();
+    for ns in after {
+        out.extend(tick(&mut sb, *ns).unwrap());
+    }
+    (out, text)
+}
