@@ -146,7 +146,7 @@ impl UserData for BloomFilter {
                     }
                 }
                 if added {
-                    bf.count += 1;
+                    bf.count = bf.count.saturating_add(1);
                 }
                 Ok(added)
             })

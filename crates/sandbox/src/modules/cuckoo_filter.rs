@@ -192,7 +192,7 @@ impl UserData for CuckooFilter {
                 let key = super::key_bytes(a, 2)?;
                 let added = cf.insert(&key);
                 if added {
-                    cf.count += 1;
+                    cf.count = cf.count.saturating_add(1);
                 }
                 Ok(added)
             })

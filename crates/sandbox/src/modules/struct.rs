@@ -251,7 +251,7 @@ fn unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let fmt = a.bytes(1)?;
     let data = a.bytes(2)?;
     // Heka compat: the position is a C size_t, so 0 and negatives are out of the string.
-    let pos = a.opt_number(3, 1.0)? as i64 - 1;
+    let pos = (a.opt_number(3, 1.0)? as i64).saturating_sub(1);
     if pos < 0 || pos as usize > data.len() {
         return Err(a.error(3, "initial position out of string"));
     }

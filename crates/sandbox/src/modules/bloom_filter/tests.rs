@@ -89,3 +89,17 @@ fn errors() {
         assert_eq!(e, want, "{script}");
     }
 }
+
+#[test]
+fn hostile_values_are_errors_never_panics() {
+    let lines = [
+        "local bf = bloom_filter.new(10, 0.1) bf:fromstring(1e300, string.rep('x', 6)) bf:add('new')",
+        "local bf = bloom_filter.new(10, 0.1) bf:fromstring(-1, string.rep('x', 6)) bf:count()",
+        "bloom_filter.new(10, 0/0)",
+        "bloom_filter.new(10, 0.9999999):add('x')",
+        "bloom_filter.new(10, 1e-320):add('x')",
+    ];
+    for line in lines {
+        let _ = run("bloom_filter", line);
+    }
+}

@@ -435,3 +435,25 @@ fn preserved_and_restored() {
         )]
     );
 }
+
+#[test]
+fn hostile_values_are_errors_or_nil_never_panics() {
+    // Each line must either run or fail with a Lua error; none may bring the host down.
+    let lines = [
+        "local cb = circular_buffer.new(2, 1, 2147483647) cb:add(1e300, 1, 1) add_to_payload(cb)",
+        "local cb = circular_buffer.new(3, 2, 1) cb:set(-1e300, 1, 1) cb:add(0/0, 2, 1/0)",
+        "local cb = circular_buffer.new(3, 1, 1) cb:fromstring('-9223372036854775808 2 1 2 3') \
+         cb:add(0, 1, 1) cb:compute('sd', 1) add_to_payload(cb)",
+        "local cb = circular_buffer.new(3, 1, 1) cb:fromstring('9223372036854775807 0 1 2 3') \
+         cb:set(1e19, 1, 1) add_to_payload(cb)",
+        "local cb = circular_buffer.new(9, 1, 1) cb:mannwhitneyu(1, 0/0, 0/0, 0/0, 0/0)",
+        "local cb = circular_buffer.new(9, 1, 1) cb:compute('avg', 1, -1/0, 1/0)",
+        "circular_buffer.new(2147483647, 2147483647, 1)",
+        "circular_buffer.new(-5, 1e12, 1)",
+        "local cb = circular_buffer.new(2, 1, 1) cb:fromstring(string.rep('9', 5000))",
+        "local cb = circular_buffer.new(2, 1, 1, true) cb:fromstring('0 0 1 2 1e300 5 -1e300 7')",
+    ];
+    for line in lines {
+        let _ = run("circular_buffer", &format!("{line}\ninject_payload()"));
+    }
+}

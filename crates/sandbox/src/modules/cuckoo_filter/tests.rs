@@ -88,3 +88,16 @@ fn errors() {
         );
     }
 }
+
+#[test]
+fn hostile_values_are_errors_never_panics() {
+    let lines = [
+        "local cf = cuckoo_filter.new(8) cf:fromstring(1e300, string.rep('x', 16)) cf:add('new')",
+        "local cf = cuckoo_filter.new(8) cf:fromstring(0/0, string.rep('\\255', 16)) cf:delete('x')",
+        "local cf = cuckoo_filter.new(5) for i = 1, 50 do cf:add(i) cf:delete(i + 1) end",
+        "cuckoo_filter.new(2147483647)",
+    ];
+    for line in lines {
+        let _ = run("cuckoo_filter", line);
+    }
+}

@@ -163,3 +163,23 @@ fn errors() {
         );
     }
 }
+
+#[test]
+fn hostile_formats_are_errors_never_panics() {
+    let lines = [
+        "struct.pack('c99999999999999999999', 'x')",
+        "struct.unpack('c99999999999999999999', 'x')",
+        "struct.unpack('!99999999999999999999i', 'xxxx')",
+        "struct.unpack('!1024 i32 I32 b', string.rep('x', 100))",
+        "struct.unpack('>I32<i32', string.rep('\\255', 64))",
+        "struct.size('c99999999999999999999 c99999999999999999999')",
+        "struct.unpack('i', 'abcd', 1e300)",
+        "struct.unpack('i', 'abcd', -1e300)",
+        "struct.pack('i', 1e300) struct.pack('b', -1e300) struct.pack('I', 0/0)",
+        "struct.unpack('Bc0', '\\255')",
+        "struct.unpack('s\\0i', 'a\\0')",
+    ];
+    for line in lines {
+        let _ = run("struct", line);
+    }
+}
