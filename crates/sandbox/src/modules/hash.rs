@@ -99,5 +99,8 @@ mod tests {
         // Long enough for the four-lane loop.
         let long = b"Nobody inspects the spammish repetition";
         assert_eq!(xxh32(long, 0), 0xE229_3B2F);
+        // What lua_sandbox's cuckoo filter computed for the key "a" and its fingerprint.
+        assert_eq!(xxh32(b"a", 1), 0xf514_706f);
+        assert_eq!(xxh32(&0xf514u32.to_le_bytes(), 1), 0x38c7_134e);
     }
 }
