@@ -8,8 +8,8 @@
 //! `module 'io' disabled`. `lpeg` and `cjson` are Debian's C libraries linked into hekad (see
 //! `build.rs`); `re` is the `re.lua` Debian's lua-lpeg installs (MIT, © Lua.org, PUC-Rio),
 //! embedded at build time. `circular_buffer`, `struct`, `bloom_filter`, `hyperloglog` and
-//! `cuckoo_filter` are ours (`crate::modules`). Other
-//! names are `.lua` files under the module directories.
+//! `cuckoo_filter` are ours (`crate::modules`). Other names are `.lua` files under the module
+//! directories.
 
 // The only unsafe code of the crate: opening the two C libraries linked by build.rs.
 #![allow(unsafe_code)]

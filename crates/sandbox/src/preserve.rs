@@ -13,7 +13,8 @@
 //! Strings are `%q`-quoted, numbers use [`crate::number::write_lua`] (at most 8 decimals, as
 //! Heka). Functions, userdata, tables with a metatable, the libraries and every value `require`
 //! returned are skipped; a table reached twice is written as a reference to its first path.
-//! Native modules' userdata (circular buffers) write the statements that rebuild them.
+//! Native modules' userdata (circular buffers, bloom and cuckoo filters, hyperloglogs) write the
+//! statements that rebuild them.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -154,7 +155,7 @@ fn write_table(w: &mut Writer, t: &Table, path: Vec<u8>, globals: bool) -> Resul
                 }
             }
             Value::UserData(ud) => {
-                // Native modules' userdata (circular buffers) rebuild themselves; one reached
+                // Native modules' userdata (circular buffers, filters) rebuild themselves; one reached
                 // twice is written as a reference to its first path, as tables are.
                 let addr = ud.to_pointer() as usize;
                 if let Some(first) = w.seen.get(&addr) {
