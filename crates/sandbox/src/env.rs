@@ -7,7 +7,9 @@
 //! and `time` work in UTC (Heka ran with `TZ=UTC`). `require "io"` fails with
 //! `module 'io' disabled`. `lpeg` and `cjson` are Debian's C libraries linked into hekad (see
 //! `build.rs`); `re` is the `re.lua` Debian's lua-lpeg installs (MIT, © Lua.org, PUC-Rio),
-//! embedded at build time. Other names are `.lua` files under the module directories.
+//! embedded at build time. `circular_buffer`, `struct`, `bloom_filter`, `hyperloglog` and
+//! `cuckoo_filter` are ours (`crate::modules`). Other names are `.lua` files under the module
+//! directories.
 
 // The only unsafe code of the crate: opening the two C libraries linked by build.rs.
 #![allow(unsafe_code)]
@@ -224,7 +226,10 @@ fn require(
             let v: Value = f.call("re")?;
             if v.is_nil() { Value::Boolean(true) } else { v }
         }
-        _ => load_module(lua, &name, dirs)?,
+        _ => match crate::modules::open(lua, &name) {
+            Some(module) => module?,
+            None => load_module(lua, &name, dirs)?,
+        },
     };
     loaded.raw_set(name.as_str(), value.clone())?;
     Ok(value)

@@ -274,6 +274,12 @@ fn append_values(lua: &Lua, args: &[Value], first: usize, name: &str) -> mlua::R
             Value::Integer(n) => number::write_output(*n as f64, &mut scratch),
             Value::Nil => scratch.extend_from_slice(b"nil"),
             Value::Boolean(b) => scratch.extend_from_slice(if *b { b"true" } else { b"false" }),
+            // A native module's userdata writes its own text (a circular buffer's cbuf).
+            Value::UserData(ud) if crate::modules::has_output(ud) => {
+                if let Some(written) = crate::modules::output(ud, &mut scratch) {
+                    written?;
+                }
+            }
             Value::UserData(_) | Value::LightUserData(_) => {
                 return Err(mlua::Error::runtime(format!(
                     "bad argument #{} to '{name}' (unknown userdata type)",

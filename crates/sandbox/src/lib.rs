@@ -22,6 +22,7 @@
 pub mod config;
 mod env;
 mod host;
+mod modules;
 pub mod number;
 mod preserve;
 mod proto;

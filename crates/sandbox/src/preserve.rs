@@ -13,6 +13,8 @@
 //! Strings are `%q`-quoted, numbers use [`crate::number::write_lua`] (at most 8 decimals, as
 //! Heka). Functions, userdata, tables with a metatable, the libraries and every value `require`
 //! returned are skipped; a table reached twice is written as a reference to its first path.
+//! Native modules' userdata (circular buffers, bloom and cuckoo filters, hyperloglogs) write the
+//! statements that rebuild them.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -152,6 +154,18 @@ fn write_table(w: &mut Writer, t: &Table, path: Vec<u8>, globals: bool) -> Resul
                     }
                 }
             }
+            Value::UserData(ud) => {
+                // Native modules' userdata (circular buffers, filters) rebuild themselves; one reached
+                // twice is written as a reference to its first path, as tables are.
+                let addr = ud.to_pointer() as usize;
+                if let Some(first) = w.seen.get(&addr) {
+                    let first = first.clone();
+                    line(w, &here, |o| o.extend_from_slice(&first));
+                } else if let Some(written) = crate::modules::preserve(ud, &here, &mut w.out) {
+                    written?;
+                    w.seen.insert(addr, here);
+                }
+            }
             _ => {}
         }
     }
@@ -167,7 +181,7 @@ fn preservable(v: &Value) -> bool {
             | Value::Integer(_)
             | Value::Boolean(_)
             | Value::Table(_)
-    )
+    ) || matches!(v, Value::UserData(ud) if crate::modules::preservable(ud))
 }
 
 fn line(w: &mut Writer, path: &[u8], value: impl FnOnce(&mut Vec<u8>)) {

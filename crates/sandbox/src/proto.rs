@@ -153,6 +153,22 @@ fn values_field(
     value_type: Option<i32>,
     representation: Option<Bytes>,
 ) -> Result<Field, String> {
+    if let Value::UserData(ud) = v {
+        // A native module's userdata becomes a BYTES field holding its output (a circular
+        // buffer's cbuf text); its value_type is ignored.
+        let mut bytes = Vec::new();
+        match crate::modules::output(ud, &mut bytes) {
+            Some(written) => written.map_err(|e| crate::error_text(&e))?,
+            None => return Err("user data object does not implement lsb_output".into()),
+        }
+        return Ok(Field {
+            name,
+            value_type: Some(ValueType::Bytes as i32),
+            representation,
+            value_bytes: vec![Bytes::from(bytes)],
+            ..Field::default()
+        });
+    }
     let values: Vec<Value> = match v {
         Value::Table(t) => {
             let mut out = Vec::new();

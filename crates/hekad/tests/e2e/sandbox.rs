@@ -217,3 +217,101 @@ flush_count = 1
     send_until(&h, &sock, port, &["d"], "4");
     assert!(h.stop().success(), "{}", h.stderr());
 }
+
+const CBUF_FILTER: &str = r#"
+require "string"
+require "circular_buffer"
+data = circular_buffer.new(4, 2, 60)
+data:set_header(1, "Messages")
+data:set_header(2, "Largest", "B", "max")
+
+-- Each line is "<minute> <size>".
+function process_message()
+    local minute, size = string.match(read_message("Payload"), "^(%d+) (%d+)")
+    if not minute then return -1, "not '<minute> <size>'" end
+    data:add(minute * 60e9, 1, 1)
+    data:set(minute * 60e9, 2, size)
+    return 0
+end
+
+function timer_event(ns)
+    inject_payload("cbuf", "Messages", data)
+end
+"#;
+
+/// The graph text of `CBUF_FILTER`'s buffer with these four rows.
+fn cbuf_text(rows: &str) -> String {
+    "{\"time\":0,\"rows\":4,\"columns\":2,\"seconds_per_row\":60,\"column_info\":[\
+     {\"name\":\"Messages\",\"unit\":\"count\",\"aggregation\":\"sum\"},\
+     {\"name\":\"Largest\",\"unit\":\"B\",\"aggregation\":\"max\"}]}\n"
+        .to_string()
+        + rows
+}
+
+/// Waits until the last payload written to `out.txt` is `want`.
+fn wait_payload(h: &Hekad, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(h.path("out.txt")).unwrap_or_default();
+        if text.ends_with(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {want:?}\nout.txt: {text:?}\nstderr: {}",
+            h.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sandbox_filter_graphs_a_circular_buffer_and_preserves_it() {
+    let mut h = Hekad::start_with_files(
+        r#"
+[hekad]
+base_dir = "{dir}/cache"
+share_dir = "{dir}"
+[TcpInput]
+address = "127.0.0.1:0"
+splitter = "TokenSplitter"
+decoder = "lines"
+[lines]
+type = "ScribbleDecoder"
+[lines.message_fields]
+Type = "graph.line"
+[graph]
+type = "SandboxFilter"
+filename = "graph.lua"
+message_matcher = "Type == 'graph.line'"
+ticker_interval = 1
+preserve_data = true
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'heka.sandbox-output' && Fields[payload_type] == 'cbuf'"
+path = "{dir}/out.txt"
+encoder = "PayloadEncoder"
+flush_count = 1
+[PayloadEncoder]
+append_newlines = false
+"#,
+        &[("graph.lua", CBUF_FILTER)],
+    );
+    let port = h.listening("TcpInput");
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(b"1 10\n1 30\n3 5\n").unwrap();
+    wait_payload(&h, &cbuf_text("nan\tnan\n2\t30\nnan\tnan\n1\t5\n"));
+    drop(c);
+    assert!(h.stop().success(), "{}", h.stderr());
+    let data = std::fs::read_to_string(h.path("cache/sandbox_preservation/graph.data")).unwrap();
+    assert!(
+        data.contains("_G[\"data\"]:fromstring(\"180 3 nan nan 2 30 nan nan 1 5\")\n"),
+        "{data}"
+    );
+    h.restart();
+    let port = h.listening("TcpInput");
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(b"3 7\n").unwrap();
+    wait_payload(&h, &cbuf_text("nan\tnan\n2\t30\nnan\tnan\n2\t7\n"));
+    assert!(h.stop().success(), "{}", h.stderr());
+}
