@@ -20,7 +20,9 @@
 //!
 //! The script's `process_message()` runs once per record, reads it with `read_message` and
 //! returns 0 (success) or -1 (failure, with an optional error string):
-//! - 0 without any injection: the record's message passes on unchanged.
+//! - 0 without any injection: the record's message passes on, with the changes
+//!   `write_message(name, value[, representation[, field_index[, array_index]]])` made to its
+//!   headers and fields (see `heka_sandbox`).
 //! - 0 after `inject_message(table or bytes)` / `inject_payload(type, name, ...)`: the first
 //!   injection replaces the incoming message (an `inject_payload` sets its Payload and appends
 //!   the fields `payload_type` (representation `file-extension`) and `payload_name`, keeping
@@ -141,9 +143,20 @@ impl Decoder for SandboxDecoder {
         }
         let mut injected = outcome.injected.into_iter();
         let Some(first) = injected.next() else {
+            if let Some(m) = outcome.written {
+                pack.set_message(m);
+            }
             return Ok(Decoded::Keep);
         };
-        let original = Original::of(pack.message());
+        // Injected messages inherit the headers of the message as it was at the first
+        // injection (with write_message's changes made by then).
+        let original = match &outcome.written_at_inject {
+            Some(m) => Original::of(m),
+            None => Original::of(pack.message()),
+        };
+        if let Some(m) = outcome.written {
+            pack.set_message(m);
+        }
         match first {
             Injection::Message {
                 mut message,
@@ -162,6 +175,8 @@ impl Decoder for SandboxDecoder {
                 m.payload = Some(payload);
                 payload_fields(m, payload_type, payload_name);
             }
+            // Only encoders inject raw bytes.
+            Injection::Raw(_) => {}
         }
         for next in injected {
             let message = match next {
@@ -186,6 +201,7 @@ impl Decoder for SandboxDecoder {
                     payload_fields(&mut m, payload_type, payload_name);
                     m
                 }
+                Injection::Raw(_) => continue,
             };
             extra.push(Pack::new(message));
         }
@@ -202,7 +218,8 @@ impl Drop for SandboxDecoder {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
-    let (settings, _) = build_settings(ctx, Kind::Decoder, &sanitize_name(ctx.name))?;
+    let (mut settings, _) = build_settings(ctx, Kind::Decoder, &sanitize_name(ctx.name))?;
+    settings.parse_time = Some(crate::support::sandbox::forgiving_time);
     let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
     Ok(Box::new(SandboxDecoder {
         name: ctx.name.to_string(),
