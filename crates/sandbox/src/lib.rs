@@ -18,6 +18,23 @@
 //! same error ([`Terminated`]). [`Sandbox::stop`] writes preserved globals if the state still
 //! lives.
 //!
+//! `write_message(name, value[, representation[, field_index[, array_index]]])` (decoders,
+//! encoders) changes a copy of the message, returned in [`Outcome::written`]:
+//! - `Type`, `Logger`, `Payload`, `EnvVersion`, `Hostname` take strings; `Uuid` its 36-character
+//!   text form; `Timestamp` a number of ns or a text (an integer in Go's base-0 syntax, else
+//!   [`Settings::parse_time`]); `Severity`, `Pid` a number or an integer text.
+//! - `Fields[name]`: `field_index` (default 0) one past the last instance of that name creates a
+//!   new one (a string makes a STRING field, a number always a DOUBLE, a boolean a BOOL); an
+//!   existing instance takes only values of its own type (so never a number into an INTEGER
+//!   field) at `array_index`, or appended one past its end, and its representation is replaced.
+//!   `nil` deletes the instance, or with an `array_index` one element; a missing field is no
+//!   error.
+//! - Anything else fails with `write_message() failed` (the reason is logged), argument errors
+//!   with Lua's `bad argument` texts.
+//!
+//! Errors of every API function reach the script as Lua strings with the caller's position,
+//! as lua_sandbox's `luaL_error` raised them, so `pcall` hands the script the text.
+//!
 //! Parts: [`config`] (the TOML options every sandbox takes), `env` (the restricted globals and
 //! `require`), `host` (the API functions, `write_message` among them), `callback` (host
 //! functions fail with Lua strings, as lua_sandbox's did), `proto` (Lua tables ⇄ Heka

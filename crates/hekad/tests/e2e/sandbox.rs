@@ -299,14 +299,25 @@ flush_count = 1
     let all = read_framed(&h.path("out.log"));
     let gen1 = all.iter().find(|m| m.type_bytes() == b"e2e.gen").unwrap();
     assert_eq!(gen1.payload_bytes(), b"gen 1");
-    assert_eq!(gen1.logger_bytes(), b"", "messages are routed as the script made them");
+    assert_eq!(
+        gen1.logger_bytes(),
+        b"",
+        "messages are routed as the script made them"
+    );
     assert!(matches!(
         gen1.field_value(b"seq").flatten(),
         Some(FieldValue::Integer(1))
     ));
-    let once: Vec<_> = all.iter().filter(|m| m.type_bytes() == b"e2e.once").collect();
+    let once: Vec<_> = all
+        .iter()
+        .filter(|m| m.type_bytes() == b"e2e.once")
+        .collect();
     assert_eq!(once.len(), 1);
-    assert_eq!(once[0].payload_bytes(), b"function", "inputs have the I/O os");
+    assert_eq!(
+        once[0].payload_bytes(),
+        b"function",
+        "inputs have the I/O os"
+    );
     assert_eq!(once[0].hostname_bytes(), b"lua");
     wait_for("the broken input's error in the log", 20, || {
         h.stderr().contains("broken input").then_some(())
@@ -479,8 +490,9 @@ flush_count = 1
     assert_eq!(string_field(&gone[0], "plugin").as_deref(), Some("fragile"));
     let why = String::from_utf8_lossy(gone[0].payload_bytes()).into_owned();
     assert!(
-        why.starts_with("fragile (type SandboxOutput) terminated. Error: FATAL: process_message() ")
-            && why.ends_with("fragile.lua:3: crashed on purpose"),
+        why.starts_with(
+            "fragile (type SandboxOutput) terminated. Error: FATAL: process_message() "
+        ) && why.ends_with("fragile.lua:3: crashed on purpose"),
         "{why}"
     );
     sock.send_to(b"three", ("127.0.0.1", port)).unwrap();
