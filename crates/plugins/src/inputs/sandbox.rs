@@ -162,3 +162,104 @@ pub(super) const SPEC: InputSpec = InputSpec {
     can_exit: true,
     build,
 };
+
+#[cfg(test)]
+mod tests {
+    use heka_pipeline::config::load_str;
+    use heka_pipeline::runner::build::Pipeline;
+    use std::time::{Duration, Instant};
+
+    /// Our versions of Heka's `input.lua` and `output.lua` test scripts: an input that makes
+    /// `line N` on each tick and fails its second call; an output that writes payloads with
+    /// `io`, fails `FAILURE` lines and aborts on `USERABORT`, which ends it with a
+    /// `heka.terminated` announcement.
+    #[test]
+    fn polling_input_feeds_an_output_until_it_aborts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("in.lua"),
+            r#"
+            local msg = {Type = "t"}
+            local cnt = 0
+            local words = {"line 1", "skipped", "FAILURE 3", "line 4", "USERABORT", "line 6"}
+            function process_message()
+                cnt = cnt + 1
+                if cnt == 2 then return -1, "failure message" end
+                msg.Payload = words[cnt]
+                if msg.Payload then inject_message(msg) end
+                return 0
+            end"#,
+        )
+        .unwrap();
+        let written = dir.path().join("written.txt");
+        std::fs::write(
+            dir.path().join("out.lua"),
+            format!(
+                r#"
+            local io = require "io"
+            require "string"
+            local fh = assert(io.open({written:?}, "w"))
+            function process_message()
+                local payload = read_message("Payload")
+                if payload:find("^FAILURE") then return -1, "failure message" end
+                if payload:find("^USERABORT") then return 1, "user abort" end
+                fh:write(payload, "\n")
+                fh:flush()
+                return 0
+            end"#
+            ),
+        )
+        .unwrap();
+        let gone = dir.path().join("gone.log");
+        let toml = format!(
+            r#"
+[hekad]
+share_dir = "{dir}"
+base_dir = "{dir}"
+
+[gen]
+type = "SandboxInput"
+filename = "in.lua"
+ticker_interval = 1
+
+[lua_out]
+type = "SandboxOutput"
+filename = "out.lua"
+message_matcher = "Type == 't'"
+
+[RstEncoder]
+
+[gone]
+type = "FileOutput"
+message_matcher = "Type == 'heka.terminated'"
+path = "{gone}"
+encoder = "RstEncoder"
+flush_interval = 0
+"#,
+            dir = dir.path().display(),
+            gone = gone.display()
+        );
+        let cfg = load_str(&toml, std::path::Path::new("t.toml")).unwrap();
+        let pipeline = Pipeline::build(&cfg, &crate::builtin()).unwrap();
+        let running = pipeline.start().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let text = loop {
+            let text = std::fs::read_to_string(&gone).unwrap_or_default();
+            if text.contains("user abort") || Instant::now() > deadline {
+                break text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        running.stop();
+        assert!(
+            text.contains(
+                ":Payload: lua_out (type SandboxOutput) terminated. Error: FATAL: user abort\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&written).unwrap(),
+            "line 1\nline 4\n"
+        );
+    }
+}
