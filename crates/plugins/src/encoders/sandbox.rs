@@ -224,6 +224,48 @@ mod tests {
         assert_eq!(encode(&mut e, &pack("ok")).unwrap_err().0, fatal);
     }
 
+    /// Our versions of Heka's `encoder_raw.lua` and `encoder_protobuf.lua`: the raw bytes
+    /// pass through unchanged; a table built from read headers encodes them.
+    #[test]
+    fn raw_bytes_and_message_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = pack("original");
+        p.message_mut().pid = Some(12345);
+        p.message_mut().severity = Some(4);
+        p.message_mut().set_hostname("hostname");
+        p.ensure_encoded();
+        let mut raw = encoder(
+            dir.path(),
+            r#"function process_message()
+                inject_payload("json", "message_table", read_message("raw"))
+                return 0
+            end"#,
+        );
+        assert_eq!(encode(&mut raw, &p).unwrap(), p.encoded().into_owned());
+        let mut proto = encoder(
+            dir.path(),
+            r#"local msg = {Payload = "mutated", Type = "after"}
+            function process_message()
+                msg.Timestamp = read_message("Timestamp")
+                msg.Hostname = read_message("Hostname")
+                msg.Pid = read_message("Pid")
+                msg.Severity = read_message("Severity")
+                inject_message(msg)
+                return 0
+            end"#,
+        );
+        let m = Message::decode_slice(&encode(&mut proto, &p).unwrap()).unwrap();
+        assert_eq!(m.timestamp, 1_000_000_000);
+        assert_eq!((m.pid, m.severity), (Some(12345), Some(4)));
+        assert_eq!(m.hostname_bytes(), b"hostname");
+        assert_eq!(
+            (m.payload_bytes(), m.type_bytes()),
+            (&b"mutated"[..], &b"after"[..])
+        );
+        assert_eq!(m.uuid.len(), 16);
+        assert_ne!(m.uuid, p.message().uuid, "a fresh Uuid");
+    }
+
     #[test]
     fn payload_counter_shows_the_state_lives_on() {
         let dir = tempfile::tempdir().unwrap();
