@@ -117,11 +117,15 @@ mod tests {
     use heka_pipeline::config::load_str;
 
     fn encoder(dir: &std::path::Path, script: &str) -> Box<dyn Encoder> {
+        encoder_with(dir, script, "")
+    }
+
+    fn encoder_with(dir: &std::path::Path, script: &str, extra: &str) -> Box<dyn Encoder> {
         let path = dir.join("e.lua");
         std::fs::write(&path, script).unwrap();
         let toml = format!(
             "[hekad]\nbase_dir = '{}'\n[enc]\ntype = 'SandboxEncoder'\nfilename = '{}'\n\
-             [enc.config]\nsep = '|'\n",
+             {extra}\n[enc.config]\nsep = '|'\n",
             dir.display(),
             path.display()
         );
@@ -264,6 +268,25 @@ mod tests {
         );
         assert_eq!(m.uuid.len(), 16);
         assert_ne!(m.uuid, p.message().uuid, "a fresh Uuid");
+    }
+
+    #[test]
+    fn preserve_data_keeps_the_count_across_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "n = 0 function process_message() n = n + 1 \
+                      inject_payload('txt', '', n) return 0 end";
+        let mut e = encoder_with(dir.path(), script, "preserve_data = true");
+        assert_eq!(encode(&mut e, &pack("a")).unwrap(), b"1");
+        assert_eq!(encode(&mut e, &pack("b")).unwrap(), b"2");
+        drop(e);
+        let data = dir.path().join("sandbox_preservation/enc.data");
+        assert!(
+            std::fs::read_to_string(&data)
+                .unwrap()
+                .contains("_G[\"n\"] = 2\n")
+        );
+        let mut e = encoder_with(dir.path(), script, "preserve_data = true");
+        assert_eq!(encode(&mut e, &pack("c")).unwrap(), b"3");
     }
 
     #[test]
