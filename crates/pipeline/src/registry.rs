@@ -172,6 +172,8 @@ pub struct InputSpec {
     pub default_splitter: &'static str,
     /// Decoder used when the config names none.
     pub default_decoder: Option<&'static str>,
+    /// Default of `can_exit` (true for sandboxes, whose config struct in Heka defaulted it so).
+    pub can_exit: bool,
     /// Builds an instance.
     pub build: BuildFn<dyn Input>,
 }
@@ -246,6 +248,8 @@ pub struct OutputSpec {
     pub framing: FramingDefault,
     /// Ticker support.
     pub ticker: Ticker,
+    /// Default of `can_exit` (true for sandboxes, whose config struct in Heka defaulted it so).
+    pub can_exit: bool,
     /// Builds an instance.
     pub build: BuildFn<dyn Output>,
 }

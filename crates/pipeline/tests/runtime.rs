@@ -245,6 +245,7 @@ fn registry() -> Registry {
             summary: "test",
             default_splitter: "LineSplitter",
             default_decoder: None,
+            can_exit: false,
             build: |c| {
                 let cfg: LinesConfig = c.options.parse()?;
                 if cfg.resource_taken && !c.check_only {
@@ -289,6 +290,7 @@ fn registry() -> Registry {
             legacy_encoder: None,
             framing: FramingDefault::Never,
             ticker: Ticker::Optional,
+            can_exit: false,
             build: |c| {
                 Ok(Box::new(CollectOutput {
                     cfg: c.options.parse()?,

@@ -38,7 +38,7 @@ pub struct SandboxConfig {
     pub output_limit: u64,
     /// Accepted for Heka's configs; per-call profiling is not implemented.
     pub profile: bool,
-    /// SandboxFilter: call `timer_event` once more when hekad stops.
+    /// SandboxFilter, SandboxOutput: call `timer_event` once more when hekad stops.
     pub timer_event_on_shutdown: bool,
     /// The table `read_config` reads.
     pub config: Option<toml::Table>,
@@ -156,6 +156,7 @@ pub fn build_settings(
         limits: cfg.limits(),
         config: cfg.config.clone().unwrap_or_default(),
         preservation,
+        parse_time: None,
     };
     Ok((settings, cfg))
 }

@@ -1,15 +1,21 @@
-//! The restricted environment (Heka's "SandboxTemplate") and `require`.
+//! The restricted environments (Heka's "SandboxTemplate" and "SandboxIoTemplate") and
+//! `require`.
 //!
-//! Only the base library is visible at start, without `collectgarbage`, `dofile`, `load`,
-//! `loadfile`, `loadstring`, `newproxy` and `print`. `string`, `table`, `math` and `os` are
-//! loaded but hidden until required (`require "string"` also sets the global); `os` lacks
-//! `execute`, `exit`, `getenv`, `remove`, `rename`, `setlocale` and `tmpname`, and its `date`
-//! and `time` work in UTC (Heka ran with `TZ=UTC`). `require "io"` fails with
-//! `module 'io' disabled`. `lpeg` and `cjson` are Debian's C libraries linked into hekad (see
-//! `build.rs`); `re` is the `re.lua` Debian's lua-lpeg installs (MIT, © Lua.org, PUC-Rio),
-//! embedded at build time. `circular_buffer`, `struct`, `bloom_filter`, `hyperloglog` and
-//! `cuckoo_filter` are ours (`crate::modules`). Other names are `.lua` files under the module
-//! directories.
+//! Decoders, filters and encoders see only the base library at start, without
+//! `collectgarbage`, `coroutine`, `dofile`, `load`, `loadfile`, `loadstring`, `newproxy` and
+//! `print`. `string`, `table`, `math` and `os` are loaded but hidden until required
+//! (`require "string"` also sets the global); `os` lacks `execute`, `exit`, `getenv`, `remove`,
+//! `rename`, `setlocale` and `tmpname`, and its `date` and `time` work in UTC (Heka ran with
+//! `TZ=UTC`). `require "io"` fails with `module 'io' disabled`.
+//!
+//! Inputs and outputs get the I/O template: `collectgarbage`, `coroutine` and `newproxy` stay,
+//! `os` loses only `exit` and `setlocale`, and `require "io"` gives Lua's `io` library — what
+//! Heka allowed them, no more (no `load*`, `dofile`, `debug`, C modules).
+//!
+//! `lpeg` and `cjson` are Debian's C libraries linked into hekad (see `build.rs`); `re` is the
+//! `re.lua` Debian's lua-lpeg installs (MIT, © Lua.org, PUC-Rio), embedded at build time.
+//! `circular_buffer`, `struct`, `bloom_filter`, `hyperloglog` and `cuckoo_filter` are ours
+//! (`crate::modules`). Other names are `.lua` files under the module directories.
 
 // The only unsafe code of the crate: opening the two C libraries linked by build.rs.
 #![allow(unsafe_code)]
@@ -19,6 +25,7 @@ use std::path::Path;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use crate::Settings;
+use crate::callback::{HostError, HostResult, Raise, fail, host_function};
 
 /// Registry key of the table of loaded modules (name → value).
 pub(crate) const LOADED: &str = "heka.loaded";
@@ -54,23 +61,37 @@ const OS_REMOVED: &[&str] = &[
     "setlocale",
     "tmpname",
 ];
+const IO_BASE_REMOVED: &[&str] = &["dofile", "load", "loadfile", "loadstring", "print"];
+const IO_OS_REMOVED: &[&str] = &["exit", "setlocale"];
 const HIDDEN_LIBS: &[&str] = &["string", "table", "math", "os"];
 
 /// Builds the environment: hides the libraries, removes the unsafe functions, installs
 /// `require`.
 pub(crate) fn install(lua: &Lua, settings: &Settings) -> mlua::Result<()> {
     let g = lua.globals();
-    for name in BASE_REMOVED {
+    let io = settings.kind.io();
+    let loaded = lua.create_table()?;
+    if io {
+        // Never preserved: the base library's own table.
+        let coroutine: Value = g.raw_get("coroutine")?;
+        loaded.raw_set("coroutine", coroutine)?;
+    }
+    for name in if io { IO_BASE_REMOVED } else { BASE_REMOVED } {
         g.raw_set(*name, Value::Nil)?;
     }
     let preload = lua.create_table()?;
-    for name in HIDDEN_LIBS {
+    let hidden: &[&str] = if io {
+        &["string", "table", "math", "os", "io"]
+    } else {
+        HIDDEN_LIBS
+    };
+    for name in hidden {
         let t: Table = g.raw_get(*name)?;
         g.raw_set(*name, Value::Nil)?;
         preload.raw_set(*name, t)?;
     }
     let os: Table = preload.raw_get("os")?;
-    for name in OS_REMOVED {
+    for name in if io { IO_OS_REMOVED } else { OS_REMOVED } {
         os.raw_set(*name, Value::Nil)?;
     }
     utc_os(lua, &os)?;
@@ -78,13 +99,15 @@ pub(crate) fn install(lua: &Lua, settings: &Settings) -> mlua::Result<()> {
     let string: Table = preload.raw_get("string")?;
     string.raw_set("dump", Value::Nil)?;
     lua.set_named_registry_value(PRELOAD, preload)?;
-    lua.set_named_registry_value(LOADED, lua.create_table()?)?;
+    lua.set_named_registry_value(LOADED, loaded)?;
     g.raw_set("package", lua.create_table()?)?;
     let dirs = settings.module_dirs.clone();
     let output_limit = settings.limits.output;
     g.raw_set(
         "require",
-        lua.create_function(move |lua, name: Value| require(lua, name, &dirs, output_limit))?,
+        host_function(lua, move |lua, args: MultiValue| {
+            require(lua, args.into_iter().next(), &dirs, output_limit, io)
+        })?,
     )?;
     Ok(())
 }
@@ -95,41 +118,52 @@ fn utc_os(lua: &Lua, os: &Table) -> mlua::Result<()> {
     let date: Function = os.raw_get("date")?;
     os.raw_set(
         "date",
-        lua.create_function(move |lua, args: MultiValue| {
-            let mut args: Vec<Value> = args.into_iter().collect();
-            match args.first() {
-                Some(Value::String(f)) => {
-                    let f = f.as_bytes().to_vec();
-                    if !f.starts_with(b"!") {
-                        let mut utc = b"!".to_vec();
-                        utc.extend_from_slice(&f);
-                        args[0] = Value::String(lua.create_string(utc)?);
+        host_function(
+            lua,
+            move |lua, args: MultiValue| -> HostResult<MultiValue> {
+                let mut args: Vec<Value> = args.into_iter().collect();
+                match args.first() {
+                    Some(Value::String(f)) => {
+                        let f = f.as_bytes().to_vec();
+                        if !f.starts_with(b"!") {
+                            let mut utc = b"!".to_vec();
+                            utc.extend_from_slice(&f);
+                            args[0] = Value::String(lua.create_string(utc)?);
+                        }
                     }
-                }
-                None | Some(Value::Nil) => {
-                    if args.is_empty() {
-                        args.push(Value::Nil);
+                    None | Some(Value::Nil) => {
+                        if args.is_empty() {
+                            args.push(Value::Nil);
+                        }
+                        args[0] = Value::String(lua.create_string("!%c")?);
                     }
-                    args[0] = Value::String(lua.create_string("!%c")?);
+                    _ => {}
                 }
-                _ => {}
-            }
-            date.call::<MultiValue>(MultiValue::from_iter(args))
-        })?,
+                Ok(date.call::<MultiValue>(MultiValue::from_iter(args))?)
+            },
+        )?,
     )?;
     let time: Function = os.raw_get("time")?;
     os.raw_set(
         "time",
-        lua.create_function(move |_, t: Option<Table>| {
-            let Some(t) = t else {
-                return time.call::<Value>(());
+        host_function(lua, move |_, args: MultiValue| -> HostResult<Value> {
+            let t = match args.into_iter().next() {
+                None | Some(Value::Nil) => return Ok(time.call::<Value>(())?),
+                Some(Value::Table(t)) => t,
+                Some(other) => {
+                    return fail(format!(
+                        "bad argument #1 to 'time' (table expected, got {})",
+                        other.type_name()
+                    ));
+                }
             };
-            let field = |k: &str, default: Option<i64>| -> mlua::Result<i64> {
+            let field = |k: &str, default: Option<i64>| -> HostResult<i64> {
                 match t.raw_get::<Option<f64>>(k)? {
                     Some(v) => Ok(v as i64),
-                    None => default.ok_or_else(|| {
-                        mlua::Error::runtime(format!("field '{k}' missing in date table"))
-                    }),
+                    None => match default {
+                        Some(d) => Ok(d),
+                        None => fail(format!("field '{k}' missing in date table")),
+                    },
                 }
             };
             let (y, mo, d) = (
@@ -168,19 +202,20 @@ fn days_from_civil(y: i64, m: i64) -> i64 {
 
 fn require(
     lua: &Lua,
-    name: Value,
+    name: Option<Value>,
     dirs: &[std::path::PathBuf],
     output_limit: usize,
-) -> mlua::Result<Value> {
+    io: bool,
+) -> HostResult<Value> {
     let name = match name {
-        Value::String(s) => s.to_str()?.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Integer(n) => n.to_string(),
+        Some(Value::String(s)) => s.to_string_lossy(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Integer(n)) => n.to_string(),
         other => {
-            return Err(mlua::Error::runtime(format!(
+            return fail(format!(
                 "bad argument #1 to 'require' (string expected, got {})",
-                other.type_name()
-            )));
+                other.as_ref().map_or("no value", |v| v.type_name())
+            ));
         }
     };
     let loaded: Table = lua.named_registry_value(LOADED)?;
@@ -196,8 +231,14 @@ fn require(
             g.raw_set(name.as_str(), t.clone())?;
             t
         }
+        "io" if io => {
+            let preload: Table = lua.named_registry_value(PRELOAD)?;
+            let t: Value = preload.raw_get("io")?;
+            g.raw_set("io", t.clone())?;
+            t
+        }
         "io" | "debug" | "package" | "coroutine" => {
-            return Err(mlua::Error::runtime(format!("module '{name}' disabled")));
+            return fail(format!("module '{name}' disabled"));
         }
         "lpeg" => {
             // SAFETY: luaopen_lpeg is LPeg's standard Lua 5.1 entry point, linked from
@@ -243,18 +284,21 @@ fn limit_cjson_encode(lua: &Lua, cjson: &Table, output_limit: usize) -> mlua::Re
     let encode: Function = cjson.raw_get("encode")?;
     cjson.raw_set(
         "encode",
-        lua.create_function(move |_, args: MultiValue| {
-            let s: mlua::LuaString = encode.call(args)?;
-            if s.as_bytes().len() >= output_limit {
-                return Err(mlua::Error::runtime("strbuf output_limit exceeded"));
-            }
-            Ok(s)
-        })?,
+        host_function(
+            lua,
+            move |_, args: MultiValue| -> HostResult<mlua::LuaString> {
+                let s: mlua::LuaString = encode.call(args)?;
+                if s.as_bytes().len() >= output_limit {
+                    return fail("strbuf output_limit exceeded");
+                }
+                Ok(s)
+            },
+        )?,
     )
 }
 
 /// A module file `<dir>/<name with dots as slashes>.lua` from the first directory that has it.
-fn load_module(lua: &Lua, name: &str, dirs: &[std::path::PathBuf]) -> mlua::Result<Value> {
+fn load_module(lua: &Lua, name: &str, dirs: &[std::path::PathBuf]) -> HostResult<Value> {
     let valid = !name.is_empty()
         && !name.starts_with('.')
         && !name.contains("..")
@@ -262,9 +306,7 @@ fn load_module(lua: &Lua, name: &str, dirs: &[std::path::PathBuf]) -> mlua::Resu
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
     if !valid {
-        return Err(mlua::Error::runtime(format!(
-            "invalid module name '{name}'"
-        )));
+        return fail(format!("invalid module name '{name}'"));
     }
     let rel = format!("{}.lua", name.replace('.', "/"));
     let mut tried = format!("module '{name}' not found:");
@@ -275,16 +317,28 @@ fn load_module(lua: &Lua, name: &str, dirs: &[std::path::PathBuf]) -> mlua::Resu
             Err(_) => tried.push_str(&format!("\n\tno file '{}'", path.display())),
         }
     }
-    Err(mlua::Error::runtime(tried))
+    fail(tried)
 }
 
-fn run_module(lua: &Lua, name: &str, path: &Path, code: Vec<u8>) -> mlua::Result<Value> {
+fn run_module(lua: &Lua, name: &str, path: &Path, code: Vec<u8>) -> HostResult<Value> {
     let f = lua
         .load(code)
         .set_name(format!("@{}", path.display()))
         .set_mode(mlua::chunk::ChunkMode::Text)
-        .into_function()?;
-    let v: Value = f.call(name)?;
+        .into_function()
+        .map_err(|e| match e {
+            mlua::Error::MemoryError(_) => HostError::Lua(e),
+            e => HostError::Raise(Raise::Located(format!(
+                "error loading module '{name}' from file '{}':\n\t{}",
+                path.display(),
+                crate::error_text(&e)
+            ))),
+        })?;
+    // The module's own errors pass through as they are (they carry their position).
+    let v: Value = f.call(name).map_err(|e| match e {
+        mlua::Error::MemoryError(_) => HostError::Lua(e),
+        e => HostError::Raise(Raise::Plain(crate::error_text(&e))),
+    })?;
     Ok(if v.is_nil() { Value::Boolean(true) } else { v })
 }
 

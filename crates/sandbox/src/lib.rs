@@ -1,11 +1,14 @@
 //! Heka's Lua sandbox: a restricted PUC Lua 5.1 state running one plugin script, with Heka's
 //! API, LPeg, `re` and cjson, and the three limits (memory, instructions per call, output).
 //!
-//! A [`Sandbox`] is what the sandbox plugins (`heka_plugins::decoders::sandbox`,
-//! `heka_plugins::filters::sandbox`, later the input, encoder and output) wrap. It knows
-//! nothing of runners or contexts: each call gets the message it runs on and returns what the
-//! script injected ([`Injection`]); the plugin turns that into packs or filter injections and
-//! applies its kind's rules (type prefixes, header back-filling, injection budgets).
+//! A [`Sandbox`] is what the five sandbox plugins (SandboxInput, SandboxDecoder,
+//! SandboxFilter, SandboxEncoder, SandboxOutput in `heka_plugins`) wrap. It knows nothing of
+//! runners or contexts: each call gets the message it runs on and returns what the script
+//! injected ([`Injection`]) and how it changed the message (`write_message`); the plugin turns
+//! that into packs, filter injections or encoded bytes and applies its kind's rules (type
+//! prefixes, header back-filling, injection budgets). An input, whose script may never return,
+//! hands its injections to an [`Injector`] as they happen instead, and stops the script with a
+//! [`Stopper`].
 //!
 //! Lifecycle (Heka's lsb_init): the state is made with only the base library; the host
 //! functions are registered (`output` under its core name while the script loads); the script
@@ -15,10 +18,29 @@
 //! same error ([`Terminated`]). [`Sandbox::stop`] writes preserved globals if the state still
 //! lives.
 //!
+//! `write_message(name, value[, representation[, field_index[, array_index]]])` (decoders,
+//! encoders) changes a copy of the message, returned in [`Outcome::written`]:
+//! - `Type`, `Logger`, `Payload`, `EnvVersion`, `Hostname` take strings; `Uuid` its 36-character
+//!   text form; `Timestamp` a number of ns or a text (an integer in Go's base-0 syntax, else
+//!   [`Settings::parse_time`]); `Severity`, `Pid` a number or an integer text.
+//! - `Fields[name]`: `field_index` (default 0) one past the last instance of that name creates a
+//!   new one (a string makes a STRING field, a number always a DOUBLE, a boolean a BOOL); an
+//!   existing instance takes only values of its own type (so never a number into an INTEGER
+//!   field) at `array_index`, or appended one past its end, and its representation is replaced.
+//!   `nil` deletes the instance, or with an `array_index` one element; a missing field is no
+//!   error.
+//! - Anything else fails with `write_message() failed` (the reason is logged), argument errors
+//!   with Lua's `bad argument` texts.
+//!
+//! Errors of every API function reach the script as Lua strings with the caller's position,
+//! as lua_sandbox's `luaL_error` raised them, so `pcall` hands the script the text.
+//!
 //! Parts: [`config`] (the TOML options every sandbox takes), `env` (the restricted globals and
-//! `require`), `host` (the API functions), `proto` (Lua tables ⇄ Heka messages), `preserve`
-//! (the preservation file), [`number`] (lua_sandbox's number format).
+//! `require`), `host` (the API functions, `write_message` among them), `callback` (host
+//! functions fail with Lua strings, as lua_sandbox's did), `proto` (Lua tables ⇄ Heka
+//! messages), `preserve` (the preservation file), [`number`] (lua_sandbox's number format).
 
+mod callback;
 pub mod config;
 mod env;
 mod host;
@@ -28,6 +50,8 @@ mod preserve;
 mod proto;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use heka_message::Message;
@@ -37,13 +61,37 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Value};
 pub use config::SandboxConfig;
 use host::Host;
 
-/// Which plugin kind a sandbox serves: decides which API functions exist.
+/// Which plugin kind a sandbox serves: decides which API functions exist and which
+/// environment the script gets (Heka's availability matrix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// SandboxDecoder: `read_message`, `inject_message`, `inject_payload`, `add_to_payload`.
+    /// SandboxInput: `inject_message`, no message to read; the I/O environment (`io`, most of
+    /// `os`) and no instruction limit.
+    Input,
+    /// SandboxDecoder: `read_message`, `write_message`, `inject_message`, `inject_payload`,
+    /// `add_to_payload`.
     Decoder,
-    /// SandboxFilter: as the decoder, plus `timer_event`.
+    /// SandboxFilter: `read_message`, `inject_message`, `inject_payload`, `add_to_payload`, and
+    /// `timer_event`.
     Filter,
+    /// SandboxEncoder: as the decoder; what it injects is the encoded output.
+    Encoder,
+    /// SandboxOutput: `read_message` and `timer_event`, no injection; the I/O environment and
+    /// no instruction limit.
+    Output,
+}
+
+impl Kind {
+    /// Inputs and outputs get Heka's I/O template (`io`, `os`, `coroutine`, no instruction
+    /// limit).
+    pub fn io(self) -> bool {
+        matches!(self, Kind::Input | Kind::Output)
+    }
+
+    /// Has `add_to_payload` and `inject_payload`.
+    fn has_payload(self) -> bool {
+        matches!(self, Kind::Decoder | Kind::Filter | Kind::Encoder)
+    }
 }
 
 /// The limits of one sandbox; 0 means unlimited.
@@ -83,7 +131,14 @@ pub struct Settings {
     pub config: toml::Table,
     /// Where the globals are preserved between runs (`None`: `preserve_data` is off).
     pub preservation: Option<PathBuf>,
+    /// `write_message("Timestamp", text)` for text that is not an integer: Heka's
+    /// `ForgivingTimeParse` in UTC (Go's named layouts), supplied by the plugins; `None`
+    /// refuses such text.
+    pub parse_time: Option<ParseTime>,
 }
+
+/// Reads a timestamp text as nanoseconds since the epoch (see [`Settings::parse_time`]).
+pub type ParseTime = fn(&[u8]) -> Option<i64>;
 
 /// The sandbox stopped for good; the text is Heka's (`process_message() <lua error>`, …).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +163,8 @@ pub enum Injection {
         /// The script set Timestamp.
         has_timestamp: bool,
     },
+    /// An encoder's `inject_message(bytes)`: its output, verbatim.
+    Raw(Bytes),
     /// `inject_payload(type, name, ...)`: the payload buffer with its type and name.
     Payload {
         /// The payload (the output buffer's contents).
@@ -119,16 +176,46 @@ pub enum Injection {
     },
 }
 
+/// Takes an input's injections as the script makes them; an error text is raised in the
+/// script as `inject_message() <text>` (`aborted` when hekad is stopping).
+pub type Injector = Box<dyn FnMut(Injection) -> Result<(), String> + Send>;
+
 /// What one `process_message` call returned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The status code (0 ok, < 0 failure; > 0 has already terminated the sandbox).
+    /// The status code: 0 ok, < 0 failure. Above 0 only for encoders (one failed message; the
+    /// other kinds stop for good and get [`Terminated`] instead).
     pub status: i32,
     /// The error string returned with the status, if any.
     pub error: Option<String>,
-    /// What the script injected, in order.
+    /// What the script injected, in order (nothing for an input with an [`Injector`]).
     pub injected: Vec<Injection>,
+    /// Decoders and encoders: the message as `write_message` left it, when the script changed
+    /// it (a copy: the pack given to the call is untouched).
+    pub written: Option<Message>,
+    /// Decoders: the message as `write_message` had left it at the call's first injection,
+    /// when it had changed it by then (injected messages inherit its headers).
+    pub written_at_inject: Option<Message>,
 }
+
+/// Stops an input's script from another thread: the script fails with `shutting down` at its
+/// next Lua instructions (a script waiting inside a C function, such as a read, is not
+/// interrupted), as Heka's `Stop` did.
+#[derive(Debug, Clone)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    /// Asks the script to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Heka's error text when an input's script is stopped.
+const SHUTTING_DOWN: &str = "shutting down";
+
+/// How often (in VM instructions) an input's script looks at its stop flag.
+const STOP_POLL: u32 = 1000;
 
 /// How many injections a call may make, and the error text once they are used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +231,7 @@ pub struct Sandbox {
     lua: Option<Lua>,
     settings: Settings,
     terminated: Option<String>,
+    stop: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -158,8 +246,11 @@ impl std::fmt::Debug for Sandbox {
 impl Sandbox {
     /// Starts a sandbox: loads and runs the script, then restores preserved globals. A
     /// preservation file that fails to load is reported (logged) and the sandbox starts again
-    /// without it.
-    pub fn start(settings: Settings) -> Result<Sandbox, StartError> {
+    /// without it. Inputs and outputs run without an instruction limit, as in Heka.
+    pub fn start(mut settings: Settings) -> Result<Sandbox, StartError> {
+        if settings.kind.io() {
+            settings.limits.instructions = 0;
+        }
         let lua = init(&settings, true)?;
         let lua = match lua {
             Ok(lua) => lua,
@@ -178,7 +269,23 @@ impl Sandbox {
             lua: Some(lua),
             settings,
             terminated: None,
+            stop: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Stops an input's script from another thread (see [`Stopper`]).
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
+    }
+
+    /// Where an input's injections go from now on, as the script makes them (`None`: they are
+    /// collected into the call's [`Outcome`]).
+    pub fn set_injector(&mut self, injector: Option<Injector>) {
+        if let Some(lua) = &self.lua
+            && let Some(mut host) = lua.app_data_mut::<Host>()
+        {
+            host.set_injector(injector);
+        }
     }
 
     /// The error that terminated the sandbox, if it was terminated.
@@ -192,9 +299,27 @@ impl Sandbox {
     }
 
     /// Calls the script's `process_message()` with `pack` as the current message.
+    ///
+    /// A status above 0 stops the sandbox for good ([`Terminated`] with the returned error
+    /// string; the state stays alive so that its data can still be preserved), except in an
+    /// encoder, where it fails that one message.
     pub fn process_message(
         &mut self,
         pack: &Pack,
+        budget: InjectBudget,
+    ) -> Result<Outcome, Terminated> {
+        self.call_process(Some(pack.clone()), budget)
+    }
+
+    /// An input's `process_message()`: no message; injections go to the [`Injector`] (or
+    /// into the outcome when there is none). Status above 0: as [`Sandbox::process_message`].
+    pub fn process_input(&mut self) -> Result<Outcome, Terminated> {
+        self.call_process(None, InjectBudget::Unlimited)
+    }
+
+    fn call_process(
+        &mut self,
+        pack: Option<Pack>,
         budget: InjectBudget,
     ) -> Result<Outcome, Terminated> {
         const NAME: &str = "process_message";
@@ -203,26 +328,38 @@ impl Sandbox {
             let Some(mut host) = lua.app_data_mut::<Host>() else {
                 return Err(Terminated("sandbox host state missing".into()));
             };
-            host.begin_call(Some(pack.clone()), budget);
+            host.begin_call(pack, budget);
         }
-        let result = call(lua, NAME, Value::Nil, self.settings.limits.instructions);
-        let injected = take_injections(lua);
+        let stop = self.stop_flag();
+        let result = call(
+            lua,
+            NAME,
+            Value::Nil,
+            self.settings.limits.instructions,
+            stop,
+        );
+        let data = end_call(lua);
         let (status, error) = match result.and_then(|v| returns(&v)) {
             Ok(r) => r,
-            Err(e) => return Err(self.terminate(format!("{NAME}() {e}"))),
+            Err(e) => return Err(self.fail(format!("{NAME}() {e}"))),
         };
-        if status > 0 {
+        if status > 0 && self.settings.kind != Kind::Encoder {
             let text = error.clone().unwrap_or_default();
-            // A positive status stops a decoder or filter for good (the state stays alive so
-            // that its data can still be preserved).
             self.terminated = Some(text.clone());
             return Err(Terminated(text));
         }
         Ok(Outcome {
             status,
             error,
-            injected,
+            injected: data.injected,
+            written: data.written,
+            written_at_inject: data.written_at_inject,
         })
+    }
+
+    /// The stop flag the script's hook looks at (inputs only).
+    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
+        (self.settings.kind == Kind::Input).then(|| self.stop.clone())
     }
 
     /// Calls the script's `timer_event(ns)`; returns what it injected. A full garbage
@@ -245,14 +382,15 @@ impl Sandbox {
             NAME,
             Value::Number(ns as f64),
             self.settings.limits.instructions,
+            None,
         );
-        let injected = take_injections(lua);
+        let injected = end_call(lua).injected;
         match result {
             Ok(_) => {
                 let _ = lua.gc_collect();
                 Ok(injected)
             }
-            Err(e) => Err(self.terminate(format!("{NAME}() {e}"))),
+            Err(e) => Err(self.fail(format!("{NAME}() {e}"))),
         }
     }
 
@@ -278,10 +416,15 @@ impl Sandbox {
         }
     }
 
-    /// Closes the state after an error; every later call fails with `why`.
-    fn terminate(&mut self, why: String) -> Terminated {
+    /// Stops the sandbox after an error in a call; every later call fails with `why`. The
+    /// state is closed (nothing will be preserved), unless the error ends in `aborted` (an
+    /// injection refused because hekad is stopping): Heka kept that state so that its data
+    /// could still be preserved.
+    fn fail(&mut self, why: String) -> Terminated {
         let why = truncate_error(why);
-        self.lua = None;
+        if !why.ends_with("aborted") {
+            self.lua = None;
+        }
         self.terminated = Some(why.clone());
         Terminated(why)
     }
@@ -302,7 +445,10 @@ fn truncate_error(mut s: String) -> String {
 /// Makes the Lua state and runs the script. The outer error is a start failure; the inner
 /// one a preservation file that failed to load (`restore` true only).
 fn init(settings: &Settings, restore: bool) -> Result<Result<Lua, String>, StartError> {
-    let libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::OS;
+    let mut libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::OS;
+    if settings.kind.io() {
+        libs |= StdLib::IO;
+    }
     let lua = Lua::new_with(libs, LuaOptions::default())
         .map_err(|e| StartError(format!("cannot create the Lua state: {e}")))?;
     let fail = |e: mlua::Error| StartError(error_text(&e));
@@ -330,7 +476,7 @@ fn init(settings: &Settings, restore: bool) -> Result<Result<Lua, String>, Start
     {
         return Ok(Err(e));
     }
-    host::finish_load(&lua).map_err(fail)?;
+    host::finish_load(&lua, settings.kind).map_err(fail)?;
     if settings.limits.memory > 0 {
         let _ = lua.set_memory_limit(settings.limits.memory);
     }
@@ -342,7 +488,7 @@ fn set_limits(lua: &Lua, limits: Limits) {
     if limits.memory > 0 {
         let _ = lua.set_memory_limit(limits.memory);
     }
-    arm_instruction_limit(lua, limits.instructions);
+    arm_instruction_limit(lua, limits.instructions, None);
 }
 
 /// Limits are lifted while data is preserved or restored.
@@ -352,14 +498,27 @@ fn lift_limits(lua: &Lua) {
 }
 
 /// Lua's count hook fires after `limit` VM instructions; (re)setting it restarts the count.
-fn arm_instruction_limit(lua: &Lua, limit: u32) {
-    if limit == 0 {
-        lua.remove_hook();
-        return;
-    }
-    let hooked = lua.set_hook(HookTriggers::new().every_nth_instruction(limit), |_, _| {
-        Err(mlua::Error::runtime(INSTRUCTION_LIMIT))
-    });
+/// With a stop flag (inputs, which have no limit) the hook looks at the flag every
+/// [`STOP_POLL`] instructions instead.
+fn arm_instruction_limit(lua: &Lua, limit: u32, stop: Option<Arc<AtomicBool>>) {
+    let hooked = match (limit, stop) {
+        (0, None) => {
+            lua.remove_hook();
+            return;
+        }
+        (0, Some(stop)) => lua.set_hook(
+            HookTriggers::new().every_nth_instruction(STOP_POLL),
+            move |_, _| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(mlua::Error::runtime(SHUTTING_DOWN));
+                }
+                Ok(mlua::VmState::Continue)
+            },
+        ),
+        (limit, _) => lua.set_hook(HookTriggers::new().every_nth_instruction(limit), |_, _| {
+            Err(mlua::Error::runtime(INSTRUCTION_LIMIT))
+        }),
+    };
     if let Err(e) = hooked {
         tracing::error!("cannot set the instruction limit: {e}");
     }
@@ -368,13 +527,20 @@ fn arm_instruction_limit(lua: &Lua, limit: u32) {
 /// Heka's error text for the instruction limit.
 const INSTRUCTION_LIMIT: &str = "instruction_limit exceeded";
 
-/// Calls the global function `name` with `arg` (none when nil) under the instruction limit.
-fn call(lua: &Lua, name: &str, arg: Value, instructions: u32) -> Result<mlua::MultiValue, String> {
+/// Calls the global function `name` with `arg` (none when nil) under the instruction limit
+/// (or, for an input, watching its stop flag).
+fn call(
+    lua: &Lua,
+    name: &str,
+    arg: Value,
+    instructions: u32,
+    stop: Option<Arc<AtomicBool>>,
+) -> Result<mlua::MultiValue, String> {
     let f: Value = lua.globals().raw_get(name).map_err(|e| error_text(&e))?;
     let Value::Function(f) = f else {
         return Err("function was not found".into());
     };
-    arm_instruction_limit(lua, instructions);
+    arm_instruction_limit(lua, instructions, stop);
     let r = call_function(&f, arg);
     lua.remove_hook();
     if r.is_err() {
@@ -406,10 +572,15 @@ fn returns(values: &mlua::MultiValue) -> Result<(i32, Option<String>), String> {
     Ok((status, error))
 }
 
-fn take_injections(lua: &Lua) -> Vec<Injection> {
-    lua.app_data_mut::<Host>()
-        .map(|mut h| h.end_call())
-        .unwrap_or_default()
+fn end_call(lua: &Lua) -> host::CallData {
+    match lua.app_data_mut::<Host>() {
+        Some(mut h) => h.end_call(),
+        None => host::CallData {
+            injected: Vec::new(),
+            written: None,
+            written_at_inject: None,
+        },
+    }
 }
 
 /// The text of a Lua error as Heka shows it: the message without mlua's wrapping or the

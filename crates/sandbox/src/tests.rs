@@ -33,6 +33,7 @@ impl Fixture {
             limits: Limits::default(),
             config: toml::Table::new(),
             preservation: None,
+            parse_time: None,
         }
     }
 
@@ -66,6 +67,21 @@ fn sample() -> Pack {
 /// injected payloads/messages.
 fn run(sb: &mut Sandbox, pack: &Pack) -> Result<crate::Outcome, Terminated> {
     sb.process_message(pack, InjectBudget::Unlimited)
+}
+
+/// `e` without the script position a host function's error carries (`…/script.lua:3: `), for
+/// comparing texts that do not depend on the temporary path.
+fn unlocated(e: &str) -> String {
+    let Some(i) = e.find("script.lua:") else {
+        return e.to_string();
+    };
+    let start = e[..i].rfind(' ').map_or(0, |p| p + 1);
+    let rest = &e[i + "script.lua:".len()..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match rest[digits..].strip_prefix(": ") {
+        Some(tail) if digits > 0 => format!("{}{tail}", &e[..start]),
+        _ => e.to_string(),
+    }
 }
 
 fn payloads(out: &crate::Outcome) -> Vec<String> {
@@ -131,7 +147,11 @@ fn read_message_argument_errors_terminate() {
         "function process_message() read_message('Fields[x]', -1) return 0 end",
     );
     let e = run(&mut sb, &sample()).unwrap_err();
-    assert_eq!(e.0, "process_message() field index must be >= 0");
+    assert_eq!(
+        unlocated(&e.0),
+        "process_message() bad argument #2 to 'read_message' (field index must be >= 0)"
+    );
+    assert!(e.0.contains("script.lua:1: bad argument"), "{e}");
     // Terminated for good: the next call fails the same way.
     assert_eq!(run(&mut sb, &sample()).unwrap_err(), e);
     let mut sb = f.start(
@@ -139,7 +159,7 @@ fn read_message_argument_errors_terminate() {
         "function process_message() read_message() return 0 end",
     );
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() read_message() incorrect number of arguments"
     );
 }
@@ -269,7 +289,7 @@ fn inject_message_errors_are_heka_texts() {
         let script = format!("function process_message() {body} return 0 end");
         let mut sb = f.start(Kind::Decoder, &script);
         assert_eq!(
-            run(&mut sb, &sample()).unwrap_err().0,
+            unlocated(&run(&mut sb, &sample()).unwrap_err().0),
             format!("process_message() {want}"),
             "{body}"
         );
@@ -303,7 +323,7 @@ fn inject_message_takes_encoded_bytes_and_encode_decode_round_trip() {
         "function process_message() decode_message('short') return 0 end",
     );
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() invalid message, too short"
     );
 }
@@ -338,7 +358,7 @@ fn add_to_payload_formats_values_and_output_starts_renamed() {
         "function process_message() add_to_payload({}) return 0 end",
     );
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() bad argument #1 to 'add_to_payload' (unsupported type)"
     );
 }
@@ -363,22 +383,25 @@ fn return_conventions() {
     assert_eq!((out.status, out.error), (0, None));
     assert_eq!(run(&mut sb, &sample()).unwrap().status, -2);
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() must return a numeric status code"
     );
     let mut sb = f.start(Kind::Filter, "function process_message() return 0, {} end");
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() must return a nil or string error message"
     );
     let mut sb = f.start(
         Kind::Filter,
         "function process_message() return 1, 'user abort' end",
     );
-    assert_eq!(run(&mut sb, &sample()).unwrap_err().0, "user abort");
+    assert_eq!(
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
+        "user abort"
+    );
     let mut sb = f.start(Kind::Filter, "x = 1");
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() function was not found"
     );
     assert_eq!(
@@ -420,9 +443,11 @@ fn timer_event_gets_ns_and_injection_budget_applies() {
         }]
     );
     assert_eq!(
-        sb.process_message(&sample(), InjectBudget::AtMost(1))
-            .unwrap_err()
-            .0,
+        unlocated(
+            &sb.process_message(&sample(), InjectBudget::AtMost(1))
+                .unwrap_err()
+                .0
+        ),
         "process_message() inject_payload() exceeded InjectMessage count"
     );
 }
@@ -437,7 +462,7 @@ fn instruction_limit_stops_an_infinite_loop() {
     s.limits.instructions = 1000;
     let mut sb = Sandbox::start(s).unwrap();
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() instruction_limit exceeded"
     );
     assert!(sb.terminated().is_some());
@@ -475,7 +500,7 @@ fn memory_limit_stops_a_memory_bomb() {
     s.limits.instructions = 0;
     let mut sb = Sandbox::start(s).unwrap();
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() not enough memory"
     );
     assert_eq!(sb.memory(), 0, "the state is closed");
@@ -496,7 +521,7 @@ fn output_limit_stops_an_output_flood() {
     s.limits.instructions = 0;
     let mut sb = Sandbox::start(s).unwrap();
     assert_eq!(
-        run(&mut sb, &sample()).unwrap_err().0,
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
         "process_message() output_limit exceeded"
     );
     // At most limit - 1 bytes fit.
@@ -627,7 +652,7 @@ fn require_loads_modules_from_the_module_directory() {
     let e = Sandbox::start(f.settings(Kind::Filter, "require 'nope.mod'")).unwrap_err();
     let dir = f.path("modules");
     assert_eq!(
-        e.0,
+        unlocated(&e.0),
         format!(
             "module 'nope.mod' not found:\n\tno file '{}/nope/mod.lua'",
             dir.display()
@@ -707,7 +732,7 @@ fn cjson_decodes_and_encodes() {
     let mut m = Message::default();
     m.set_payload(format!(r#"{{"type":"x","n":"{}"}}"#, "y".repeat(100)));
     assert_eq!(
-        run(&mut sb, &Pack::new(m)).unwrap_err().0,
+        unlocated(&run(&mut sb, &Pack::new(m)).unwrap_err().0),
         "process_message() strbuf output_limit exceeded"
     );
 }
@@ -840,4 +865,405 @@ fn bad_scripts_fail_to_start_with_clear_errors() {
     let mut s = f.settings(Kind::Filter, "");
     s.script = f.path("bc.lua");
     assert!(Sandbox::start(s).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// write_message, string errors, and the input, encoder and output kinds.
+
+/// A script that writes headers and fields the way Heka's `field_scribble.lua` test did (our
+/// own script): the decoder gets the changed message, later reads see the changes.
+#[test]
+fn write_message_sets_headers_and_fields() {
+    let f = Fixture::new();
+    let mut s = f.settings(
+        Kind::Decoder,
+        r#"
+        function process_message()
+            write_message("Type", "MyType")
+            write_message("Logger", "MyLogger")
+            write_message("Timestamp", "1385968914904958136")
+            write_message("Payload", "MyPayload")
+            write_message("EnvVersion", "000")
+            write_message("Hostname", "MyHostname")
+            write_message("Severity", 4)
+            write_message("Pid", "0x10")
+            write_message("Fields[String]", "foo")
+            write_message("Fields[Float]", 1.2345)
+            write_message("Fields[Int]", 123, "count", 0, 0)
+            write_message("Fields[Int]", 456, "count", 0, 1)
+            write_message("Fields[Bool]", true)
+            write_message("Fields[Bool]", false, "", 1, 0)
+            write_message("Fields[Bool]", false, "", 1, 0)
+            write_message("Fields[]", "empty name")
+            write_message("Uuid", "550d19b9-58c7-49d8-b0dd-b48cd1c5b305")
+            write_message("Fields[name]", "third", "r2", 2)
+            write_message("Fields[ints]", nil, "", 0, 1)
+            write_message("Fields[flag]", nil)
+            write_message("Fields[nonexistent]", nil)
+            local ok = pcall(write_message, "Fields[ints]", 1)
+            add_to_payload(read_message("Type"), " ", read_message("Fields[Int]", 0, 1), " ",
+                read_message("Fields[name]", 1), " ", tostring(ok))
+            return 0
+        end"#,
+    );
+    s.parse_time = None;
+    let mut sb = Sandbox::start(s).unwrap();
+    let pack = sample();
+    let out = run(&mut sb, &pack).unwrap();
+    assert_eq!(pack, sample(), "the pack given is untouched");
+    let m = out.written.unwrap();
+    assert_eq!(m.type_bytes(), b"MyType");
+    assert_eq!(m.logger_bytes(), b"MyLogger");
+    assert_eq!(m.timestamp, 1_385_968_914_904_958_136);
+    assert_eq!(m.payload_bytes(), b"MyPayload");
+    assert_eq!(m.env_version_bytes(), b"000");
+    assert_eq!(m.hostname_bytes(), b"MyHostname");
+    assert_eq!((m.severity, m.pid), (Some(4), Some(16)));
+    assert_eq!(m.uuid_string(), "550d19b9-58c7-49d8-b0dd-b48cd1c5b305");
+    let all = |n: &str| -> Vec<Field> { m.find_all_fields(n.as_bytes()).cloned().collect() };
+    assert_eq!(all("String")[0].value_string, [Bytes::from("foo")]);
+    assert_eq!(all("String")[0].value_type, Some(ValueType::String as i32));
+    assert_eq!(all("Float")[0].value_double, [1.2345]);
+    // Numbers always make DOUBLE fields.
+    let int = &all("Int")[0];
+    assert_eq!(int.value_type, Some(ValueType::Double as i32));
+    assert_eq!(int.value_double, [123.0, 456.0]);
+    assert_eq!(int.representation_bytes(), b"count");
+    let bools = all("Bool");
+    assert_eq!(bools.len(), 2);
+    assert_eq!(
+        (&bools[0].value_bool[..], &bools[1].value_bool[..]),
+        (&[true][..], &[false][..])
+    );
+    assert_eq!(all("")[0].value_string, [Bytes::from("empty name")]);
+    let names = all("name");
+    assert_eq!(names.len(), 3);
+    assert_eq!(names[1].value_string, [Bytes::from("second")]);
+    assert_eq!(names[2].value_string, [Bytes::from("third")]);
+    assert_eq!(names[2].representation_bytes(), b"r2");
+    assert_eq!(all("ints")[0].value_integer, [10, 30]);
+    assert!(all("flag").is_empty());
+    // The reads saw the changes; an INTEGER field refused a number.
+    let p = String::from_utf8_lossy(&m.payload.clone().unwrap_or_default()).into_owned();
+    assert_eq!(p, "MyPayload", "add_to_payload does not touch the message");
+    let mut sb = f.start(
+        Kind::Decoder,
+        r#"function process_message()
+            write_message("Fields[name]", "x", "", 1)
+            inject_payload("txt", "", read_message("Fields[name]", 1), " ",
+                (read_next_field()))
+            return 0
+        end"#,
+    );
+    assert_eq!(payloads(&run(&mut sb, &sample()).unwrap()), ["x 0"]);
+}
+
+#[test]
+fn write_message_errors_are_heka_texts() {
+    let f = Fixture::new();
+    let failed = "write_message() failed";
+    for (call, want) in [
+        (
+            "write_message()",
+            "write_message() incorrect number of arguments",
+        ),
+        (
+            "write_message('Fields[x]', 0, 'count', 0, 0, 0)",
+            "write_message() incorrect number of arguments",
+        ),
+        ("write_message('Unknown', 0)", failed),
+        ("write_message('[Bogus]', 0)", failed),
+        ("write_message('Fields[Bogus', 0)", failed),
+        ("write_message('Fields[bogus]', 0, 'count', 200, 0)", failed),
+        (
+            "write_message('Fields[bogus]', 0, 'count', -1, 0)",
+            "bad argument #4 to 'write_message' (field index must be >= 0)",
+        ),
+        (
+            "write_message('Fields[bogus]', 0, 'count', 0, -1)",
+            "bad argument #5 to 'write_message' (array index must be >= 0)",
+        ),
+        (
+            "write_message(nil, 0)",
+            "bad argument #1 to 'write_message' (string expected, got nil)",
+        ),
+        ("write_message('Uuid', '')", failed),
+        ("write_message('Uuid', 'abcdefghijklmnopqrst')", failed),
+        ("write_message('Timestamp', '')", failed),
+        ("write_message('Timestamp', 'invalid')", failed),
+        ("write_message('Severity', true)", failed),
+        ("write_message('Hostname', 99)", failed),
+        (
+            "write_message('Fields[bogus]', {a = 1})",
+            "write_message() only accepts numeric, string, or boolean field values, or nil to delete",
+        ),
+        ("write_message('Fields[name]', nil, '', 2)", failed),
+        ("write_message('Fields[ints]', nil, '', 0, 3)", failed),
+        ("write_message('Fields[ints]', 1)", failed),
+    ] {
+        let script = format!("function process_message() {call} return 0 end");
+        let mut sb = f.start(Kind::Decoder, &script);
+        let e = run(&mut sb, &sample()).unwrap_err().0;
+        assert!(e.contains("script.lua:1: "), "{call}: {e}");
+        assert_eq!(unlocated(&e), format!("process_message() {want}"), "{call}");
+    }
+}
+
+#[test]
+fn host_errors_are_strings_that_pcall_catches() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        require "string"
+        function process_message()
+            local ok, err = pcall(read_message)
+            local ok2, err2 = pcall(inject_message, "junk")
+            local ok3, err3 = pcall(require, "nope")
+            local ok4, err4 = pcall(add_to_payload, {})
+            add_to_payload(tostring(ok), "|", type(err), "|",
+                tostring(err:find("read_message() incorrect number of arguments", 1, true) ~= nil),
+                "|", err2:match("inject_message%(%) .*$"), "|", tostring(ok3), "|",
+                err3:match("module 'nope' not found") or err3, "|", err4:match("bad argument.*$"))
+            inject_payload()
+            return 0
+        end"#,
+    );
+    assert_eq!(
+        payloads(&run(&mut sb, &sample()).unwrap()),
+        [
+            "false|string|true|inject_message() protobuf unmarshal failed|false|\
+             module 'nope' not found|bad argument #1 to 'add_to_payload' (unsupported type)"
+        ]
+    );
+    // Errors carry the caller's position, as luaL_error gave it.
+    let mut sb = f.start(
+        Kind::Filter,
+        "require 'string'\nfunction process_message()\n\
+         local _, e = pcall(function() return decode_message('x') end)\nerror(e, 0)\nend",
+    );
+    let e = run(&mut sb, &sample()).unwrap_err().0;
+    assert!(
+        e.starts_with("process_message() ")
+            && e.ends_with("script.lua:3: invalid message, too short"),
+        "{e}"
+    );
+}
+
+#[test]
+fn each_kind_has_heka_functions() {
+    let f = Fixture::new();
+    let names = [
+        "read_config",
+        "decode_message",
+        "inject_message",
+        "read_message",
+        "read_next_field",
+        "inject_payload",
+        "add_to_payload",
+        "write_message",
+        "output",
+    ];
+    let list = names
+        .iter()
+        .map(|n| format!("type({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let script = format!(
+        "local seen = ''\nfunction process_message()\n\
+         local t = {{{list}}}\n\
+         for i = 1, #t do seen = seen .. (t[i] == 'function' and '1' or '0') end\n\
+         return 0\nend\nfunction timer_event() end\n"
+    );
+    let seen = |kind: Kind| -> String {
+        let path = f.path("kind.lua");
+        let body = script.replace("local seen = ''\n", "");
+        std::fs::write(&path, format!("seen = ''\n{body}")).unwrap();
+        let mut s = f.settings(kind, "");
+        s.script = path;
+        let mut sb = Sandbox::start(s).unwrap();
+        match kind {
+            Kind::Input => drop(sb.process_input().unwrap()),
+            _ => drop(run(&mut sb, &sample()).unwrap()),
+        }
+        // Read the global back through preservation.
+        let data = f.path("kind.data");
+        let _ = std::fs::remove_file(&data);
+        sb.settings.preservation = Some(data.clone());
+        sb.stop().unwrap();
+        let text = std::fs::read_to_string(&data).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("_G[\"seen\"]"))
+            .unwrap();
+        line.trim_start_matches("_G[\"seen\"] = ")
+            .trim_matches('"')
+            .to_string()
+    };
+    //                             rc dm im rm rn ip ap wm output
+    assert_eq!(seen(Kind::Input), "111000000");
+    assert_eq!(seen(Kind::Decoder), "111111110");
+    assert_eq!(seen(Kind::Filter), "111111100");
+    assert_eq!(seen(Kind::Encoder), "111111110");
+    assert_eq!(seen(Kind::Output), "110110000");
+}
+
+#[test]
+fn inputs_and_outputs_get_the_io_environment() {
+    let f = Fixture::new();
+    let out = f.path("io.txt");
+    let script = format!(
+        r#"
+        local io = require "io"
+        local os = require "os"
+        require "string"
+        local before = tostring(io ~= nil) .. type(coroutine) .. type(collectgarbage)
+            .. type(os.getenv) .. type(os.exit) .. type(print) .. type(loadstring)
+        local n = 0
+        for i = 1, 3000000 do n = n + 1 end  -- no instruction limit
+        function process_message()
+            local fh = assert(io.open({out:?}, "w"))
+            fh:write(before, " ", n, " ", tostring(read_message and read_message("Type")))
+            fh:close()
+            return 0
+        end"#
+    );
+    let mut s = f.settings(Kind::Output, &script);
+    s.limits.instructions = 1000;
+    let mut sb = Sandbox::start(s).unwrap();
+    run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "truetablefunctionfunctionnilnilnil 3000000 test.type"
+    );
+    // Decoders, filters and encoders have none of it.
+    let mut sb = f.start(
+        Kind::Encoder,
+        "function process_message() require 'io' return 0 end",
+    );
+    assert_eq!(
+        unlocated(&run(&mut sb, &sample()).unwrap_err().0),
+        "process_message() module 'io' disabled"
+    );
+}
+
+#[test]
+fn an_input_injects_as_it_goes_and_can_be_stopped() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Input,
+        r#"
+        calls = 0
+        function process_message()
+            calls = calls + 1
+            if calls == 1 then
+                for i = 1, 3 do inject_message({Type = "gen", Payload = tostring(i)}) end
+                return 0
+            end
+            if calls == 2 then return -1, "nothing new" end
+            while true do inject_message({Type = "loop"}) end
+        end"#,
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stopper = sb.stopper();
+    let mut seen = 0;
+    sb.set_injector(Some(Box::new(move |inj| {
+        let Injection::Message { message, .. } = inj else {
+            return Err("unexpected".into());
+        };
+        seen += 1;
+        if seen == 10 {
+            stopper.stop();
+        }
+        tx.send(message).map_err(|e| e.to_string())
+    })));
+    let out = sb.process_input().unwrap();
+    assert_eq!(out.status, 0);
+    assert!(out.injected.is_empty(), "handed to the injector");
+    let got: Vec<Message> = rx.try_iter().collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[2].payload_bytes(), b"3");
+    assert_eq!(got[0].type_bytes(), b"gen", "no prefix, no defaults");
+    let out = sb.process_input().unwrap();
+    assert_eq!(
+        (out.status, out.error.as_deref()),
+        (-1, Some("nothing new"))
+    );
+    // The third call loops until stopped from "another thread" (here: the injector).
+    let e = sb.process_input().unwrap_err();
+    assert!(e.0.ends_with("shutting down"), "{e}");
+    assert!(rx.try_iter().count() >= 7);
+}
+
+#[test]
+fn an_aborted_injection_keeps_the_state_for_preservation() {
+    let f = Fixture::new();
+    let data = f.path("in.data");
+    let mut s = preserving(
+        &f,
+        &data,
+        "n = 0 function process_message() n = n + 1 inject_message({}) return 0 end",
+    );
+    s.kind = Kind::Input;
+    let mut sb = Sandbox::start(s).unwrap();
+    sb.set_injector(Some(Box::new(|_| Err("aborted".into()))));
+    let e = sb.process_input().unwrap_err();
+    assert_eq!(
+        unlocated(&e.0),
+        "process_message() inject_message() aborted"
+    );
+    sb.stop().unwrap();
+    assert!(
+        std::fs::read_to_string(&data)
+            .unwrap()
+            .contains("_G[\"n\"] = 1\n")
+    );
+}
+
+#[test]
+fn an_encoder_survives_a_positive_status_and_injects_raw_bytes() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Encoder,
+        r#"
+        n = 0
+        function process_message()
+            n = n + 1
+            if n == 1 then return 1, "user abort" end
+            inject_message("raw\0bytes")
+            inject_message("")
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!((out.status, out.error.as_deref()), (1, Some("user abort")));
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        out.injected,
+        [Injection::Raw(Bytes::from_static(b"raw\0bytes"))]
+    );
+    // An output stops for good.
+    let mut sb = f.start(
+        Kind::Output,
+        "function process_message() return 1, 'user abort' end",
+    );
+    assert_eq!(run(&mut sb, &sample()).unwrap_err().0, "user abort");
+    assert_eq!(run(&mut sb, &sample()).unwrap_err().0, "user abort");
+}
+
+#[test]
+fn decoders_inherit_headers_written_before_the_first_injection() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Decoder,
+        r#"function process_message()
+            write_message("Hostname", "before")
+            inject_message({Payload = "one"})
+            write_message("Hostname", "after")
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(out.written_at_inject.unwrap().hostname_bytes(), b"before");
+    assert_eq!(out.written.unwrap().hostname_bytes(), b"after");
 }

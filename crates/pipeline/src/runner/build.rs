@@ -378,7 +378,7 @@ impl Builder<'_> {
                 build_instance(build, &name, &t, &g, false).map_err(|e| e.to_string())
             }),
             backoff: backoff(&common.retries),
-            can_exit: common.can_exit.unwrap_or(false),
+            can_exit: common.can_exit.unwrap_or(spec.can_exit),
             shutdown: shared.shutdown.clone(),
         }))
     }
@@ -452,7 +452,7 @@ impl Builder<'_> {
             (
                 spec.default_matcher,
                 spec.ticker,
-                false,
+                spec.can_exit,
                 FoPlugin::Output(plugin),
                 Box::new(move || {
                     build_instance(build, &n, &t, &g, false)

@@ -134,6 +134,11 @@ impl InputRunner {
                     tracing::info!(input = %name, "input exited");
                     "Run exited.".to_string()
                 }
+                Err(ProcessError::Exit(e)) => {
+                    // Stopped for good: never restarted.
+                    tracing::error!(input = %name, "{e}");
+                    e
+                }
                 Err(e) => {
                     tracing::error!(input = %name, "input failed: {e}");
                     match self.restart() {

@@ -313,6 +313,13 @@ impl Stream {
         self.flush();
     }
 
+    /// Routes a message built by the input itself as it is, without the input's decoder (for
+    /// inputs whose messages are finished, as SandboxInput's are).
+    pub fn route_message(&mut self, message: Message) {
+        self.batch.push(Pack::new(message));
+        self.flush();
+    }
+
     /// Sends the batch collected so far to the router.
     pub fn flush(&mut self) {
         if self.batch.is_empty() {

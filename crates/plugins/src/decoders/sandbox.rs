@@ -20,7 +20,9 @@
 //!
 //! The script's `process_message()` runs once per record, reads it with `read_message` and
 //! returns 0 (success) or -1 (failure, with an optional error string):
-//! - 0 without any injection: the record's message passes on unchanged.
+//! - 0 without any injection: the record's message passes on, with the changes
+//!   `write_message(name, value[, representation[, field_index[, array_index]]])` made to its
+//!   headers and fields (see `heka_sandbox`).
 //! - 0 after `inject_message(table or bytes)` / `inject_payload(type, name, ...)`: the first
 //!   injection replaces the incoming message (an `inject_payload` sets its Payload and appends
 //!   the fields `payload_type` (representation `file-extension`) and `payload_name`, keeping
@@ -32,13 +34,16 @@
 //! - Above 0, a Lua error or a limit: the sandbox terminates (`FATAL: <error>` is logged) and
 //!   every later record fails to decode with that error.
 //!
+//! `config.tz` (a time zone name, e.g. `Europe/Paris`; an unknown one is a config error): the
+//! Timestamp of every `inject_message` message is read as a wall-clock time of that zone (the
+//! script computed it as UTC, since its `os.time` works in UTC). Payload injections keep theirs.
+//!
 //! With `preserve_data` the script's globals are written to
 //! `<base_dir>/sandbox_preservation/<name>.data` when the decoder is dropped (its stream ends
 //! or hekad stops) and restored when it is built.
 //!
 //! Differences from Heka:
 //! - A terminated decoder does not shut hekad down; its records fail to decode instead.
-//! - `config.tz` (re-zoning injected timestamps) is not implemented yet.
 //! - The preservation name has every character other than letters, digits and `_` replaced
 //!   by `_` (Heka used the decoder's name as it was).
 //! - See `heka_sandbox` and docs/differences.md for the sandbox's own differences.
@@ -52,11 +57,16 @@ use heka_pipeline::registry::{BuildContext, DecoderSpec};
 use heka_sandbox::config::{build_settings, sanitize_name};
 use heka_sandbox::{InjectBudget, Injection, Kind, Sandbox};
 
+use crate::support::gotime::Zone;
+use crate::support::sandbox::{config_tz, forgiving_time, rezone};
+
 /// A decoder running a Lua script.
 #[derive(Debug)]
 struct SandboxDecoder {
     name: String,
     sandbox: Sandbox,
+    /// `config.tz`: injected timestamps are wall-clock times of this zone.
+    tz: Option<Zone>,
     /// The termination has been logged.
     reported: bool,
 }
@@ -116,6 +126,15 @@ fn payload_fields(m: &mut Message, payload_type: Bytes, payload_name: Bytes) {
     m.add_field(Field::new_string("payload_name", payload_name));
 }
 
+impl SandboxDecoder {
+    /// `config.tz`: the script's timestamp is a wall-clock time of that zone.
+    fn rezone(&self, m: &mut Message, has_timestamp: bool) {
+        if let (Some(tz), true) = (&self.tz, has_timestamp) {
+            m.timestamp = rezone(m.timestamp, tz);
+        }
+    }
+}
+
 impl Decoder for SandboxDecoder {
     fn decode(&mut self, pack: &mut Pack, extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
         let outcome = match self.sandbox.process_message(pack, InjectBudget::Unlimited) {
@@ -141,15 +160,27 @@ impl Decoder for SandboxDecoder {
         }
         let mut injected = outcome.injected.into_iter();
         let Some(first) = injected.next() else {
+            if let Some(m) = outcome.written {
+                pack.set_message(m);
+            }
             return Ok(Decoded::Keep);
         };
-        let original = Original::of(pack.message());
+        // Injected messages inherit the headers of the message as it was at the first
+        // injection (with write_message's changes made by then).
+        let original = match &outcome.written_at_inject {
+            Some(m) => Original::of(m),
+            None => Original::of(pack.message()),
+        };
+        if let Some(m) = outcome.written {
+            pack.set_message(m);
+        }
         match first {
             Injection::Message {
                 mut message,
                 has_uuid,
                 has_timestamp,
             } => {
+                self.rezone(&mut message, has_timestamp);
                 original.fill(&mut message, has_uuid, has_timestamp);
                 pack.set_message(message);
             }
@@ -162,6 +193,8 @@ impl Decoder for SandboxDecoder {
                 m.payload = Some(payload);
                 payload_fields(m, payload_type, payload_name);
             }
+            // Only encoders inject raw bytes.
+            Injection::Raw(_) => {}
         }
         for next in injected {
             let message = match next {
@@ -170,6 +203,7 @@ impl Decoder for SandboxDecoder {
                     has_uuid,
                     has_timestamp,
                 } => {
+                    self.rezone(&mut message, has_timestamp);
                     original.fill(&mut message, has_uuid, has_timestamp);
                     message
                 }
@@ -186,6 +220,7 @@ impl Decoder for SandboxDecoder {
                     payload_fields(&mut m, payload_type, payload_name);
                     m
                 }
+                Injection::Raw(_) => continue,
             };
             extra.push(Pack::new(message));
         }
@@ -202,11 +237,14 @@ impl Drop for SandboxDecoder {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
-    let (settings, _) = build_settings(ctx, Kind::Decoder, &sanitize_name(ctx.name))?;
+    let (mut settings, _) = build_settings(ctx, Kind::Decoder, &sanitize_name(ctx.name))?;
+    settings.parse_time = Some(forgiving_time);
+    let tz = config_tz(ctx, &settings.config)?;
     let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
     Ok(Box::new(SandboxDecoder {
         name: ctx.name.to_string(),
         sandbox,
+        tz,
         reported: false,
     }))
 }
@@ -339,6 +377,68 @@ mod tests {
         );
         let again = d.decode(&mut record("ok"), &mut extra).unwrap_err();
         assert_eq!(again, e);
+    }
+
+    #[test]
+    fn write_message_changes_pass_on_and_tz_rezones_injections() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = r#"
+            function process_message()
+                local p = read_message("Payload")
+                write_message("Fields[seen]", true)
+                if p == "inject" then
+                    inject_message({Timestamp = 1444243620e9, Payload = p})
+                    inject_payload("txt", "", "second")
+                end
+                return 0
+            end"#;
+        let mut d = decoder(
+            dir.path(),
+            script,
+            "[dec.config]
+tz = 'Europe/Paris'
+",
+        );
+        let mut pack = record("plain");
+        let mut extra = Vec::new();
+        d.decode(&mut pack, &mut extra).unwrap();
+        assert!(pack.message().find_first_field(b"seen").is_some());
+        assert!(pack.message().find_first_field(b"keep").is_some());
+        let mut pack = record("inject");
+        let original = pack.message().timestamp;
+        d.decode(&mut pack, &mut extra).unwrap();
+        // 18:47 "UTC" read as Paris summer time.
+        assert_eq!(
+            pack.message().timestamp,
+            (1_444_243_620 - 7200) * 1_000_000_000
+        );
+        assert_eq!(
+            extra[0].message().timestamp,
+            original,
+            "payloads keep theirs"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.lua");
+        std::fs::write(&path, script).unwrap();
+        let toml = format!(
+            "[dec]\ntype = 'SandboxDecoder'\nfilename = '{}'\n[dec.config]\ntz = 'Mars/Olympus'\n",
+            path.display()
+        );
+        let cfg = load_str(&toml, std::path::Path::new("t.toml")).unwrap();
+        let section = cfg.section("dec").unwrap();
+        let options = section.no_common().unwrap();
+        let ctx = BuildContext {
+            name: "dec",
+            section,
+            options: &options,
+            globals: &cfg.globals,
+            check_only: false,
+            decoders: Default::default(),
+        };
+        let Err(e) = build(&ctx) else {
+            panic!("built with an unknown zone")
+        };
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
     }
 
     #[test]

@@ -3,10 +3,11 @@
 mod payload;
 mod protobuf;
 mod rst;
+mod sandbox;
 
 use heka_pipeline::registry::EncoderSpec;
 
 /// Every built-in encoder (keep sorted).
 pub(crate) fn all() -> Vec<EncoderSpec> {
-    vec![payload::SPEC, protobuf::SPEC, rst::SPEC]
+    vec![payload::SPEC, protobuf::SPEC, rst::SPEC, sandbox::SPEC]
 }

@@ -93,6 +93,8 @@ impl SandboxFilter {
                     m.add_field(Field::new_string("payload_name", payload_name));
                     m
                 }
+                // Only encoders inject raw bytes.
+                Injection::Raw(_) => continue,
             };
             if let Err(e) = ctx.inject(m) {
                 return Err(self.terminate(format!("{call}() inject_message() {e}")));

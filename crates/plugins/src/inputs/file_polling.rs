@@ -111,6 +111,7 @@ pub(super) const SPEC: InputSpec = InputSpec {
     summary: "Reads a whole file every ticker_interval seconds.",
     default_splitter: "NullSplitter",
     default_decoder: None,
+    can_exit: false,
     build,
 };
 

@@ -4,6 +4,7 @@ mod file_polling;
 pub mod logstreamer;
 mod process;
 mod process_directory;
+mod sandbox;
 mod tcp;
 mod udp;
 
@@ -16,6 +17,7 @@ pub(crate) fn all() -> Vec<InputSpec> {
         logstreamer::SPEC,
         process::SPEC,
         process_directory::SPEC,
+        sandbox::SPEC,
         tcp::SPEC,
         udp::SPEC,
     ]

@@ -466,6 +466,7 @@ pub(super) const SPEC: InputSpec = InputSpec {
     summary: "Runs a ProcessInput for every TOML file of a directory tree, following changes.",
     default_splitter: "NullSplitter",
     default_decoder: None,
+    can_exit: false,
     build,
 };
 

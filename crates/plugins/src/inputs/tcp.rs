@@ -149,6 +149,7 @@ pub(super) const SPEC: InputSpec = InputSpec {
     summary: "Listens on TCP (optionally TLS) or a Unix stream socket; one splitter and decoder per connection.",
     default_splitter: "HekaFramingSplitter",
     default_decoder: Some("ProtobufDecoder"),
+    can_exit: false,
     build,
 };
 

@@ -169,6 +169,7 @@ pub(super) const SPEC: InputSpec = InputSpec {
     summary: "Receives UDP or Unix datagrams; each datagram is split and decoded on its own.",
     default_splitter: "NullSplitter",
     default_decoder: None,
+    can_exit: false,
     build,
 };
 

@@ -447,6 +447,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     legacy_encoder: None,
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
+    can_exit: false,
     build,
 };
 

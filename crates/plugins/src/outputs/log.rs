@@ -174,6 +174,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     legacy_encoder: Some("PayloadEncoder"),
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
+    can_exit: false,
     build,
 };
 

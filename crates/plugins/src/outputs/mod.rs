@@ -2,6 +2,7 @@
 
 mod file;
 mod log;
+mod sandbox;
 mod tcp;
 mod udp;
 
@@ -9,5 +10,5 @@ use heka_pipeline::registry::OutputSpec;
 
 /// Every built-in output (keep sorted).
 pub(crate) fn all() -> Vec<OutputSpec> {
-    vec![file::SPEC, log::SPEC, tcp::SPEC, udp::SPEC]
+    vec![file::SPEC, log::SPEC, sandbox::SPEC, tcp::SPEC, udp::SPEC]
 }

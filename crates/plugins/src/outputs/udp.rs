@@ -136,6 +136,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     legacy_encoder: None,
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
+    can_exit: false,
     build,
 };
 

@@ -332,5 +332,6 @@ pub(super) const SPEC: InputSpec = InputSpec {
     summary: "Tails log files through rotation, resuming from a journal of acknowledged positions.",
     default_splitter: "TokenSplitter",
     default_decoder: None,
+    can_exit: false,
     build,
 };

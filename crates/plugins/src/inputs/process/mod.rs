@@ -381,6 +381,7 @@ pub(super) const SPEC: InputSpec = InputSpec {
     summary: "Runs a command chain on an interval (or once) and turns its output into messages.",
     default_splitter: "NullSplitter",
     default_decoder: None,
+    can_exit: false,
     build,
 };
 
