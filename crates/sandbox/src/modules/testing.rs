@@ -32,6 +32,7 @@ impl Fixture {
             limits: Limits::default(),
             config: toml::Table::new(),
             preservation: None,
+            parse_time: None,
         }
     }
 
@@ -52,7 +53,7 @@ pub(crate) fn tick(sb: &mut Sandbox, ns: i64) -> Result<Vec<String>, String> {
             Injection::Payload { payload, .. } => {
                 Some(String::from_utf8_lossy(&payload).into_owned())
             }
-            Injection::Message { .. } => None,
+            Injection::Message { .. } | Injection::Raw(_) => None,
         })
         .collect())
 }
