@@ -14,9 +14,11 @@ set -euo pipefail
 # nginx, apache2, rsyslog, curl: real log producers whose logs the end-to-end tests read
 # (crates/hekad/tests/e2e/producers.rs); the tests start them in the foreground themselves.
 # rsyslog is also the benchmark's peer.
+# binutils (strip), man-db (man, which `systemd-analyze verify` runs for the unit's
+# Documentation=), systemd (systemd-analyze): scripts/check-package.sh.
 packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(libfaketime nginx apache2 rsyslog curl)
+    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd)
 fi
 
 missing=()

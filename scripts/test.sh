@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: format, lints (the fuzz targets too), unit and
-# end-to-end tests, then 30 s of fuzzing per fuzz target. This is what CI runs (.ci/run).
+# end-to-end tests, the static build and the packages, then 30 s of fuzzing per fuzz target.
+# This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,7 @@ echo "== cargo clippy (fuzz targets, stable, without cargo-fuzz)"
 cargo clippy --manifest-path fuzz/Cargo.toml --locked --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== static build and packages"
+scripts/check-package.sh
 echo "== fuzz (30 s per target)"
 scripts/fuzz.sh 30

@@ -19,30 +19,9 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const VERSION: &str = "0.11.0";
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "config",
-        takes_value: true,
-        help: "config file or directory (default: the built-in config)",
-    },
-    FlagSpec {
-        name: "version",
-        takes_value: false,
-        help: "print the version and exit",
-    },
-    FlagSpec {
-        name: "test",
-        takes_value: false,
-        help: "check the config, list the plugins it would run, and exit (0 valid, 1 invalid)",
-    },
-    FlagSpec {
-        name: "q",
-        takes_value: false,
-        help: "with -test: print only the errors (no plugin list, no warnings)",
-    },
-];
+const FLAGS: &[FlagSpec] = hekad::tools::HEKAD.flags;
 
 /// The config used when no `-config` is given.
 fn default_config() -> String {

@@ -43,38 +43,7 @@ macro_rules! say {
     }};
 }
 
-const SPEC: &[FlagSpec] = &[
-    FlagSpec {
-        name: "match",
-        takes_value: true,
-        help: "message_matcher filter expression (default \"TRUE\")",
-    },
-    FlagSpec {
-        name: "format",
-        takes_value: true,
-        help: "output format [txt|json|heka|count] (default \"txt\")",
-    },
-    FlagSpec {
-        name: "output",
-        takes_value: true,
-        help: "output filename, defaults to stdout",
-    },
-    FlagSpec {
-        name: "tail",
-        takes_value: false,
-        help: "don't exit on EOF",
-    },
-    FlagSpec {
-        name: "offset",
-        takes_value: true,
-        help: "starting offset for the input file in bytes (default 0)",
-    },
-    FlagSpec {
-        name: "max-message-size",
-        takes_value: true,
-        help: "maximum message size in bytes (default 4194304)",
-    },
-];
+const SPEC: &[FlagSpec] = hekad::tools::HEKA_CAT.flags;
 
 /// Heka's default for this tool: 4 MiB.
 const DEFAULT_MAX_MESSAGE_SIZE: u64 = 4 * 1024 * 1024;

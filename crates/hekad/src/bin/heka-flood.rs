@@ -48,18 +48,7 @@ use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Field, Message};
 use hekad::cli::{FlagSpec, Flags, defaults};
 use serde::Deserialize;
 
-const SPEC: &[FlagSpec] = &[
-    FlagSpec {
-        name: "config",
-        takes_value: true,
-        help: "Heka Flood configuration file (default \"flood.toml\")",
-    },
-    FlagSpec {
-        name: "test",
-        takes_value: true,
-        help: "Test section to load (default \"default\")",
-    },
-];
+const SPEC: &[FlagSpec] = hekad::tools::HEKA_FLOOD.flags;
 
 /// Number of distinct messages generated in variable-size mode.
 const VARIABLE_MESSAGES: usize = 64;

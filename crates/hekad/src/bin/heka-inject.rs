@@ -13,43 +13,7 @@ use std::process::ExitCode;
 use heka_client::{Error, MessageBuilder, SenderOptions, TcpSender, local_hostname};
 use hekad::cli::{FlagSpec, Flags, defaults, usage};
 
-const SPEC: &[FlagSpec] = &[
-    FlagSpec {
-        name: "heka",
-        takes_value: true,
-        help: "Heka instance to inject message (default \"127.0.0.1:5565\")",
-    },
-    FlagSpec {
-        name: "type",
-        takes_value: true,
-        help: "Type of message (default \"inject.message\")",
-    },
-    FlagSpec {
-        name: "logger",
-        takes_value: true,
-        help: "Data source (default \"Inject Client\")",
-    },
-    FlagSpec {
-        name: "severity",
-        takes_value: true,
-        help: "Syslog severity level (default 7)",
-    },
-    FlagSpec {
-        name: "payload",
-        takes_value: true,
-        help: "Textual data",
-    },
-    FlagSpec {
-        name: "pid",
-        takes_value: true,
-        help: "Process ID generating message (default: this process)",
-    },
-    FlagSpec {
-        name: "hostname",
-        takes_value: true,
-        help: "Hostname generating message (default: this host)",
-    },
-];
+const SPEC: &[FlagSpec] = hekad::tools::HEKA_INJECT.flags;
 
 fn main() -> ExitCode {
     let flags = Flags::parse_env_or_exit("heka-inject", SPEC);

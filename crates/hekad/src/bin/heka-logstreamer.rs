@@ -28,11 +28,7 @@ use std::process::ExitCode;
 use heka_plugins::inputs::logstreamer::file_set;
 use hekad::cli::{FlagSpec, Flags, defaults};
 
-const SPEC: &[FlagSpec] = &[FlagSpec {
-    name: "config",
-    takes_value: true,
-    help: "Heka Logstreamer configuration file (default \"logstreamer.toml\")",
-}];
+const SPEC: &[FlagSpec] = hekad::tools::HEKA_LOGSTREAMER.flags;
 
 fn main() -> ExitCode {
     let flags = Flags::parse_env_or_exit("heka-logstreamer", SPEC);
