@@ -4,10 +4,11 @@ mod file;
 mod log;
 mod tcp;
 mod udp;
+mod whisper;
 
 use heka_pipeline::registry::OutputSpec;
 
 /// Every built-in output (keep sorted).
 pub(crate) fn all() -> Vec<OutputSpec> {
-    vec![file::SPEC, log::SPEC, tcp::SPEC, udp::SPEC]
+    vec![file::SPEC, log::SPEC, tcp::SPEC, udp::SPEC, whisper::SPEC]
 }

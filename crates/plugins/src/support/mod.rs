@@ -1,7 +1,8 @@
 //! Code shared by several plugins: TLS and socket helpers, Go time layouts,
-//! Heka's message template, polling inputs' ticker.
+//! Heka's message template, polling inputs' ticker, carbon lines.
 
 pub(crate) mod captures;
+pub(crate) mod carbon;
 pub(crate) mod gotime;
 #[cfg(test)]
 pub(crate) mod mmdb_writer;
