@@ -167,7 +167,7 @@ fn wsp_files(dir: &Path) -> Vec<PathBuf> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(&p, root, out);
-            } else if p.extension().is_some_and(|x| x == "wsp") {
+            } else if p.to_string_lossy().ends_with(".wsp") {
                 out.push(p.strip_prefix(root).unwrap().to_path_buf());
             }
         }
@@ -261,6 +261,9 @@ base_path = "{dir}/whisper"
     {
         lines.push(point(names[k], &format!("{}.25", k + 1), now - age));
     }
+    // Odd names: empty parts vanish, a trailing dot makes a file named `.wsp`.
+    lines.push(point("stats..odd-name_\u{fc}.", "3.5", now - 1000));
+    lines.push(point("stats..odd-name_\u{fc}.", "4.5", now - 1000));
     // Outside the retention (2 years), in the future: refused by both.
     lines.push(point(names[0], "1", now - 63_000_000));
     lines.push(point(names[1], "2", now + 3600));
@@ -279,6 +282,7 @@ base_path = "{dir}/whisper"
     assert!(h.stop().success(), "{}", h.stderr());
 
     assert_same_files(&base, &reference);
+    assert!(base.join("stats/odd-name_\u{fc}/.wsp").is_file());
     let size = std::fs::metadata(wsp(&base, names[0])).unwrap().len();
     assert_eq!(size, 16 + 4 * 12 + (1440 + 8 + 168 + 1456) * 12);
     let mode = std::fs::metadata(base.join("stats/counters"))

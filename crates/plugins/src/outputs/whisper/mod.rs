@@ -33,8 +33,8 @@
 //! The output reads the payload itself (no encoder). Lines that can't be used (not three
 //! parts, a timestamp that is not a 32-bit unsigned integer in Go's syntax, a value that is
 //! not a number, a point outside the file's retention, a file that can't be created or is not
-//! a whisper file) are skipped; the message then counts as a failure and one error names the
-//! skipped lines. Files are written on the output's thread, with the file system's positioned
+//! a whisper file) are skipped, each with an error logged; the message then counts as a
+//! failure. Files are written on the output's thread, with the file system's positioned
 //! writes, before the message is acknowledged; there is no fsync (as in Heka and Python).
 //! Up to 512 files are kept open; SIGHUP closes them all, so a file changed by another tool
 //! (`whisper-resize`) is read again.
@@ -372,14 +372,11 @@ impl WhisperOutput {
     }
 }
 
-/// Errors named in full when lines of one message fail; the rest are counted.
-const ERRORS_SHOWN: usize = 3;
-
 impl Output for WhisperOutput {
     fn process_message(
         &mut self,
         pack: &Pack,
-        _ctx: &mut OutputContext<'_>,
+        ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
         let view = pack.view();
         let payload = view.payload_bytes();
@@ -394,27 +391,29 @@ impl Output for WhisperOutput {
             .rposition(|c| !b" \n".contains(c))
             .map_or(start, |e| e + 1);
         let mut lines = 0;
-        let mut errors = Vec::new();
+        let mut failed = Vec::new();
         for line in payload[start..end].split(|&c| c == b'\n') {
             lines += 1;
             let now = heka_message::now_ns().div_euclid(1_000_000_000);
             if let Err(e) = self.write_line(line, now) {
-                errors.push(e);
+                failed.push(e);
             }
         }
-        if errors.is_empty() {
-            return Ok(());
+        match failed.as_slice() {
+            [] => Ok(()),
+            [e] if lines == 1 => Err(ProcessError::Drop(e.clone())),
+            _ => {
+                // Heka compat: each line's error is logged (Heka's LogError per line); the
+                // message then counts once as failed.
+                for e in &failed {
+                    tracing::error!(plugin = %ctx.name(), "{e}");
+                }
+                Err(ProcessError::Drop(format!(
+                    "{} of {lines} lines not written",
+                    failed.len()
+                )))
+            }
         }
-        let mut msg = if lines == 1 {
-            String::new()
-        } else {
-            format!("{} of {lines} lines not written: ", errors.len())
-        };
-        msg.push_str(&errors[..errors.len().min(ERRORS_SHOWN)].join("; "));
-        if errors.len() > ERRORS_SHOWN {
-            msg.push_str(&format!("; and {} more", errors.len() - ERRORS_SHOWN));
-        }
-        Err(ProcessError::Drop(msg))
     }
 
     fn reload(&mut self, _ctx: &mut OutputContext<'_>) {
@@ -580,6 +579,9 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(out.write_line(line, NOW).unwrap_err(), *want);
         }
+        // A name the file system refuses.
+        let e = out.write_line(b"a\0b 1 1699999990", NOW).unwrap_err();
+        assert!(e.starts_with("error opening whisper db"), "{e}");
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
         // Outside the retention: the file exists, the point is refused.
         let e = out.write_line(b"a 1 1699999399", NOW).unwrap_err();
