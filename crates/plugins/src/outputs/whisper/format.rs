@@ -28,7 +28,9 @@
 //! Heka wrote each point on its own. Where Heka's Go library differed from Python, we follow
 //! Python (`docs/differences.md`): Go computed every slot from the first 12 bytes of the file
 //! (the header) instead of the archive's first slot, chose the archive with `retention > diff`
-//! and compared the known share with xFilesFactor in 32-bit floats.
+//! and compared the known share with xFilesFactor in 32-bit floats. The one place where we
+//! read Go's layout is an archive Go wrote whose first slot is still empty ([`Whisper::base`]),
+//! a state Python's files never are in.
 
 use std::fs::File;
 use std::io;
@@ -426,6 +428,9 @@ fn unpack_point(b: &[u8]) -> (i64, f64) {
 pub(crate) struct Whisper<S> {
     header: Header,
     storage: S,
+    /// Per archive, once looked for: the base implied by points Heka's Go library wrote into
+    /// an archive whose first slot it left empty (see [`Whisper::base`]).
+    heka_bases: Vec<Option<Option<i64>>>,
 }
 
 impl<S: Storage> Whisper<S> {
@@ -442,13 +447,21 @@ impl<S: Storage> Whisper<S> {
             storage.write_all_at(&zeros[..n as usize], at)?;
             at += n;
         }
-        Ok(Whisper { header, storage })
+        Ok(Whisper::new(header, storage))
     }
 
     /// Reads the header of an existing file.
     pub(crate) fn open(storage: S) -> Result<Whisper<S>, WhisperError> {
         let header = Header::read(&storage)?;
-        Ok(Whisper { header, storage })
+        Ok(Whisper::new(header, storage))
+    }
+
+    fn new(header: Header, storage: S) -> Whisper<S> {
+        Whisper {
+            heka_bases: vec![None; header.archives.len()],
+            header,
+            storage,
+        }
     }
 
     /// The file's header.
@@ -472,6 +485,42 @@ impl<S: Storage> Whisper<S> {
             "unable to read base datapoint",
         )?;
         Ok(unpack_point(&b))
+    }
+
+    /// The base interval of archive `index`: the timestamp in its first slot, 0 when that is
+    /// empty (the next point written goes there).
+    ///
+    /// Heka compat: Heka's Go library placed points relative to the file's first bytes, so an
+    /// archive it wrote can hold points with its first slot still empty. Python (and Graphite)
+    /// would put the next point into that slot and misplace every later one; here the base is
+    /// taken from where Heka put its points, so such files go on as Heka laid them out (and
+    /// read right in Graphite once the first slot is filled). An archive whose first slot is
+    /// empty is looked at once: Python's files never have points in other slots then.
+    fn base(&mut self, index: usize) -> Result<i64, WhisperError> {
+        let archive = self.header.archives[index];
+        let (base, _) = self.read_point(archive.start())?;
+        if base != 0 {
+            return Ok(base);
+        }
+        if let Some(found) = self.heka_bases[index] {
+            return Ok(found.unwrap_or(0));
+        }
+        let mut ring = vec![0u8; archive.size() as usize];
+        read_or(
+            &self.storage,
+            &mut ring,
+            archive.offset.into(),
+            "unable to read datapoints",
+        )?;
+        let found = ring
+            .chunks_exact(POINT_SIZE as usize)
+            .enumerate()
+            .map(|(slot, p)| (slot as i64, unpack_point(p).0))
+            .find(|&(_, t)| t != 0)
+            .map(|(slot, t)| t - slot * archive.step())
+            .filter(|&b| b > 0);
+        self.heka_bases[index] = Some(found);
+        Ok(found.unwrap_or(0))
     }
 
     fn write_point(&mut self, offset: i64, interval: i64, value: f64) -> io::Result<()> {
@@ -507,31 +556,32 @@ impl<S: Storage> Whisper<S> {
         };
         let archive = self.header.archives[index];
         let interval = timestamp - timestamp % archive.step();
-        let (base, _) = self.read_point(archive.start())?;
+        let base = self.base(index)?;
         self.write_point(archive.slot(base, interval), interval, value)?;
 
-        let mut higher = archive;
-        for i in index + 1..self.header.archives.len() {
-            let lower = self.header.archives[i];
-            if !self.propagate(interval, higher, lower)? {
+        for lower in index + 1..self.header.archives.len() {
+            if !self.propagate(interval, lower - 1, lower)? {
                 break;
             }
-            higher = lower;
         }
         Ok(())
     }
 
-    /// Python's `__propagate`: aggregates the slots of `higher` that make up the `lower`
-    /// interval holding `timestamp` into `lower`, if enough of them are known. Returns whether
-    /// it wrote.
+    /// Python's `__propagate`: aggregates the slots of archive `higher_index` that make up the
+    /// interval of archive `lower_index` holding `timestamp` into the latter, if enough of them
+    /// are known. Returns whether it wrote.
     fn propagate(
         &mut self,
         timestamp: i64,
-        higher: ArchiveInfo,
-        lower: ArchiveInfo,
+        higher_index: usize,
+        lower_index: usize,
     ) -> Result<bool, WhisperError> {
+        let (higher, lower) = (
+            self.header.archives[higher_index],
+            self.header.archives[lower_index],
+        );
         let lower_interval_start = timestamp - timestamp % lower.step();
-        let (higher_base, _) = self.read_point(higher.start())?;
+        let higher_base = self.base(higher_index)?;
         let first = higher.slot(higher_base, lower_interval_start);
         // The higher slots of one lower interval (none when `lower` is the more precise: then,
         // as in Python, the read below takes the whole ring).
@@ -576,7 +626,7 @@ impl<S: Storage> Whisper<S> {
             return Ok(false);
         }
         let value = self.header.aggregation.apply(&known, &neighbors);
-        let (lower_base, _) = self.read_point(lower.start())?;
+        let lower_base = self.base(lower_index)?;
         self.write_point(
             lower.slot(lower_base, lower_interval_start),
             lower_interval_start,
@@ -798,6 +848,39 @@ mod tests {
         }
         assert_eq!(Aggregation::from_code(0), None);
         assert_eq!(Aggregation::from_code(9), None);
+    }
+
+    #[test]
+    fn files_heka_wrote_go_on_in_hekas_layout() {
+        // Heka's Go library put interval t of a 60 s archive of 10 points into slot
+        // floor((t - 1) / 60) mod 10 (1: the aggregation code it read as a base), leaving slot 0
+        // empty until an interval landed there.
+        let header = header(&[(60, 10), (300, 12)], 0.5, Aggregation::Average);
+        let mut bytes = Whisper::create(Vec::new(), header.clone())
+            .unwrap()
+            .into_inner();
+        let go_slot = |t: i64| ((t - 1) / 60).rem_euclid(10);
+        let start = i64::from(header.archives[0].offset);
+        let now = 1_000_200;
+        // 999_900 … 1_000_080: the 300 s interval 999_900 (5 minutes), slots 4…7.
+        for (t, v) in [(999_900, 1.0), (999_960, 2.0), (1_000_020, 3.0)] {
+            let at = start + go_slot(t) * 12;
+            bytes.write_all_at(&pack_point(t, v), at as u64).unwrap();
+        }
+        let mut db = Whisper::open(bytes).unwrap();
+        db.update(6.0, 1_000_085, now).unwrap(); // interval 1_000_080
+        assert_eq!(point(&db, 0, go_slot(1_000_080)), (1_000_080, 6.0));
+        assert_eq!(point(&db, 0, 0), (0, 0.0), "the first slot stays empty");
+        // Heka's points counted: 4 of 5 known, average 3; the empty 300 s archive starts at
+        // its first slot, as Python starts one.
+        assert_eq!(point(&db, 1, 0), (999_900, 3.0));
+        // A file reopened finds the same layout.
+        let mut db = Whisper::open(db.into_inner()).unwrap();
+        // 1_000_260: slot 0 in Heka's layout.
+        db.update(7.0, 1_000_260, now + 120).unwrap();
+        assert_eq!(go_slot(1_000_260), 0);
+        assert_eq!(point(&db, 0, 0), (1_000_260, 7.0));
+        assert_eq!(point(&db, 0, go_slot(1_000_080)), (1_000_080, 6.0));
     }
 
     /// Files are outside bytes: whatever a header says (archives out of order, overlapping,

@@ -42,7 +42,8 @@
 //! Differences from Heka (see `docs/differences.md`):
 //! - Points go into the slots Python's whisper (and Graphite's readers) use. Heka's Go whisper
 //!   library placed them relative to the file's header instead of each archive's first
-//!   point, so files Heka wrote had their points in other slots.
+//!   point, so files Heka wrote had their points in other slots. Such files go on in Heka's
+//!   layout as long as an archive's first slot is empty (after that both layouts agree).
 //! - Archive lists are put in precision order and checked when the config loads (as Python's
 //!   `whisper-create` does, except that retentions need not increase); Heka wrote any list as
 //!   given, and lists out of precision order gave unusable files.
