@@ -16,6 +16,9 @@ set -euo pipefail
 # rsyslog is also the benchmark's peer.
 # binutils (strip), man-db (man, which `systemd-analyze verify` runs for the unit's
 # Documentation=), systemd (systemd-analyze): scripts/check-package.sh.
+# python3 with pip: Python's whisper module (Graphite's own implementation of the whisper file
+# format), pinned, installed into target/test-peers (not system-wide); the WhisperOutput tests
+# compare our files with what its whisper-create / whisper-update scripts write.
 packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
     packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd)
@@ -40,5 +43,16 @@ if ((${#missing[@]})); then
         trap '$SUDO rm -f $policy' EXIT
     fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+if [[ "${1:-}" == "test" ]]; then
+    peers="$(cd "$(dirname "$0")/.." && pwd)/target/test-peers"
+    whisper=1.1.10
+    if [[ ! -f "$peers/whisper-$whisper.dist-info/METADATA" ]]; then
+        command -v python3 >/dev/null || { echo "setup: python3 not found (needed for the whisper tests)" >&2; exit 1; }
+        echo "setup: installing Python's whisper $whisper into $peers"
+        rm -rf "$peers"
+        PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+            --no-warn-script-location --target "$peers" "whisper==$whisper"
+    fi
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }

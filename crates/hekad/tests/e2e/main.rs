@@ -22,3 +22,4 @@ mod tcp;
 mod tls;
 mod traffic;
 mod udp;
+mod whisper;

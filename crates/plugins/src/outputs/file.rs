@@ -244,11 +244,10 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
     }))
 }
 
-/// Creates the parent directory, checks that it is writable and opens `path` for appending.
 /// `hekad -test`: whether `path` could be opened for appending, creating nothing: an existing
 /// file must be writable; otherwise the nearest existing folder above it must be a writable
 /// folder (the missing ones would be created there).
-fn check_writable(path: &Path) -> Result<(), String> {
+pub(super) fn check_writable(path: &Path) -> Result<(), String> {
     use rustix::fs::{Access, access};
     if path.exists() {
         return access(path, Access::WRITE_OK).map_err(|e| format!("is not writable: {e}"));
@@ -277,6 +276,16 @@ fn check_writable(path: &Path) -> Result<(), String> {
     })
 }
 
+/// Heka's `plugins.CheckWritePermission`: proves that `dir` takes new files by writing a
+/// throw-away file in it (removed again). The error names that file.
+pub(super) fn check_write_permission(dir: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    let check = dir.join(format!(".hekad.perm_check{}", fastrand::u32(..)));
+    let res = File::create(&check).and_then(|mut f| f.write_all(b"ok"));
+    let _ = std::fs::remove_file(&check);
+    res.map_err(|e| (check, e))
+}
+
+/// Creates the parent directory, checks that it is writable and opens `path` for appending.
 fn open(path: &Path, perm: u32, folder_perm: u32) -> Result<File, OpenError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -289,10 +298,7 @@ fn open(path: &Path, perm: u32, folder_perm: u32) -> Result<File, OpenError> {
         .map_err(OpenError::Dir)?;
     // Heka compat: plugins/file/file_output.go proves the directory is writable with a
     // throw-away file before opening the real one.
-    let check = dir.join(format!(".hekad.perm_check{}", fastrand::u32(..)));
-    let res = File::create(&check).and_then(|mut f| f.write_all(b"ok"));
-    let _ = std::fs::remove_file(&check);
-    res.map_err(|source| OpenError::PermCheck {
+    check_write_permission(&dir).map_err(|(check, source)| OpenError::PermCheck {
         path: check.display().to_string(),
         source,
     })?;

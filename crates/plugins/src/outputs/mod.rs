@@ -5,10 +5,18 @@ mod log;
 mod sandbox;
 mod tcp;
 mod udp;
+mod whisper;
 
 use heka_pipeline::registry::OutputSpec;
 
 /// Every built-in output (keep sorted).
 pub(crate) fn all() -> Vec<OutputSpec> {
-    vec![file::SPEC, log::SPEC, sandbox::SPEC, tcp::SPEC, udp::SPEC]
+    vec![
+        file::SPEC,
+        log::SPEC,
+        sandbox::SPEC,
+        tcp::SPEC,
+        udp::SPEC,
+        whisper::SPEC,
+    ]
 }

@@ -1,7 +1,9 @@
 //! Code shared by several plugins: TLS and socket helpers, Go time layouts,
-//! Heka's message template, polling inputs' ticker, the sandbox plugins' shared options.
+//! Heka's message template, polling inputs' ticker, the sandbox plugins' shared options, carbon
+//! lines.
 
 pub(crate) mod captures;
+pub(crate) mod carbon;
 pub(crate) mod gotime;
 #[cfg(test)]
 pub(crate) mod mmdb_writer;
