@@ -436,6 +436,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     legacy_encoder: None,
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
+    can_exit: false,
     build,
 };
 
