@@ -32,6 +32,8 @@ scripts/package.sh target/dist
 deb=$(ls -t target/dist/heka_*.deb | head -n1)
 
 root=$(mktemp -d /var/tmp/heka-root.XXXXXX)
+# The root of the new system: mktemp made it 0700, which only root could traverse.
+chmod 0755 "$root"
 hekad_pid=
 cleanup() {
     [[ -n $hekad_pid ]] && kill "$hekad_pid" 2>/dev/null || true
@@ -45,6 +47,7 @@ debootstrap --variant=minbase "$suite" "$root" "$mirror" >/tmp/debootstrap-test.
     { tail -20 /tmp/debootstrap-test.log >&2; exit 1; }
 mount -t proc proc "$root/proc"
 cp "$deb" "$root/tmp/"
+chmod 0644 "$root/tmp/$(basename "$deb")"
 
 echo "== apt-get install $(basename "$deb")"
 # No service manager runs in the root: postinst skips systemctl then.
@@ -52,7 +55,7 @@ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$
 
 fail() { echo "debootstrap-test: $*" >&2; exit 1; }
 chroot "$root" getent passwd heka >/dev/null || fail "no heka user"
-[[ $(stat -c %U "$root/var/cache/hekad") == heka ]] || fail "/var/cache/hekad is not heka's"
+[[ $(chroot "$root" stat -c %U /var/cache/hekad) == heka ]] || fail "/var/cache/hekad is not heka's"
 for f in /etc/hekad.toml /lib/systemd/system/heka.service /usr/share/man/man1/hekad.1.gz \
     /usr/share/man/man1/heka-cat.1.gz /usr/bin/heka-cat /usr/bin/heka-inject; do
     [[ -e $root$f ]] || fail "$f not installed"
