@@ -46,6 +46,11 @@ done
 for page in "$stage"/man/*.1; do
     gzip -9n -c "$page" >"$tree/usr/share/man/man1/$(basename "$page").gz"
 done
+# Our Lua plugin library (Heka's share_dir layout: lua_modules/, lua_decoders/, lua_filters/,
+# lua_encoders/), where Heka's configs expect it, from share/heka/ of the repository.
+if [[ -d share/heka ]]; then
+    cp -r share/heka/. "$tree/usr/share/heka/"
+fi
 install -m 0644 packaging/debian/hekad.toml "$tree/etc/hekad.toml"
 install -m 0644 packaging/debian/hekad.toml "$tree/usr/share/heka/examples/hekad.toml"
 install -m 0644 packaging/debian/heka.service "$tree/lib/systemd/system/heka.service"
