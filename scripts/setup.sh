@@ -14,9 +14,16 @@ set -euo pipefail
 # nginx, apache2, rsyslog, curl: real log producers whose logs the end-to-end tests read
 # (crates/hekad/tests/e2e/producers.rs); the tests start them in the foreground themselves.
 # rsyslog is also the benchmark's peer.
+# graphite-carbon (carbon-cache, and whisper-fetch from python3-whisper): receives what
+# CarbonOutput sends in crates/hekad/tests/e2e/metrics.rs. nodejs, npm and python3-pip install
+# the metrics test's peers from their registries (below).
 packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(libfaketime nginx apache2 rsyslog curl)
+    packages+=(libfaketime nginx apache2 rsyslog curl graphite-carbon)
+    # A node or pip already on the machine (another distribution of them) is used as it is.
+    command -v node >/dev/null || packages+=(nodejs)
+    command -v npm >/dev/null || packages+=(npm)
+    python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 fi
 
 missing=()
@@ -40,3 +47,21 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
+
+# The metrics test's peers, pinned, in <repo>/target/test-peers: the reference statsd daemon and
+# the hot-shots client from npm, the statsd client from PyPI. Reinstalled only when the pinned
+# versions change.
+if [[ "${1:-}" == "test" ]]; then
+    peers="$(cd "$(dirname "$0")/.." && pwd)/target/test-peers"
+    want="npm: statsd@0.9.0 hot-shots@17.1.1; pip: statsd==4.0.1"
+    if [[ "$(cat "$peers/installed" 2>/dev/null)" != "$want" ]]; then
+        echo "setup: installing the metrics test peers into $peers"
+        rm -rf "$peers"
+        mkdir -p "$peers"
+        npm install --prefix "$peers/npm" --no-audit --no-fund --omit=optional --loglevel=error \
+            statsd@0.9.0 hot-shots@17.1.1
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$peers/python" \
+            statsd==4.0.1
+        echo "$want" >"$peers/installed"
+    fi
+fi

@@ -240,6 +240,7 @@ mod tests {
             globals: &cfg.globals,
             check_only: false,
             decoders: Default::default(),
+            links: &Default::default(),
         };
         build(&ctx).unwrap()
     }
@@ -365,6 +366,7 @@ mod tests {
                 globals: &cfg.globals,
                 check_only: false,
                 decoders: Default::default(),
+                links: &Default::default(),
             };
             let Err(e) = build(&ctx) else {
                 panic!("{extra}: built")

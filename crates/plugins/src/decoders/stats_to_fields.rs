@@ -33,6 +33,8 @@ use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
 use heka_pipeline::registry::{BuildContext, DecoderSpec};
 
+use crate::support::stats::{go_fields, parse_go_float, parse_go_uint32};
+
 /// One parsed line.
 struct Stat {
     name: Bytes,
@@ -44,46 +46,12 @@ struct Stat {
 #[derive(Debug, Default)]
 struct StatsToFieldsDecoder;
 
-/// Go's `strings.Fields`: the non-empty parts between runs of (Unicode) whitespace.
+/// Go's `strings.Fields` over a line of the payload.
 fn fields(line: &Bytes) -> Vec<Bytes> {
-    match std::str::from_utf8(line) {
-        Ok(s) => s
-            .split_whitespace()
-            .map(|p| line.slice_ref(p.as_bytes()))
-            .collect(),
-        // Not UTF-8: only ASCII whitespace separates.
-        Err(_) => line
-            .split(|c| c.is_ascii_whitespace() || *c == 0x0b)
-            .filter(|p| !p.is_empty())
-            .map(|p| line.slice_ref(p))
-            .collect(),
-    }
-}
-
-/// Go's `strconv.ParseUint(s, 0, 32)` of Heka's toolchain: decimal, `0x` hex or leading-`0`
-/// octal, no sign, at most `u32::MAX`.
-fn parse_go_uint32(s: &[u8]) -> Option<u32> {
-    let s = std::str::from_utf8(s).ok()?;
-    let (digits, radix) = match s.as_bytes() {
-        [b'0', b'x' | b'X', ..] => (&s[2..], 16),
-        [b'0', _, ..] => (&s[1..], 8),
-        _ => (s, 10),
-    };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    u32::from_str_radix(digits, radix).ok()
-}
-
-/// Go's `strconv.ParseFloat(s, 64)`: out-of-range values are errors, not infinities.
-fn parse_go_float(s: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(s).ok()?;
-    let v: f64 = s.parse().ok()?;
-    let unsigned = s.trim_start_matches(['+', '-']);
-    if v.is_infinite() && !unsigned.get(..3)?.eq_ignore_ascii_case("inf") {
-        return None;
-    }
-    Some(v)
+    go_fields(line)
+        .into_iter()
+        .map(|p| line.slice_ref(p))
+        .collect()
 }
 
 fn parse_line(line: &Bytes) -> Result<Stat, CodecError> {
@@ -93,8 +61,10 @@ fn parse_line(line: &Bytes) -> Result<Stat, CodecError> {
         CodecError::new(format!("malformed statmetric line: '{}'", text()))
     })?;
     let timestamp = parse_go_uint32(&timestamp)
+        .ok()
         .ok_or_else(|| CodecError::new(format!("invalid timestamp: '{}'", text())))?;
-    let value = parse_go_float(&value)
+    let value = parse_go_float(&value, false)
+        .ok()
         .ok_or_else(|| CodecError::new(format!("invalid value: '{}'", text())))?;
     Ok(Stat {
         name,
@@ -324,8 +294,8 @@ mod tests {
         assert_eq!(double(&m, "a"), Some(f64::NEG_INFINITY));
         assert_eq!(double(&m, "b"), Some(0.5));
         assert_eq!(integer(&m, "timestamp"), Some(4_294_967_295));
-        assert_eq!(parse_go_uint32(b"0"), Some(0));
-        assert_eq!(parse_go_uint32(b"0x"), None);
-        assert_eq!(parse_go_uint32(b"0xfF"), Some(255));
+        assert_eq!(parse_go_uint32(b"0"), Ok(0));
+        assert!(parse_go_uint32(b"0x").is_err());
+        assert_eq!(parse_go_uint32(b"0xfF"), Ok(255));
     }
 }

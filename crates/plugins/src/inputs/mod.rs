@@ -4,6 +4,8 @@ mod file_polling;
 pub mod logstreamer;
 mod process;
 mod process_directory;
+mod stat_accum;
+mod statsd;
 mod tcp;
 mod udp;
 
@@ -16,6 +18,8 @@ pub(crate) fn all() -> Vec<InputSpec> {
         logstreamer::SPEC,
         process::SPEC,
         process_directory::SPEC,
+        stat_accum::SPEC,
+        statsd::SPEC,
         tcp::SPEC,
         udp::SPEC,
     ]

@@ -1,5 +1,6 @@
 //! Outputs: write matched messages outside hekad.
 
+mod carbon;
 mod file;
 mod log;
 mod tcp;
@@ -9,5 +10,5 @@ use heka_pipeline::registry::OutputSpec;
 
 /// Every built-in output (keep sorted).
 pub(crate) fn all() -> Vec<OutputSpec> {
-    vec![file::SPEC, log::SPEC, tcp::SPEC, udp::SPEC]
+    vec![carbon::SPEC, file::SPEC, log::SPEC, tcp::SPEC, udp::SPEC]
 }

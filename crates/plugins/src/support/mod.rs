@@ -1,5 +1,5 @@
 //! Code shared by several plugins: TLS and socket helpers, Go time layouts,
-//! Heka's message template, polling inputs' ticker.
+//! Heka's message template, polling inputs' ticker, statsd stats and their sink.
 
 pub(crate) mod captures;
 pub(crate) mod gotime;
@@ -7,6 +7,7 @@ pub(crate) mod gotime;
 pub(crate) mod mmdb_writer;
 pub(crate) mod net;
 pub(crate) mod reactor;
+pub(crate) mod stats;
 pub(crate) mod template;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -542,6 +542,14 @@ impl DatagramSocket {
         }
     }
 
+    /// Makes receives return at once (`WouldBlock`) when nothing is queued.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        match self {
+            DatagramSocket::Udp(s) => s.set_nonblocking(nonblocking),
+            DatagramSocket::Unix { socket: s, .. } => s.set_nonblocking(nonblocking),
+        }
+    }
+
     /// The bound UDP address (None for Unix sockets).
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
