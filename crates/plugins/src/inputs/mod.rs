@@ -4,7 +4,7 @@ mod file_polling;
 pub mod logstreamer;
 mod process;
 mod process_directory;
-mod stat_accum;
+pub(crate) mod stat_accum;
 mod statsd;
 mod tcp;
 mod udp;
