@@ -369,9 +369,14 @@ pub(crate) fn run(o: &StatsdOptions) -> Result<()> {
         "ratio": ratio,
         "runs": all,
     });
-    fs::write(out.join("statsd.md"), &md)?;
+    let name = if o.rate > 0 {
+        format!("statsd-{}", o.rate)
+    } else {
+        "statsd-unpaced".to_string()
+    };
+    fs::write(out.join(format!("{name}.md")), &md)?;
     fs::write(
-        out.join("statsd.json"),
+        out.join(format!("{name}.json")),
         serde_json::to_string_pretty(&results)?,
     )?;
     println!("results in {}", out.display());

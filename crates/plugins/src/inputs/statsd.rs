@@ -33,6 +33,8 @@
 //!   At stop, the number of bad lines, cut datagrams and undelivered stats is logged.
 //! - At stop, the datagrams already queued in the socket are read (up to 100,000) and their
 //!   stats make StatAccumInput's last flush; Heka left them unread.
+//! - The socket asks for a 4 MiB receive buffer (the kernel caps it at `net.core.rmem_max`), so
+//!   a burst is not dropped while the reader is descheduled; Heka kept the default.
 //! - `statsd_semantics` (gauge deltas and sets) is new.
 
 use std::time::Duration;
@@ -54,6 +56,10 @@ const LOG_PER_SECOND: u32 = 10;
 
 /// Most datagrams read at stop from what the kernel already holds.
 const MAX_DRAIN: usize = 100_000;
+
+/// Receive buffer asked for: bursts wait there while the reader is busy or descheduled, where
+/// the default (208 KiB, a few hundred datagrams) overflows and the kernel drops them.
+const RECV_BUFFER: usize = 4 << 20;
 
 /// StatsdInput options.
 #[derive(Debug, Deserialize)]
@@ -220,6 +226,9 @@ impl Input for StatsdInput {
                     c.close();
                 }
             });
+        }
+        if let Err(e) = socket.set_recv_buffer(RECV_BUFFER) {
+            tracing::debug!(input = %ctx.name(), "can't enlarge the receive buffer: {e}");
         }
         // Shutting the socket down wakes a blocked receive on Linux; the timeout is a backstop.
         if let Err(e) = socket.set_read_timeout(Some(Duration::from_secs(1))) {

@@ -542,6 +542,14 @@ impl DatagramSocket {
         }
     }
 
+    /// Asks for a receive buffer of `bytes` (the kernel caps it at `net.core.rmem_max`).
+    pub(crate) fn set_recv_buffer(&self, bytes: usize) -> io::Result<()> {
+        match self {
+            DatagramSocket::Udp(s) => SockRef::from(s).set_recv_buffer_size(bytes),
+            DatagramSocket::Unix { socket: s, .. } => SockRef::from(s).set_recv_buffer_size(bytes),
+        }
+    }
+
     /// Makes receives return at once (`WouldBlock`) when nothing is queued.
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         match self {
