@@ -926,10 +926,17 @@ flush_interval = 0
         }
     };
     let copy = hekad.path("statmetrics.log");
+    // Waits for `k` more flushes of the TCP pipeline's accumulator.
+    let tcp_flushes = || {
+        read_framed(&copy)
+            .iter()
+            .filter(|m| m.logger_bytes() == b"acc_tcp")
+            .count()
+    };
     let flushes = |k: usize| {
-        let have = read_framed(&copy).len();
-        wait_for(&format!("{k} more flushes"), 20, || {
-            (read_framed(&copy).len() >= have + 2 * k).then_some(())
+        let have = tcp_flushes();
+        wait_for(&format!("{k} more flushes"), 30, || {
+            (tcp_flushes() >= have + k).then_some(())
         });
     };
     send();
@@ -968,7 +975,12 @@ flush_interval = 0
         .keys()
         .filter(|ts| **ts > stopped && **ts < up_again)
         .count();
-    assert!(during >= 3, "{during} flushes while carbon was down");
+    // Three flushes were waited for after the stop; the first may share its second.
+    assert!(
+        during >= 2,
+        "{during} flushes while carbon was down (stopped at {stopped}, up again at {up_again}): {:?}",
+        tcp["tcpstats.statsd.numStats"].keys().collect::<Vec<_>>()
+    );
     // Before carbon first started too.
     assert!(
         tcp["tcpstats.statsd.numStats"].keys().any(|ts| *ts < up),
