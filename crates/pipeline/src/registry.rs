@@ -504,3 +504,84 @@ impl Registry {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sections of a config, and a build context for one of them.
+    fn sections(toml: &str) -> crate::config::Config {
+        crate::config::load_str(toml, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    #[test]
+    fn links_publish_once_and_are_checked_after_the_build() {
+        let cfg = sections(
+            "[user]\ntype = 'UdpInput'\n[acc]\ntype = 'StatAccumInput'\n[other]\ntype = 'LogOutput'\n",
+        );
+        let links = Arc::new(Links::new(
+            cfg.sections
+                .iter()
+                .map(|s| (s.name.as_str(), s.type_name.as_str())),
+        ));
+        let user = cfg.section("user").unwrap();
+        let options = user.no_common().unwrap();
+        let ctx = BuildContext {
+            name: "user",
+            section: user,
+            options: &options,
+            globals: &cfg.globals,
+            check_only: false,
+            decoders: Decoders::default(),
+            links: &links,
+        };
+        // Asked for before the target is built: found once it publishes.
+        let wanted: Link<String> = ctx.link("accumulator", "acc", "a string");
+        let wrong: Link<String> = ctx.link("other_one", "other", "a string");
+        let missing: Link<String> = ctx.link("nowhere", "ghost", "a string");
+        assert!(wanted.get().is_none());
+        let first = links.publish("acc", || "first".to_string());
+        // A rebuilt instance gets the value of the one it replaces.
+        let again = links.publish("acc", || "second".to_string());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(wanted.get().as_deref().map(String::as_str), Some("first"));
+        links.publish("other", || 7u32);
+        assert!(wrong.get().is_none());
+        assert_eq!(missing.target(), "ghost");
+        let errors: Vec<String> = links
+            .check(&HashSet::new())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("other_one")
+                && errors[0].contains("section 'other' (type LogOutput) does not provide a string"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("nowhere")
+                && errors[1].contains("no section named 'ghost' provides a string"),
+            "{errors:?}"
+        );
+        // Links asked for after the check (restarted instances) are not recorded.
+        let _late: Link<String> = ctx.link("late", "ghost", "a string");
+        assert!(links.check(&HashSet::new()).is_empty());
+
+        // A target that failed to build has its own error: none for the link.
+        let fresh = Arc::new(Links::default());
+        let ctx = BuildContext {
+            links: &fresh,
+            ..ctx
+        };
+        let _l: Link<String> = ctx.link("accumulator", "acc", "a string");
+        assert!(fresh.check(&HashSet::from(["acc"])).is_empty());
+        let fresh = Arc::new(Links::default());
+        let ctx = BuildContext {
+            links: &fresh,
+            ..ctx
+        };
+        let _l: Link<String> = ctx.link("accumulator", "acc", "a string");
+        assert_eq!(fresh.check(&HashSet::new()).len(), 1);
+    }
+}
