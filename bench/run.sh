@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system benchmark: builds heka-bench and hekad (release), makes sure rsyslog is
 # installed, then runs every case. Arguments go to heka-bench (e.g. --count 10000000,
-# --repeat 3, --cases b,c). See bench/README.md.
+# --repeat 3, --cases b,c); `bench/run.sh statsd [options]` runs the metrics case instead.
+# See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="$(realpath "${CARGO_TARGET_DIR:-target}")"
@@ -18,4 +19,10 @@ else
     echo "run.sh: hekad did not build; the hekad cases will be skipped" >&2
 fi
 
+# `bench/run.sh statsd …`: the metrics case (statsd lines into hekad and the statsd daemon).
+if [[ "${1:-}" == "statsd" ]]; then
+    shift
+    [[ -f target/test-peers/npm/node_modules/statsd/stats.js ]] || scripts/setup.sh test
+    exec "$target/release/heka-bench" statsd "${hekad_args[@]}" "$@"
+fi
 exec "$target/release/heka-bench" run "${hekad_args[@]}" "$@"

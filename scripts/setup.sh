@@ -19,9 +19,16 @@ set -euo pipefail
 # python3 with pip: Python's whisper module (Graphite's own implementation of the whisper file
 # format), pinned, installed into target/test-peers (not system-wide); the WhisperOutput tests
 # compare our files with what its whisper-create / whisper-update scripts write.
+# graphite-carbon (carbon-cache, and whisper-fetch from python3-whisper): receives what
+# CarbonOutput sends in crates/hekad/tests/e2e/metrics.rs. nodejs, npm and python3-pip install
+# the metrics test's peers from their registries (below).
 packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd)
+    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd graphite-carbon)
+    # A node or pip already on the machine (another distribution of them) is used as it is.
+    command -v node >/dev/null || packages+=(nodejs)
+    command -v npm >/dev/null || packages+=(npm)
+    python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 fi
 
 missing=()
@@ -47,12 +54,30 @@ fi
 if [[ "${1:-}" == "test" ]]; then
     peers="$(cd "$(dirname "$0")/.." && pwd)/target/test-peers"
     whisper=1.1.10
-    if [[ ! -f "$peers/whisper-$whisper.dist-info/METADATA" ]]; then
+    if [[ ! -f "$peers/whisper/whisper-$whisper.dist-info/METADATA" ]]; then
         command -v python3 >/dev/null || { echo "setup: python3 not found (needed for the whisper tests)" >&2; exit 1; }
-        echo "setup: installing Python's whisper $whisper into $peers"
-        rm -rf "$peers"
+        echo "setup: installing Python's whisper $whisper into $peers/whisper"
+        rm -rf "$peers/whisper"
         PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
-            --no-warn-script-location --target "$peers" "whisper==$whisper"
+            --no-warn-script-location --target "$peers/whisper" "whisper==$whisper"
     fi
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
+
+# The metrics test's peers, pinned, in <repo>/target/test-peers: the reference statsd daemon and
+# the hot-shots client from npm, the statsd client from PyPI. Reinstalled only when the pinned
+# versions change.
+if [[ "${1:-}" == "test" ]]; then
+    peers="$(cd "$(dirname "$0")/.." && pwd)/target/test-peers"
+    want="npm: statsd@0.9.0 hot-shots@17.1.1; pip: statsd==4.0.1"
+    if [[ "$(cat "$peers/metrics-installed" 2>/dev/null)" != "$want" ]]; then
+        echo "setup: installing the metrics test peers into $peers"
+        rm -rf "$peers/npm" "$peers/python"
+        mkdir -p "$peers"
+        npm install --prefix "$peers/npm" --no-audit --no-fund --omit=optional --loglevel=error \
+            statsd@0.9.0 hot-shots@17.1.1
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$peers/python" \
+            statsd==4.0.1
+        echo "$want" >"$peers/metrics-installed"
+    fi
+fi

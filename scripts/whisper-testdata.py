@@ -4,7 +4,7 @@ testdata/whisper/cases.txt (format described at the top of that file).
 
 Usage: scripts/setup.sh test && python3 scripts/whisper-testdata.py
 
-The whisper module comes from target/test-peers (where `scripts/setup.sh test` installs the
+The whisper module comes from target/test-peers/whisper (where `scripts/setup.sh test` installs the
 pinned version) unless PYTHONPATH already provides one. Archive lists are used as written:
 whisper.validateArchiveList is skipped, because it refuses Heka's default list (its retentions
 do not increase) and would sort the others. The files were made with whisper 1.1.10 on
@@ -16,7 +16,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "target", "test-peers"))
+sys.path.insert(0, os.path.join(ROOT, "target", "test-peers", "whisper"))
 
 import whisper  # noqa: E402
 

@@ -10,6 +10,7 @@ mod nginx;
 mod procfs;
 mod report;
 mod sink;
+mod statsd;
 mod tls;
 mod workload;
 
@@ -32,6 +33,13 @@ const USAGE: &str = "\
 usage: heka-bench [run] [options]        run the benchmark (see bench/README.md)
        heka-bench sink --port P --bytes N --marker FILE [--conns N]   (internal: the sink)
        heka-bench readlines FILE            (internal: read FILE, count its lines)
+       heka-bench statsd [options]          the metrics case: statsd lines over UDP into hekad
+                                            and into the reference statsd daemon
+
+statsd options: --lines N (2000000), --per-datagram N (20), --buckets N (1000),
+  --rate N lines/s (0: as fast as one sender can), --repeat R, --hekad PATH,
+  --statsd-js PATH (target/test-peers/npm/node_modules/statsd/stats.js), --node PATH,
+  --out DIR, --tmp DIR
 
 options:
   --count N            data messages per case (default 5000000)
@@ -398,6 +406,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("run") => Options::parse(&args[1..]).and_then(|o| run(&o)),
+        Some("statsd") => statsd_options(&args[1..]).and_then(|o| statsd::run(&o)),
         _ => Options::parse(&args).and_then(|o| run(&o)),
     };
     match result {
@@ -407,6 +416,45 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Options of `heka-bench statsd`.
+fn statsd_options(args: &[String]) -> Result<statsd::StatsdOptions> {
+    let mut o = statsd::StatsdOptions {
+        lines: 2_000_000,
+        per_datagram: 20,
+        buckets: 1000,
+        rate: 0,
+        repeat: 1,
+        hekad: None,
+        statsd_js: PathBuf::from("target/test-peers/npm/node_modules/statsd/stats.js"),
+        node: PathBuf::from("node"),
+        out: None,
+        tmp: if Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            env::temp_dir()
+        },
+    };
+    for (name, v) in pairs(args, &[])? {
+        match name.as_str() {
+            "lines" => o.lines = size(&name, &v)?,
+            "per-datagram" => o.per_datagram = number(&name, &v)?,
+            "buckets" => o.buckets = number(&name, &v)?,
+            "rate" => o.rate = size(&name, &v)?,
+            "repeat" => o.repeat = number(&name, &v)?,
+            "hekad" => o.hekad = Some(PathBuf::from(v)),
+            "statsd-js" => o.statsd_js = PathBuf::from(v),
+            "node" => o.node = PathBuf::from(v),
+            "out" => o.out = Some(PathBuf::from(v)),
+            "tmp" => o.tmp = PathBuf::from(v),
+            _ => bail!("unknown statsd option --{name}\n{USAGE}"),
+        }
+    }
+    if o.lines == 0 || o.per_datagram == 0 || o.buckets == 0 || o.repeat == 0 {
+        bail!("--lines, --per-datagram, --buckets and --repeat must be positive");
+    }
+    Ok(o)
 }
 
 /// The loopback sink: accepts one connection (or `--conns N`), reads `--bytes` bytes, writes

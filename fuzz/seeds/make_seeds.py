@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed files: framing and message_decode from Heka's recorded streams,
 matcher_parse from expressions of Heka's matcher tests (message/message_matcher_test.go),
-splitters partly from the recorded streams, payload_regex, structured_decoders, config_load and
-gotime from the examples below and the repository's example configs.
+splitters partly from the recorded streams, payload_regex, structured_decoders, config_load,
+gotime and statsd from the examples below and the repository's example configs.
 
 Usage (from the repository root; the folder of Heka's recorded streams defaults to the
 repository's testdata/heka):
@@ -278,6 +278,17 @@ TIMES = [
     ("odd_elements", 1, -T, "Monday January 2 _2 1 01 06 pm PM .000 ,999 _2006 Z07:00:00", "Tuesday March 26 26 3 03 24 am AM .877 ,543 _1924 +05:30:00"),
 ]
 
+# statsd: (seed name, option bits, ticker interval, datagrams separated by NUL bytes); lines
+# from Heka's statsd_input_test.go and statsd's own protocol.
+STATSD = [
+    ("heka_kinds", 0, 10, b"sample.gauge:123|g\nsample.count:303|c\nsample.timer:1234|ms\nx:1|h\nx:1|m"),
+    ("sample_rates", 0, 1, b"x:123|c|@0.9\x00x:1234|ms|@0.5\x00x:1|cs|@0.5\x00x:5|g|@0.1"),
+    ("statsd_semantics", 1, 10, b"g:10|g\ng:+5|g\ng:-2.5|g\nu:alice|s\nu:bob|s\nu:alice|s"),
+    ("legacy_fields", 2 | 12, 10, b"hits:1|c\nhits:2|c|@0.5\x00lat:3|ms\nlat:1.5|ms\nlat:7|ms"),
+    ("bad_lines", 1 | 16 | 32, 3, b"foo.bar.baz:\nfoo.bar.baz|\nx:1|x\n \t\nx:1|c|@abc\nx:1|c|@0\n:1|c\nx:|c"),
+    ("numbers", 4, 7, b"a:inf|c\nb:NaN|ms\nc:1e400|g\nd:-0|ms\ne:0x10|c\nf:+.5e1|c"),
+]
+
 
 def write(folder, name, data):
     os.makedirs(folder, exist_ok=True)
@@ -350,6 +361,10 @@ def main():
     for name, zone, ts, layout, value in TIMES:
         data = bytes([zone]) + ts.to_bytes(8, "little", signed=True)
         write(gt, name, data + layout.encode() + b"\x00" + value.encode())
+
+    st = os.path.join(here, "statsd")
+    for name, bits, interval, datagrams in STATSD:
+        write(st, name, bytes([bits, interval]) + datagrams)
 
 
 if __name__ == "__main__":

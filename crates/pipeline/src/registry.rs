@@ -4,6 +4,14 @@
 //! them, and `heka_plugins::builtin()` returns the whole [`Registry`]. There is no global
 //! registration: this table is the only list of plugins.
 
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
 use crate::config::{ConfigError, Globals, PluginKind, PluginOptions, Section};
 use crate::plugin::{Decoder, Encoder, Filter, Input, Output, Splitter};
 
@@ -23,6 +31,8 @@ pub struct BuildContext<'a> {
     /// The config's decoder sections, for a decoder that builds others by name
     /// ([`BuildContext::build_decoder`]). Empty for plugins of other kinds.
     pub decoders: Decoders<'a>,
+    /// What plugins share by section name (see [`Links`]).
+    pub links: &'a Arc<Links>,
 }
 
 impl BuildContext<'_> {
@@ -50,6 +60,37 @@ impl BuildContext<'_> {
             tracing::warn!("{}", self.section.error(Some(key), msg));
         }
         self.options.values().len()
+    }
+
+    /// The values plugins of this pipeline publish by section name (see [`Links`]).
+    pub fn links(&self) -> &Arc<Links> {
+        self.links
+    }
+
+    /// A handle on the value of type `T` that the section `target` publishes (see
+    /// [`Links::publish`]), looked up when the plugin asks for it ([`Link::get`]), so the
+    /// publishing section may be built after this one. Once every plugin is built, the builder
+    /// checks that `target` did publish one: if not, the config fails with an error naming
+    /// this section and `option` (the option that names `target`), saying that it provides no
+    /// `what` (e.g. "a stat accumulator").
+    pub fn link<T: Any + Send + Sync>(
+        &self,
+        option: &str,
+        target: &str,
+        what: &'static str,
+    ) -> Link<T> {
+        self.links.want(Wanted {
+            section: self.section.clone(),
+            option: option.to_string(),
+            target: target.to_string(),
+            what,
+            is_type: |v| v.is::<T>(),
+        });
+        Link {
+            links: self.links.clone(),
+            target: target.to_string(),
+            _type: PhantomData,
+        }
     }
 
     /// Builds a new instance of the config's decoder section `section` (for decoders made of
@@ -82,6 +123,132 @@ impl BuildContext<'_> {
         match sections.build(section, &name, self.check_only, decoders) {
             Some(r) => r.map_err(SubDecoderError::Config),
             None => Err(SubDecoderError::Missing),
+        }
+    }
+}
+
+/// What the plugins of one pipeline share by section name: the one plugin-to-plugin link
+/// besides decoders built by name.
+///
+/// A plugin publishes a value at build time under its own section name (StatAccumInput its
+/// stat sink); another plugin that names that section in an option (StatsdInput's
+/// `stat_accum_name`) takes a [`Link`] to it with [`BuildContext::link`] and looks the value up
+/// when it runs. The pipeline knows neither the plugins nor the values' types: it only checks,
+/// once every plugin is built, that each link found a value of the type it wants.
+#[derive(Default)]
+pub struct Links {
+    /// The config's plugin sections, name → type (for error messages).
+    sections: HashMap<String, String>,
+    values: Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
+    wanted: Mutex<Vec<Wanted>>,
+    /// Set once the builder has checked the links: instances rebuilt later (restarts) add no
+    /// more checks.
+    checked: AtomicBool,
+}
+
+/// A link a plugin asked for, checked once every plugin is built.
+struct Wanted {
+    section: Section,
+    option: String,
+    target: String,
+    what: &'static str,
+    is_type: fn(&(dyn Any + Send + Sync)) -> bool,
+}
+
+impl Links {
+    /// The links of a config whose plugin sections are `sections` (name, type).
+    pub fn new<'s>(sections: impl IntoIterator<Item = (&'s str, &'s str)>) -> Links {
+        Links {
+            sections: sections
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+            ..Links::default()
+        }
+    }
+
+    /// Publishes the value `make` creates under the section name `section` and returns it;
+    /// when that section already published a value of this type (an instance built before,
+    /// which a restart replaces), returns that one instead, so state kept in it outlives the
+    /// instance.
+    pub fn publish<T: Any + Send + Sync>(&self, section: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut values = self.values.lock();
+        if let Some(v) = values.get(section)
+            && let Ok(v) = v.clone().downcast::<T>()
+        {
+            return v;
+        }
+        let v = Arc::new(make());
+        values.insert(section.to_string(), v.clone());
+        v
+    }
+
+    /// The value of type `T` the section `section` published, if any.
+    pub fn get<T: Any + Send + Sync>(&self, section: &str) -> Option<Arc<T>> {
+        let v = self.values.lock().get(section)?.clone();
+        v.downcast::<T>().ok()
+    }
+
+    fn want(&self, w: Wanted) {
+        if !self.checked.load(Ordering::Acquire) {
+            self.wanted.lock().push(w);
+        }
+    }
+
+    /// Checks every link asked for so far (once every plugin is built): one error for each
+    /// whose target published no value of the wanted type, except targets in `failed`
+    /// (sections that failed to build, whose own error says why).
+    pub fn check(&self, failed: &HashSet<&str>) -> Vec<ConfigError> {
+        self.checked.store(true, Ordering::Release);
+        let wanted = std::mem::take(&mut *self.wanted.lock());
+        let values = self.values.lock();
+        let mut errors = Vec::new();
+        for w in wanted {
+            if failed.contains(w.target.as_str()) {
+                continue;
+            }
+            let ok = values.get(&w.target).is_some_and(|v| (w.is_type)(&**v));
+            if ok {
+                continue;
+            }
+            let msg = match self.sections.get(&w.target) {
+                Some(ty) => format!(
+                    "section '{}' (type {ty}) does not provide {}",
+                    w.target, w.what
+                ),
+                None => format!("no section named '{}' provides {}", w.target, w.what),
+            };
+            errors.push(w.section.error(Some(&w.option), msg));
+        }
+        errors
+    }
+}
+
+/// A plugin's handle on a value another section publishes (see [`BuildContext::link`]).
+pub struct Link<T> {
+    links: Arc<Links>,
+    target: String,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Any + Send + Sync> Link<T> {
+    /// The value, once its section has published it (always, in a pipeline that built).
+    pub fn get(&self) -> Option<Arc<T>> {
+        self.links.get(&self.target)
+    }
+
+    /// The name of the section the value comes from.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+impl<T> Clone for Link<T> {
+    fn clone(&self) -> Self {
+        Link {
+            links: self.links.clone(),
+            target: self.target.clone(),
+            _type: PhantomData,
         }
     }
 }
@@ -339,5 +506,86 @@ impl Registry {
                 .map(|s| (PluginKind::Output, s.type_name)),
         );
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sections of a config, and a build context for one of them.
+    fn sections(toml: &str) -> crate::config::Config {
+        crate::config::load_str(toml, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    #[test]
+    fn links_publish_once_and_are_checked_after_the_build() {
+        let cfg = sections(
+            "[user]\ntype = 'UdpInput'\n[acc]\ntype = 'StatAccumInput'\n[other]\ntype = 'LogOutput'\n",
+        );
+        let links = Arc::new(Links::new(
+            cfg.sections
+                .iter()
+                .map(|s| (s.name.as_str(), s.type_name.as_str())),
+        ));
+        let user = cfg.section("user").unwrap();
+        let options = user.no_common().unwrap();
+        let ctx = BuildContext {
+            name: "user",
+            section: user,
+            options: &options,
+            globals: &cfg.globals,
+            check_only: false,
+            decoders: Decoders::default(),
+            links: &links,
+        };
+        // Asked for before the target is built: found once it publishes.
+        let wanted: Link<String> = ctx.link("accumulator", "acc", "a string");
+        let wrong: Link<String> = ctx.link("other_one", "other", "a string");
+        let missing: Link<String> = ctx.link("nowhere", "ghost", "a string");
+        assert!(wanted.get().is_none());
+        let first = links.publish("acc", || "first".to_string());
+        // A rebuilt instance gets the value of the one it replaces.
+        let again = links.publish("acc", || "second".to_string());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(wanted.get().as_deref().map(String::as_str), Some("first"));
+        links.publish("other", || 7u32);
+        assert!(wrong.get().is_none());
+        assert_eq!(missing.target(), "ghost");
+        let errors: Vec<String> = links
+            .check(&HashSet::new())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("other_one")
+                && errors[0].contains("section 'other' (type LogOutput) does not provide a string"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("nowhere")
+                && errors[1].contains("no section named 'ghost' provides a string"),
+            "{errors:?}"
+        );
+        // Links asked for after the check (restarted instances) are not recorded.
+        let _late: Link<String> = ctx.link("late", "ghost", "a string");
+        assert!(links.check(&HashSet::new()).is_empty());
+
+        // A target that failed to build has its own error: none for the link.
+        let fresh = Arc::new(Links::default());
+        let ctx = BuildContext {
+            links: &fresh,
+            ..ctx
+        };
+        let _l: Link<String> = ctx.link("accumulator", "acc", "a string");
+        assert!(fresh.check(&HashSet::from(["acc"])).is_empty());
+        let fresh = Arc::new(Links::default());
+        let ctx = BuildContext {
+            links: &fresh,
+            ..ctx
+        };
+        let _l: Link<String> = ctx.link("accumulator", "acc", "a string");
+        assert_eq!(fresh.check(&HashSet::new()).len(), 1);
     }
 }

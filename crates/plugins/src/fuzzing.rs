@@ -1,10 +1,13 @@
 //! Entry points for the fuzz targets in `fuzz/`, which build outside this crate.
 //!
 //! The plugins themselves are reached through [`crate::builtin`]; only the Go time code
-//! (`support::gotime`), which is private to this crate, needs a door. This module is not part
-//! of the crate's API: it exists for fuzzing and may change at any time.
+//! (`support::gotime`) and the statsd code (`support::stats`, StatAccumInput's flush), which
+//! are private to this crate, need a door. This module is not part of the crate's API: it
+//! exists for fuzzing and may change at any time.
 
+use crate::inputs::stat_accum::{FlushFormat, Prefixes, format_flush};
 use crate::support::gotime::{Layout, NAMED_LAYOUTS, Strftime, Zone};
+use crate::support::stats::{StatSink, parse_datagram};
 
 /// Go's named layouts (`time.ANSIC` … `time.StampNano`), which PayloadRegexDecoder tries after
 /// its configured layout.
@@ -59,6 +62,107 @@ pub fn format_strftime(format: &str, ts_ns: i64, zone: &TimeZone) -> String {
     out
 }
 
+/// One stat StatsdInput read from a datagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsdStat {
+    /// The bucket.
+    pub bucket: Vec<u8>,
+    /// The value as sent.
+    pub value: Vec<u8>,
+    /// Its statsd type: `c`, `g`, `ms` or `s` (Heka's `h` and `m` read as `c`).
+    pub kind: &'static str,
+    /// Whether it is a gauge delta (statsd semantics only).
+    pub delta: bool,
+    /// The sample rate.
+    pub sampling: f32,
+}
+
+/// What StatsdInput makes of one datagram.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsdParse {
+    /// The stats, in order.
+    pub stats: Vec<StatsdStat>,
+    /// The lines rejected.
+    pub bad: Vec<Vec<u8>>,
+}
+
+/// Parses a statsd datagram as StatsdInput does, with Heka's grammar or (`statsd_semantics`)
+/// statsd's gauge deltas and sets.
+pub fn parse_statsd(data: &[u8], statsd_semantics: bool) -> StatsdParse {
+    let mut stats = Vec::new();
+    let mut bad = Vec::new();
+    parse_datagram(data, statsd_semantics, &mut stats, &mut bad);
+    StatsdParse {
+        stats: stats
+            .iter()
+            .map(|s| StatsdStat {
+                bucket: s.bucket.to_vec(),
+                value: s.value.to_vec(),
+                kind: s.kind.as_str(),
+                delta: s.kind == crate::support::stats::Kind::GaugeDelta,
+                sampling: s.sampling,
+            })
+            .collect(),
+        bad: bad.iter().map(|b| b.to_vec()).collect(),
+    }
+}
+
+/// StatAccumInput's options that shape a flush.
+#[derive(Debug, Clone)]
+pub struct FlushOptions {
+    /// `legacy_namespaces`.
+    pub legacy: bool,
+    /// `emit_in_payload`.
+    pub payload: bool,
+    /// `emit_in_fields`.
+    pub fields: bool,
+    /// `percent_threshold`.
+    pub thresholds: Vec<i64>,
+    /// `ticker_interval` in seconds.
+    pub interval: u64,
+    /// `global_prefix`, then counter, timer, gauge, set and statsd prefixes.
+    pub prefixes: [String; 6],
+}
+
+/// Feeds the stats of each datagram to a StatAccumInput's sink and formats two flushes, as
+/// StatAccumInput does at Unix time `ts` and `ts + interval`, keeping idle buckets between
+/// them: their payloads and their field counts.
+pub fn accumulate_and_flush(
+    datagrams: &[&[u8]],
+    statsd_semantics: bool,
+    o: &FlushOptions,
+    ts: i64,
+) -> [(Vec<u8>, usize); 2] {
+    let sink = StatSink::default();
+    for d in datagrams {
+        let mut stats = Vec::new();
+        let mut bad = Vec::new();
+        parse_datagram(d, statsd_semantics, &mut stats, &mut bad);
+        let _ = sink.submit(&stats);
+    }
+    let [global, counter, timer, gauge, set, statsd] = &o.prefixes;
+    let f = FlushFormat::new(
+        o.payload,
+        o.fields,
+        o.thresholds.clone(),
+        o.legacy,
+        &Prefixes {
+            global,
+            counter,
+            timer,
+            gauge,
+            set,
+            statsd,
+        },
+    );
+    let (mut m, _) = sink.take();
+    let (p1, f1) = format_flush(&f, &mut m, o.interval, ts);
+    sink.keep_idle(m);
+    let (mut m, _) = sink.take();
+    let (p2, f2) = format_flush(&f, &mut m, o.interval, ts + o.interval as i64);
+    [(p1, f1.len()), (p2, f2.len())]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +186,34 @@ mod tests {
         assert!(parse_go_time(rfc3339_nano, b"yesterday", &utc).is_err());
         assert_eq!(format_strftime("%Y%m%d-%H", t, &plus2), "20151007-20");
         assert!(GO_NAMED_LAYOUTS.contains(&rfc3339_nano));
+    }
+
+    #[test]
+    fn statsd_through_the_fuzzing_door() {
+        let p = parse_statsd(b"a:1|c|@0.5\nb:+2|g\nbad", true);
+        assert_eq!(p.bad, [b"bad".to_vec()]);
+        assert_eq!(p.stats[0].sampling, 0.5);
+        assert!(p.stats[1].delta);
+        let o = FlushOptions {
+            legacy: false,
+            payload: true,
+            fields: true,
+            thresholds: vec![90],
+            interval: 10,
+            prefixes: ["stats", "counters", "timers", "gauges", "sets", "statsd"].map(String::from),
+        };
+        let [(p1, f1), (p2, f2)] = accumulate_and_flush(&[b"a:1|c"], false, &o, 100);
+        assert_eq!(
+            String::from_utf8(p1).unwrap(),
+            "stats.counters.a.rate 0.100000 100\nstats.counters.a.count 1 100\n\
+             stats.statsd.numStats 1 100\n"
+        );
+        assert_eq!(f1, 4);
+        assert!(
+            String::from_utf8(p2)
+                .unwrap()
+                .contains("stats.counters.a.count 0 110\n")
+        );
+        assert_eq!(f2, 4);
     }
 }

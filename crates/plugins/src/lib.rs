@@ -50,6 +50,8 @@ mod tests {
             "FilePollingInput",
             "ProcessInput",
             "ProcessDirectoryInput",
+            "StatsdInput",
+            "StatAccumInput",
             "HekaFramingSplitter",
             "TokenSplitter",
             "RegexSplitter",
@@ -68,6 +70,7 @@ mod tests {
             "FileOutput",
             "TcpOutput",
             "UdpOutput",
+            "CarbonOutput",
         ] {
             assert!(seen.contains(want), "{want} missing from the registry");
         }

@@ -77,5 +77,6 @@ pub fn build_section<T: ?Sized>(
         globals: &cfg.globals,
         check_only: false,
         decoders: Default::default(),
+        links: &Default::default(),
     })
 }

@@ -4,7 +4,7 @@
 //! `whisper-update.py <file> <timestamp>:<value>` per point (Python's `whisper.update`, which
 //! is what Heka's Go library did per point).
 //!
-//! Python's whisper (pinned) is installed by `scripts/setup.sh test` into `target/test-peers`;
+//! Python's whisper (pinned) is installed by `scripts/setup.sh test` into `target/test-peers/whisper`;
 //! without it these tests fail and say so. Values are multiples of 1/4, so sums and averages
 //! are exact whichever way Python adds (3.12 changed `sum()`); the unit tests beside the
 //! format code compare rounding too, against files made once.
@@ -21,14 +21,14 @@ use crate::support::*;
 /// Heka's default archives, `(seconds per point, points)`.
 const HEKA_DEFAULT: [(u32, u32); 4] = [(60, 1440), (900, 8), (3600, 168), (43200, 1456)];
 
-/// Python's whisper scripts from `target/test-peers`.
+/// Python's whisper scripts from `target/test-peers/whisper`.
 struct Peers {
     dir: PathBuf,
 }
 
 impl Peers {
     fn find() -> Peers {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-peers");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-peers/whisper");
         assert!(
             dir.join("whisper.py").is_file() && dir.join("bin/whisper-update.py").is_file(),
             "Python's whisper module is not in {}: run scripts/setup.sh test",

@@ -16,7 +16,7 @@ use heka_matcher::Matcher;
 use crate::config::{self, Config, ConfigError, Globals, PluginKind, PluginOptions, Section};
 use crate::plugin::{Decoder, Encoder, Splitter};
 use crate::registry::{
-    BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Registry, Ticker,
+    BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Links, Registry, Ticker,
 };
 use crate::router::{self, Destination, Router};
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
@@ -74,21 +74,29 @@ fn backoff(r: &config::RetryOptions) -> Backoff {
     Backoff::new(r.delay, r.max_delay, r.max_jitter, r.max_retries)
 }
 
+/// What every plugin build of one pipeline shares: the globals and the links between
+/// sections.
+#[derive(Clone)]
+struct Env {
+    globals: Arc<Globals>,
+    links: Arc<Links>,
+}
+
 fn build_instance<T: ?Sized>(
     build: fn(&BuildContext<'_>) -> Result<Box<T>, ConfigError>,
     name: &str,
     t: &Template,
-    globals: &Globals,
+    env: &Env,
     check_only: bool,
 ) -> Result<Box<T>, ConfigError> {
-    build_with_decoders(build, name, t, globals, check_only, Decoders::default())
+    build_with_decoders(build, name, t, env, check_only, Decoders::default())
 }
 
 fn build_with_decoders<T: ?Sized>(
     build: fn(&BuildContext<'_>) -> Result<Box<T>, ConfigError>,
     name: &str,
     t: &Template,
-    globals: &Globals,
+    env: &Env,
     check_only: bool,
     decoders: Decoders<'_>,
 ) -> Result<Box<T>, ConfigError> {
@@ -96,9 +104,10 @@ fn build_with_decoders<T: ?Sized>(
         name,
         section: &t.section,
         options: &t.options,
-        globals,
+        globals: &env.globals,
         check_only,
         decoders,
+        links: &env.links,
     })
     .map_err(|e| config::legacy::with_removed_hint(e, &t.section.type_name))
 }
@@ -110,7 +119,7 @@ fn unregistered(s: &Section) -> ConfigError {
 
 /// The config's decoder sections, for decoders that build others by name (MultiDecoder).
 struct DecoderTemplates {
-    globals: Arc<Globals>,
+    env: Env,
     by_name: HashMap<String, (BuildFn<dyn Decoder>, Arc<Template>)>,
     /// Decoder sections whose type is not registered: a decoder naming one fails with the
     /// section's own error, not with "no such decoder".
@@ -130,12 +139,7 @@ impl DecoderSections for DecoderTemplates {
         }
         let (build, t) = self.by_name.get(section)?;
         Some(build_with_decoders(
-            *build,
-            name,
-            t,
-            &self.globals,
-            check_only,
-            decoders,
+            *build, name, t, &self.env, check_only, decoders,
         ))
     }
 }
@@ -145,6 +149,7 @@ struct Builder<'a> {
     /// `hekad -test`: plugins check their options and take no resource.
     check_only: bool,
     globals: Arc<Globals>,
+    env: Env,
     templates: HashMap<String, Arc<Template>>,
     /// The decoder templates, for decoders made of others.
     decoders: Arc<DecoderTemplates>,
@@ -201,11 +206,11 @@ impl Builder<'_> {
         };
         let inst = format!("{}-{}", input.name, name);
         let build = spec.build;
-        let globals = self.globals.clone();
+        let env = self.env.clone();
         // Validate the options once now.
-        build_instance(build, &inst, &t, &globals, self.check_only)?;
+        build_instance(build, &inst, &t, &env, self.check_only)?;
         let f: Factory<dyn Splitter> =
-            Arc::new(move || build_instance(build, &inst, &t, &globals, false));
+            Arc::new(move || build_instance(build, &inst, &t, &env, false));
         Ok((f, opts))
     }
 
@@ -223,13 +228,13 @@ impl Builder<'_> {
             .ok_or_else(|| t.section.error(Some("type"), "no registered decoder type"))?;
         let inst = format!("{}-{}", input.name, name);
         let build = spec.build;
-        let globals = self.globals.clone();
+        let env = self.env.clone();
         let sections = self.decoders.clone();
         let decoders = Decoders::new(&*sections);
-        build_with_decoders(build, &inst, &t, &globals, self.check_only, decoders)?;
+        build_with_decoders(build, &inst, &t, &env, self.check_only, decoders)?;
         Ok(Arc::new(move || {
             let decoders = Decoders::new(&*sections);
-            build_with_decoders(build, &inst, &t, &globals, false, decoders)
+            build_with_decoders(build, &inst, &t, &env, false, decoders)
         }))
     }
 
@@ -250,7 +255,7 @@ impl Builder<'_> {
             .ok_or_else(|| t.section.error(Some("type"), "no registered encoder type"))?;
         let inst = format!("{}-{}", output.name, name);
         Ok((
-            build_instance(spec.build, &inst, &t, &self.globals, self.check_only)?,
+            build_instance(spec.build, &inst, &t, &self.env, self.check_only)?,
             t.section.type_name.clone(),
         ))
     }
@@ -353,9 +358,9 @@ impl Builder<'_> {
             section: s.clone(),
             options,
         });
-        let input = build_instance(spec.build, &s.name, &t, globals, self.check_only)?;
+        let input = build_instance(spec.build, &s.name, &t, &self.env, self.check_only)?;
         let build = spec.build;
-        let g = globals.clone();
+        let g = self.env.clone();
         let name = s.name.clone();
         report.entries.push(ReportEntry::input(
             &s.name,
@@ -395,7 +400,7 @@ impl Builder<'_> {
             section: s.clone(),
             options,
         });
-        let g = self.globals.clone();
+        let g = self.env.clone();
         let n = s.name.clone();
         let mut encoder = None;
         let mut encoder_name = None;
@@ -588,13 +593,24 @@ impl Pipeline {
         check_only: bool,
     ) -> Result<Pipeline, BuildErrors> {
         let globals = Arc::new(config.globals.clone());
+        let links = Links::new(
+            config
+                .sections
+                .iter()
+                .map(|s| (s.name.as_str(), s.type_name.as_str())),
+        );
+        let env = Env {
+            globals: globals.clone(),
+            links: Arc::new(links),
+        };
         let mut b = Builder {
             check_only,
             registry,
             globals: globals.clone(),
+            env: env.clone(),
             templates: HashMap::new(),
             decoders: Arc::new(DecoderTemplates {
-                globals: globals.clone(),
+                env: env.clone(),
                 by_name: HashMap::new(),
                 unregistered: HashMap::new(),
             }),
@@ -668,18 +684,18 @@ impl Pipeline {
                 options,
             };
             let r = match s.kind {
-                PluginKind::Splitter => registry.splitter(&s.type_name).map(|sp| {
-                    build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
-                }),
+                PluginKind::Splitter => registry
+                    .splitter(&s.type_name)
+                    .map(|sp| build_instance(sp.build, &s.name, &t, &env, check_only).map(drop)),
                 PluginKind::Decoder => {
                     if let Some(sp) = registry.decoder(&s.type_name) {
                         decoder_templates.push((sp.build, Arc::new(t)));
                     }
                     continue;
                 }
-                _ => registry.encoder(&s.type_name).map(|sp| {
-                    build_instance(sp.build, &s.name, &t, &globals, check_only).map(drop)
-                }),
+                _ => registry
+                    .encoder(&s.type_name)
+                    .map(|sp| build_instance(sp.build, &s.name, &t, &env, check_only).map(drop)),
             };
             match r {
                 Some(Err(e)) => b.errors.push(e),
@@ -689,7 +705,7 @@ impl Pipeline {
             }
         }
         let decoder_sections = Arc::new(DecoderTemplates {
-            globals: globals.clone(),
+            env: env.clone(),
             by_name: decoder_templates
                 .iter()
                 .map(|(build, t)| (t.section.name.clone(), (*build, t.clone())))
@@ -702,7 +718,7 @@ impl Pipeline {
         });
         for (build, t) in decoder_templates {
             let decoders = Decoders::new(&*decoder_sections);
-            match build_with_decoders(build, &t.section.name, &t, &globals, check_only, decoders) {
+            match build_with_decoders(build, &t.section.name, &t, &env, check_only, decoders) {
                 // A decoder that builds a broken one fails with that one's error: report it
                 // once.
                 Err(e) => {
@@ -766,6 +782,11 @@ impl Pipeline {
                 Err(e) => b.errors.push(e),
             }
         }
+        // Links between sections, now that every plugin has published what it provides.
+        let failed: std::collections::HashSet<&str> =
+            b.errors.iter().filter_map(|e| e.section()).collect();
+        let link_errors = env.links.check(&failed);
+        b.errors.extend(link_errors);
         if b.errors.is_empty() {
             Ok(p)
         } else {

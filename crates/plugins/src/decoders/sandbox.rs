@@ -278,6 +278,7 @@ mod tests {
             globals: &cfg.globals,
             check_only: false,
             decoders: Default::default(),
+            links: &Default::default(),
         };
         build(&ctx).unwrap()
     }
@@ -434,6 +435,7 @@ tz = 'Europe/Paris'
             globals: &cfg.globals,
             check_only: false,
             decoders: Default::default(),
+            links: &Default::default(),
         };
         let Err(e) = build(&ctx) else {
             panic!("built with an unknown zone")
@@ -465,6 +467,7 @@ tz = 'Europe/Paris'
                 globals: &cfg.globals,
                 check_only: false,
                 decoders: Default::default(),
+                links: &Default::default(),
             };
             let Err(e) = build(&ctx) else {
                 panic!("{extra}: built")

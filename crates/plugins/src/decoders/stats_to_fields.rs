@@ -33,7 +33,7 @@ use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{CodecError, Decoded, Decoder};
 use heka_pipeline::registry::{BuildContext, DecoderSpec};
 
-use crate::support::carbon::{fields, parse_go_float, parse_go_uint32};
+use crate::support::gonum::{go_fields, parse_go_float, parse_go_uint32};
 
 /// One parsed line.
 struct Stat {
@@ -48,7 +48,7 @@ struct StatsToFieldsDecoder;
 
 fn parse_line(line: &Bytes) -> Result<Stat, CodecError> {
     let text = || String::from_utf8_lossy(line);
-    let parts: Vec<Bytes> = fields(line)
+    let parts: Vec<Bytes> = go_fields(line)
         .into_iter()
         .map(|p| line.slice_ref(p))
         .collect();
@@ -58,7 +58,7 @@ fn parse_line(line: &Bytes) -> Result<Stat, CodecError> {
     })?;
     let timestamp = parse_go_uint32(&timestamp)
         .map_err(|_| CodecError::new(format!("invalid timestamp: '{}'", text())))?;
-    let value = parse_go_float(&value)
+    let value = parse_go_float(&value, false)
         .map_err(|_| CodecError::new(format!("invalid value: '{}'", text())))?;
     Ok(Stat {
         name,

@@ -139,6 +139,7 @@ mod tests {
             globals: &cfg.globals,
             check_only: false,
             decoders: Default::default(),
+            links: &Default::default(),
         };
         build(&ctx).unwrap()
     }

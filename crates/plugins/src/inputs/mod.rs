@@ -5,6 +5,8 @@ pub mod logstreamer;
 mod process;
 mod process_directory;
 mod sandbox;
+pub(crate) mod stat_accum;
+mod statsd;
 mod tcp;
 mod udp;
 
@@ -18,6 +20,8 @@ pub(crate) fn all() -> Vec<InputSpec> {
         process::SPEC,
         process_directory::SPEC,
         sandbox::SPEC,
+        stat_accum::SPEC,
+        statsd::SPEC,
         tcp::SPEC,
         udp::SPEC,
     ]

@@ -1,5 +1,6 @@
 //! Outputs: write matched messages outside hekad.
 
+mod carbon;
 mod file;
 mod log;
 mod sandbox;
@@ -12,6 +13,7 @@ use heka_pipeline::registry::OutputSpec;
 /// Every built-in output (keep sorted).
 pub(crate) fn all() -> Vec<OutputSpec> {
     vec![
+        carbon::SPEC,
         file::SPEC,
         log::SPEC,
         sandbox::SPEC,

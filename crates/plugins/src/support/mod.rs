@@ -1,15 +1,16 @@
 //! Code shared by several plugins: TLS and socket helpers, Go time layouts,
-//! Heka's message template, polling inputs' ticker, the sandbox plugins' shared options, carbon
-//! lines.
+//! Heka's message template, polling inputs' ticker, the sandbox plugins' shared options, Go's
+//! number parsing (carbon lines, statsd values), statsd stats and their sink.
 
 pub(crate) mod captures;
-pub(crate) mod carbon;
+pub(crate) mod gonum;
 pub(crate) mod gotime;
 #[cfg(test)]
 pub(crate) mod mmdb_writer;
 pub(crate) mod net;
 pub(crate) mod reactor;
 pub(crate) mod sandbox;
+pub(crate) mod stats;
 pub(crate) mod template;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -542,6 +542,22 @@ impl DatagramSocket {
         }
     }
 
+    /// Asks for a receive buffer of `bytes` (the kernel caps it at `net.core.rmem_max`).
+    pub(crate) fn set_recv_buffer(&self, bytes: usize) -> io::Result<()> {
+        match self {
+            DatagramSocket::Udp(s) => SockRef::from(s).set_recv_buffer_size(bytes),
+            DatagramSocket::Unix { socket: s, .. } => SockRef::from(s).set_recv_buffer_size(bytes),
+        }
+    }
+
+    /// Makes receives return at once (`WouldBlock`) when nothing is queued.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        match self {
+            DatagramSocket::Udp(s) => s.set_nonblocking(nonblocking),
+            DatagramSocket::Unix { socket: s, .. } => s.set_nonblocking(nonblocking),
+        }
+    }
+
     /// The bound UDP address (None for Unix sockets).
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {

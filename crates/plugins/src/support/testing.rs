@@ -70,8 +70,11 @@ fn with_context<R>(
         .section(t.name)
         .ok_or_else(|| ConfigError::invalid("no test section"))?;
     let options = match s.kind {
+        PluginKind::Input => s.common_input()?.1,
         PluginKind::Splitter => s.common_splitter()?.1,
-        _ => s.no_common()?,
+        PluginKind::Filter => s.common_filter_output(false)?.1,
+        PluginKind::Output => s.common_filter_output(true)?.1,
+        PluginKind::Decoder | PluginKind::Encoder => s.no_common()?,
     };
     f(&BuildContext {
         name: &s.name,
@@ -80,6 +83,7 @@ fn with_context<R>(
         globals: &cfg.globals,
         check_only: false,
         decoders: Default::default(),
+        links: &Default::default(),
     })
 }
 
@@ -109,6 +113,7 @@ impl DecoderSections for TestDecoders {
                 globals: &self.0.globals,
                 check_only,
                 decoders,
+                links: &Default::default(),
             })
         }))
     }

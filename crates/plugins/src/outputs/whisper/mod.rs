@@ -71,7 +71,7 @@ use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
 use serde::Deserialize;
 
 use self::format::{Aggregation, Header, Whisper, WhisperError};
-use crate::support::carbon::{GoNumError, fields, parse_go_float, parse_go_uint32};
+use crate::support::gonum::{GoNumError, go_fields, parse_go_float, parse_go_uint32};
 
 /// Heka compat: plugins/graphite/whisper.go creates every file with this xFilesFactor.
 const X_FILES_FACTOR: f32 = 0.1;
@@ -331,7 +331,7 @@ impl WhisperOutput {
     /// Stores one carbon line at `now` (unix seconds).
     fn write_line(&mut self, line: &[u8], now: i64) -> Result<(), String> {
         let text = || String::from_utf8_lossy(line);
-        let &[name, value, timestamp] = fields(line).as_slice() else {
+        let &[name, value, timestamp] = go_fields(line).as_slice() else {
             // Heka compat: plugins/graphite/whisper.go's texts, here and below.
             return Err(format!("malformed statmetric line: '{}'", text()));
         };
@@ -344,7 +344,7 @@ impl WhisperOutput {
             format!("parsing time: {e}")
         })?;
         let value_text = value;
-        let value = parse_go_float(value).map_err(|err| {
+        let value = parse_go_float(value, false).map_err(|err| {
             let e = GoNumError {
                 func: "ParseFloat",
                 input: value_text,

@@ -1,12 +1,13 @@
-//! Carbon (Graphite plaintext) lines, `<name> <value> <unix seconds>`, read as Heka read them:
-//! fields split as Go's `strings.Fields` splits, the timestamp as `strconv.ParseUint(s, 0, 32)`
-//! and the value as `strconv.ParseFloat(s, 64)` of the Go release Heka was built with.
+//! Go's `strings.Fields`, `strconv.ParseUint(s, 0, 32)` and `strconv.ParseFloat(s, 64|32)` of the
+//! Go release Heka was built with, and their error texts: how Heka read carbon lines
+//! (`<name> <value> <unix seconds>`: StatsToFieldsDecoder, CarbonOutput, WhisperOutput) and
+//! statsd values (StatsdInput, StatAccumInput).
 
 use std::fmt;
 
 /// Go's `strings.Fields`: the non-empty parts between runs of (Unicode) whitespace. Bytes that
 /// are not UTF-8 are split on ASCII whitespace only.
-pub(crate) fn fields(line: &[u8]) -> Vec<&[u8]> {
+pub(crate) fn go_fields(line: &[u8]) -> Vec<&[u8]> {
     match std::str::from_utf8(line) {
         Ok(s) => s.split_whitespace().map(str::as_bytes).collect(),
         Err(_) => line
@@ -40,24 +41,50 @@ pub(crate) fn parse_go_uint32(s: &[u8]) -> Result<u32, NumError> {
     u32::from_str_radix(digits, radix).map_err(|_| NumError::Range)
 }
 
-/// Go's `strconv.ParseFloat(s, 64)` of Heka's toolchain: decimal syntax, `inf`/`infinity`
-/// with an optional sign and `nan` without one (any case); out-of-range values are errors, not
-/// infinities.
-pub(crate) fn parse_go_float(s: &[u8]) -> Result<f64, NumError> {
-    let s = std::str::from_utf8(s).map_err(|_| NumError::Syntax)?;
-    let v: f64 = s.parse().map_err(|_| NumError::Syntax)?;
-    let unsigned = s.trim_start_matches(['+', '-']);
-    if v.is_nan() && unsigned.len() != s.len() {
+/// Go's `strconv.ParseFloat(s, 64)` (or `(s, 32)` with `bits32`) of Heka's toolchain: decimal
+/// numbers with an optional sign, fraction and exponent, and `inf`, `infinity` (signed or not)
+/// and `nan` (unsigned) in any case. A finite number beyond the type's range is
+/// [`NumError::Range`], not an infinity.
+pub(crate) fn parse_go_float(s: &[u8], bits32: bool) -> Result<f64, NumError> {
+    let text = std::str::from_utf8(s).map_err(|_| NumError::Syntax)?;
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    // Rust reads `+nan` and `-nan`; Go does not. Go (the releases Heka was built with) had no
+    // hexadecimal floats and no underscores; Rust has neither.
+    if unsigned.len() != text.len() && unsigned.starts_with(['n', 'N']) {
         return Err(NumError::Syntax);
     }
-    if v.is_infinite()
-        && !unsigned
-            .get(..3)
-            .is_some_and(|p| p.eq_ignore_ascii_case("inf"))
-    {
+    let v = if bits32 {
+        f64::from(text.parse::<f32>().map_err(|_| NumError::Syntax)?)
+    } else {
+        text.parse::<f64>().map_err(|_| NumError::Syntax)?
+    };
+    if v.is_infinite() && !unsigned.starts_with(['i', 'I']) {
         return Err(NumError::Range);
     }
     Ok(v)
+}
+
+/// The value Go's `strconv.ParseFloat` returns along with its error, which Heka's accumulator
+/// used without looking at the error: 0 for bad syntax, ±infinity beyond the range.
+pub(crate) fn go_float_or_zero(s: &[u8], bits32: bool) -> f64 {
+    match parse_go_float(s, bits32) {
+        Ok(v) => v,
+        Err(NumError::Syntax) => 0.0,
+        Err(NumError::Range) if s.first() == Some(&b'-') => f64::NEG_INFINITY,
+        Err(NumError::Range) => f64::INFINITY,
+    }
+}
+
+impl NumError {
+    /// Go's error text for `func` (`ParseFloat`, `ParseUint`) on `input`.
+    pub(crate) fn go_text(self, func: &'static str, input: &[u8]) -> String {
+        GoNumError {
+            func,
+            input,
+            err: self,
+        }
+        .to_string()
+    }
 }
 
 /// Go's `*strconv.NumError` text: `strconv.<func>: parsing "<s>": <invalid syntax|value out of
@@ -125,11 +152,11 @@ mod tests {
     #[test]
     fn fields_split_on_unicode_whitespace() {
         assert_eq!(
-            fields(b" a\tb\r\n c\xc2\xa0d "),
+            go_fields(b" a\tb\r\n c\xc2\xa0d "),
             [&b"a"[..], b"b", b"c", b"d"]
         );
-        assert_eq!(fields(b"a\xff b"), [&b"a\xff"[..], b"b"]);
-        assert!(fields(b"").is_empty());
+        assert_eq!(go_fields(b"a\xff b"), [&b"a\xff"[..], b"b"]);
+        assert!(go_fields(b"").is_empty());
     }
 
     #[test]
@@ -156,15 +183,15 @@ mod tests {
 
     #[test]
     fn float_in_go_syntax() {
-        assert_eq!(parse_go_float(b"+.5"), Ok(0.5));
-        assert_eq!(parse_go_float(b"-Inf"), Ok(f64::NEG_INFINITY));
-        assert_eq!(parse_go_float(b"infinity"), Ok(f64::INFINITY));
-        assert!(parse_go_float(b"NaN").is_ok_and(f64::is_nan));
-        assert_eq!(parse_go_float(b"-nan"), Err(NumError::Syntax));
-        assert_eq!(parse_go_float(b"1e999"), Err(NumError::Range));
-        assert_eq!(parse_go_float(b"1e-999"), Ok(0.0));
-        assert_eq!(parse_go_float(b"1_0"), Err(NumError::Syntax));
-        assert_eq!(parse_go_float(b"0x1p3"), Err(NumError::Syntax));
+        assert_eq!(parse_go_float(b"+.5", false), Ok(0.5));
+        assert_eq!(parse_go_float(b"-Inf", false), Ok(f64::NEG_INFINITY));
+        assert_eq!(parse_go_float(b"infinity", false), Ok(f64::INFINITY));
+        assert!(parse_go_float(b"NaN", false).is_ok_and(f64::is_nan));
+        assert_eq!(parse_go_float(b"-nan", false), Err(NumError::Syntax));
+        assert_eq!(parse_go_float(b"1e999", false), Err(NumError::Range));
+        assert_eq!(parse_go_float(b"1e-999", false), Ok(0.0));
+        assert_eq!(parse_go_float(b"1_0", false), Err(NumError::Syntax));
+        assert_eq!(parse_go_float(b"0x1p3", false), Err(NumError::Syntax));
     }
 
     #[test]
@@ -186,6 +213,54 @@ mod tests {
         assert_eq!(
             e.to_string(),
             r#"strconv.ParseFloat: parsing "1e999": value out of range"#
+        );
+    }
+
+    #[test]
+    fn statsd_values_and_timestamps() {
+        for (s, want) in [
+            ("1", Ok(1.0)),
+            ("+5", Ok(5.0)),
+            ("-2.5e1", Ok(-25.0)),
+            (".5", Ok(0.5)),
+            ("1.", Ok(1.0)),
+            ("Inf", Ok(f64::INFINITY)),
+            ("-infinity", Ok(f64::NEG_INFINITY)),
+            ("1e400", Err(NumError::Range)),
+            ("-1e400", Err(NumError::Range)),
+            ("", Err(NumError::Syntax)),
+            (".", Err(NumError::Syntax)),
+            ("1e", Err(NumError::Syntax)),
+            ("1_0", Err(NumError::Syntax)),
+            ("0x10", Err(NumError::Syntax)),
+            ("-nan", Err(NumError::Syntax)),
+            (" 1", Err(NumError::Syntax)),
+        ] {
+            assert_eq!(parse_go_float(s.as_bytes(), false), want, "{s}");
+        }
+        assert!(parse_go_float(b"NaN", false).unwrap().is_nan());
+        assert_eq!(parse_go_float(b"1e39", true), Err(NumError::Range));
+        assert_eq!(parse_go_float(b"0.1", true), Ok(f64::from(0.1f32)));
+        assert_eq!(go_float_or_zero(b"x", false), 0.0);
+        assert_eq!(go_float_or_zero(b"-1e999", false), f64::NEG_INFINITY);
+        for (s, want) in [
+            ("1400000000", Ok(1_400_000_000)),
+            ("0x10", Ok(16)),
+            ("010", Ok(8)),
+            ("0", Ok(0)),
+            ("4294967295", Ok(u32::MAX)),
+            ("4294967296", Err(NumError::Range)),
+            ("-1", Err(NumError::Syntax)),
+            ("+1", Err(NumError::Syntax)),
+            ("08", Err(NumError::Syntax)),
+            ("0x", Err(NumError::Syntax)),
+            ("", Err(NumError::Syntax)),
+        ] {
+            assert_eq!(parse_go_uint32(s.as_bytes()), want, "{s}");
+        }
+        assert_eq!(
+            NumError::Syntax.go_text("ParseFloat", b"abc"),
+            "strconv.ParseFloat: parsing \"abc\": invalid syntax"
         );
     }
 }
