@@ -19,6 +19,7 @@ use crate::registry::{
     BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Registry, Ticker,
 };
 use crate::router::{self, Destination, Router};
+use crate::runner::dynamic::FilterControl;
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
 use crate::runner::input::{InputContext, InputRunner};
 use crate::runner::report::{Report, ReportEntry};
@@ -68,6 +69,7 @@ pub struct Pipeline {
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
     report: Report,
+    control: FilterControl,
 }
 
 fn backoff(r: &config::RetryOptions) -> Backoff {
@@ -109,7 +111,7 @@ fn unregistered(s: &Section) -> ConfigError {
 }
 
 /// The config's decoder sections, for decoders that build others by name (MultiDecoder).
-struct DecoderTemplates {
+pub(crate) struct DecoderTemplates {
     globals: Arc<Globals>,
     by_name: HashMap<String, (BuildFn<dyn Decoder>, Arc<Template>)>,
     /// Decoder sections whose type is not registered: a decoder naming one fails with the
@@ -140,7 +142,7 @@ impl DecoderSections for DecoderTemplates {
     }
 }
 
-struct Builder<'a> {
+pub(crate) struct Builder<'a> {
     registry: &'a Registry,
     /// `hekad -test`: plugins check their options and take no resource.
     check_only: bool,
@@ -149,6 +151,25 @@ struct Builder<'a> {
     /// The decoder templates, for decoders made of others.
     decoders: Arc<DecoderTemplates>,
     errors: Vec<ConfigError>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for `registry` with no templates (what [`FilterControl`] uses to build one
+    /// filter from its section).
+    pub(crate) fn new(registry: &'a Registry, globals: Arc<Globals>, check_only: bool) -> Self {
+        Builder {
+            registry,
+            check_only,
+            globals: globals.clone(),
+            templates: HashMap::new(),
+            decoders: Arc::new(DecoderTemplates {
+                globals,
+                by_name: HashMap::new(),
+                unregistered: HashMap::new(),
+            }),
+            errors: Vec::new(),
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -257,19 +278,21 @@ impl Builder<'_> {
 }
 
 /// What every runner of one pipeline shares.
-struct Shared {
-    router: Arc<Router>,
-    input_stop: Arc<StopSignal>,
-    draining: Arc<StopSignal>,
-    shutdown: ShutdownHandle,
+pub(crate) struct Shared {
+    pub(crate) router: Arc<Router>,
+    pub(crate) input_stop: Arc<StopSignal>,
+    pub(crate) draining: Arc<StopSignal>,
+    pub(crate) shutdown: ShutdownHandle,
+    /// Filters started and stopped at run time.
+    pub(crate) control: FilterControl,
 }
 
 /// A filter or output runner, its plugin, its place in the router and its control channel.
-struct BuiltFo {
-    runner: FoRunner,
-    plugin: FoPlugin,
-    destination: Destination,
-    ctl: Sender<Control>,
+pub(crate) struct BuiltFo {
+    pub(crate) runner: FoRunner,
+    pub(crate) plugin: FoPlugin,
+    pub(crate) destination: Destination,
+    pub(crate) ctl: Sender<Control>,
 }
 
 impl Builder<'_> {
@@ -383,7 +406,7 @@ impl Builder<'_> {
         }))
     }
 
-    fn filter_output(
+    pub(crate) fn filter_output(
         &self,
         s: &Section,
         shared: &Shared,
@@ -526,6 +549,7 @@ impl Builder<'_> {
             hostname: Bytes::from(self.globals.hostname.clone()),
             stats,
             scratch: Vec::new(),
+            control: shared.control.clone(),
         };
         Ok(Some(BuiltFo {
             runner,
@@ -588,18 +612,7 @@ impl Pipeline {
         check_only: bool,
     ) -> Result<Pipeline, BuildErrors> {
         let globals = Arc::new(config.globals.clone());
-        let mut b = Builder {
-            check_only,
-            registry,
-            globals: globals.clone(),
-            templates: HashMap::new(),
-            decoders: Arc::new(DecoderTemplates {
-                globals: globals.clone(),
-                by_name: HashMap::new(),
-                unregistered: HashMap::new(),
-            }),
-            errors: Vec::new(),
-        };
+        let mut b = Builder::new(registry, globals.clone(), check_only);
         let mut sections: Vec<Section> = config.sections.clone();
         // Heka's always-registered defaults, plus the default splitter/decoder/encoder of every
         // input and output type the config uses.
@@ -722,6 +735,14 @@ impl Pipeline {
         let draining = stop_signal();
         let (shutdown_tx, shutdown_rx) = crossbeam_channel::unbounded();
         let shutdown = ShutdownHandle(shutdown_tx);
+        let control = FilterControl::new(
+            registry,
+            globals.clone(),
+            router.clone(),
+            input_stop.clone(),
+            draining.clone(),
+            shutdown.clone(),
+        );
         let mut p = Pipeline {
             globals: globals.clone(),
             router: router.clone(),
@@ -733,6 +754,7 @@ impl Pipeline {
             controls: Vec::new(),
             shutdown_rx,
             report: Report::default(),
+            control: control.clone(),
         };
 
         let shared = Shared {
@@ -740,6 +762,7 @@ impl Pipeline {
             input_stop: input_stop.clone(),
             draining: draining.clone(),
             shutdown: shutdown.clone(),
+            control,
         };
         for s in sections.iter().filter(|s| s.kind == PluginKind::Input) {
             match b.input(s, &shared, &mut p.report) {
@@ -813,6 +836,7 @@ impl Pipeline {
             controls: self.controls,
             shutdown_rx: self.shutdown_rx,
             report: Arc::new(self.report),
+            control: self.control,
         })
     }
 }
@@ -828,6 +852,7 @@ pub struct Running {
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
     report: Arc<Report>,
+    control: FilterControl,
 }
 
 impl Running {
@@ -872,6 +897,8 @@ impl Running {
             tracing::info!("Stop message sent to filter '{name}'");
             let _ = h.join();
         }
+        // Then the filters started at run time (nothing starts any more).
+        self.control.stop_all();
         for (name, h) in self.outputs {
             self.router.remove(&name);
             tracing::info!("Stop message sent to output '{name}'");
