@@ -74,6 +74,29 @@ pub fn load_section(text: &str, file: &Path, name: &str) -> Result<Option<Sectio
     }
 }
 
+/// Reads every top-level table of `text` except `[hekad]` as a plugin section, ordered by
+/// name, reporting errors against `file` (which is not read). Like [`load_section`] there is no
+/// `%ENV[...]` substitution: for config text that comes from outside hekad's own files (the
+/// SandboxManagerFilter's control messages, which Heka decoded with plain TOML).
+pub fn load_sections(text: &str, file: &Path) -> Result<Vec<Section>, ConfigError> {
+    let normalized = super::dialect::normalize(text);
+    let source = Arc::new(SourceFile {
+        path: file.to_path_buf(),
+        text: normalized.text,
+        inserted: normalized.inserted,
+    });
+    let root = source.parse()?;
+    let mut sections = Vec::new();
+    for (key, value) in root.iter() {
+        if key.get_ref() == "hekad" {
+            continue;
+        }
+        sections.push(Section::from_table(TableRef::new(&source, key, value)?)?);
+    }
+    sections.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(sections)
+}
+
 /// The `*.toml` files directly inside `dir`, sorted by file name.
 fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
