@@ -183,6 +183,12 @@ fn sbmgr_loads_caps_limits_restores_after_a_restart_and_unloads() {
     assert!(exists(&h, "Ops-Counter.lua") && exists(&h, "Ops-Counter.toml"));
     send(port, &[counted(1), counted(2), counted(3)], None);
     wait_count(&h, 3);
+    // The loaded filter is in the report (SIGUSR1).
+    wait_for("Ops-Counter in the report", 20, || {
+        h.signal(10);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        h.stderr().contains("\nOps-Counter:\n").then_some(())
+    });
 
     // The second filter asks for 100,000,000 instructions; the manager allows 10,000.
     load(&h, &config, "spinner", SPINNER, SPINNER_TOML);
@@ -226,6 +232,13 @@ fn sbmgr_loads_caps_limits_restores_after_a_restart_and_unloads() {
     // Unload stops it and removes its files, so the next start does not bring it back.
     sbmgr(&config, &["-action=unload", "-filtername=Counter"]);
     wait_log(&h, "Unloaded: Ops-Counter");
+    let before = h.stderr().len();
+    wait_for("a report without Ops-Counter", 20, || {
+        h.signal(10);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let report = h.stderr()[before..].to_string();
+        (report.contains("\nOps:\n") && !report.contains("Ops-Counter:")).then_some(())
+    });
     assert!(!exists(&h, "Ops-Counter.lua") && !exists(&h, "Ops-Counter.toml"));
     assert!(h.stop().success());
     h.restart();

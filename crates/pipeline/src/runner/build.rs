@@ -735,6 +735,7 @@ impl Pipeline {
         let draining = stop_signal();
         let (shutdown_tx, shutdown_rx) = crossbeam_channel::unbounded();
         let shutdown = ShutdownHandle(shutdown_tx);
+        let report: Arc<parking_lot::Mutex<Vec<ReportEntry>>> = Arc::default();
         let control = FilterControl::new(
             registry,
             globals.clone(),
@@ -742,6 +743,7 @@ impl Pipeline {
             input_stop.clone(),
             draining.clone(),
             shutdown.clone(),
+            report.clone(),
         );
         let mut p = Pipeline {
             globals: globals.clone(),
@@ -753,7 +755,10 @@ impl Pipeline {
             outputs: Vec::new(),
             controls: Vec::new(),
             shutdown_rx,
-            report: Report::default(),
+            report: Report {
+                entries: Vec::new(),
+                dynamic: report,
+            },
             control: control.clone(),
         };
 

@@ -25,7 +25,7 @@ use crate::registry::{FilterSpec, Registry};
 use crate::router::Router;
 use crate::runner::build::{Builder, Shared};
 use crate::runner::filter_output::Control;
-use crate::runner::report::Report;
+use crate::runner::report::{Report, ReportEntry};
 use crate::runner::{ShutdownHandle, StopSignal};
 
 /// Why [`FilterControl::start`] refused a filter.
@@ -73,6 +73,8 @@ struct Inner {
     running: Mutex<HashMap<String, Started>>,
     /// Filters stopped or ended on their own whose threads are not joined yet.
     ended: Mutex<Vec<(String, JoinHandle<()>)>>,
+    /// The report's entries of the running ones.
+    report: Arc<Mutex<Vec<ReportEntry>>>,
 }
 
 /// A filter's handle on the pipeline's filters: start one from a config section, stop one,
@@ -91,6 +93,7 @@ impl FilterControl {
         input_stop: Arc<StopSignal>,
         draining: Arc<StopSignal>,
         shutdown: ShutdownHandle,
+        report: Arc<Mutex<Vec<ReportEntry>>>,
     ) -> FilterControl {
         FilterControl {
             inner: Arc::new(Inner {
@@ -102,6 +105,7 @@ impl FilterControl {
                 shutdown,
                 running: Mutex::new(HashMap::new()),
                 ended: Mutex::new(Vec::new()),
+                report,
             }),
         }
     }
@@ -134,7 +138,6 @@ impl FilterControl {
             shutdown: inner.shutdown.clone(),
             control: self.clone(),
         };
-        // The report lists the filters configured at start only.
         let mut report = Report::default();
         let Some(fo) = builder.filter_output(section, &shared, &mut report)? else {
             return Err(ConfigError::unknown_type(section).into());
@@ -153,6 +156,7 @@ impl FilterControl {
             }
         };
         tracing::info!("Filter started: {name}");
+        self.inner.report.lock().append(&mut report.entries);
         running.insert(
             name,
             Started {
@@ -173,6 +177,7 @@ impl FilterControl {
             return false;
         };
         self.inner.router.remove(name);
+        self.inner.report.lock().retain(|e| e.name() != name);
         tracing::info!("Stop message sent to filter '{name}'");
         self.inner
             .ended
@@ -199,6 +204,12 @@ impl FilterControl {
             .map(|(n, _)| n.clone())
             .collect();
         let mut ended = self.inner.ended.lock();
+        if !done.is_empty() {
+            self.inner
+                .report
+                .lock()
+                .retain(|e| !done.iter().any(|n| n == e.name()));
+        }
         for n in done {
             if let Some(s) = running.remove(&n) {
                 ended.push((n, s.handle));

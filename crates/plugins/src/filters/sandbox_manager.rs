@@ -22,8 +22,9 @@
 //!   `<manager>-<section>` (both with non-word characters as `_`) with its own runner,
 //!   matcher and ticker, like a configured SandboxFilter; its script and the TOML text are kept
 //!   in the working directory as `<name>.lua` / `<name>.toml`, and loaded again when hekad
-//!   starts. Its `filename` and `module_directory` are the manager's, and its limits are at
-//!   most the manager's. Loading more than `max_filters` is refused.
+//!   starts. Its `filename` and `module_directory` are the manager's, its limits are at most
+//!   the manager's, and `can_exit` is always true (a loaded filter that stops never stops
+//!   hekad). Loading more than `max_filters` is refused.
 //! * `Fields[action] = "unload"`: `Fields[name]` is the section name; the filter stops and its
 //!   files are removed.
 //!
@@ -157,6 +158,8 @@ impl SandboxManager {
             "type".into(),
             toml::Value::String(section.type_name.clone()),
         );
+        // Whatever the loaded config says, a loaded filter that stops never stops hekad.
+        options.insert("can_exit".into(), toml::Value::Boolean(true));
         let script = self.file(name, "lua");
         options.insert(
             "filename".into(),
@@ -425,6 +428,7 @@ memory_limit = 2000000
 instruction_limit = 100
 output_limit = 99999999
 ticker_interval = 1
+can_exit = false
 [Counter.config]
 rows = 3
 "#,
@@ -443,6 +447,7 @@ rows = 3
         assert_eq!(get("output_limit").as_integer(), Some(99_999_999));
         assert_eq!(get("ticker_interval").as_integer(), Some(1));
         assert_eq!(get("message_matcher").as_str(), Some("Type == 'x'"));
+        assert_eq!(get("can_exit").as_bool(), Some(true));
         assert_eq!(
             get("config").get("rows").and_then(toml::Value::as_integer),
             Some(3)
