@@ -302,6 +302,12 @@ fn unsigned_control_messages_are_refused() {
         key: b"ops secret".to_vec(),
         version: 0,
     };
+    // A signed message from more than 5 s ago is refused too.
+    let mut old = control("open");
+    old.timestamp -= 60_000_000_000;
+    send(port, &[old], Some(&ops));
+    wait_log(&h, "Discarded control message: 60 seconds skew");
+    assert!(!exists(&h, "Open-Counter.toml"));
     send(port, &[control("open")], Some(&ops));
     wait_log(&h, "Filter started: Open-Counter");
     // A key the input does not know is not a signature: Ops never sees the message.
