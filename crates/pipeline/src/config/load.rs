@@ -237,6 +237,22 @@ mod tests {
     }
 
     #[test]
+    fn load_sections_reads_every_plugin_table_by_name_without_env() {
+        let text = "[hekad]\nmaxprocs = 2\n[b]\ntype = \"SandboxFilter\"\nfilename = '%ENV[HOME]'\n\
+                    [a]\ntype = \"CounterFilter\"\n";
+        let s = load_sections(text, Path::new("msg")).unwrap();
+        let names: Vec<&str> = s.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(s[1].kind, PluginKind::Filter);
+        assert_eq!(
+            s[1].get("filename").and_then(toml::Value::as_str),
+            Some("%ENV[HOME]")
+        );
+        assert!(load_sections("[x]\ntype = \"NoKind\"\n", Path::new("msg")).is_err());
+        assert!(load_sections("[x\n", Path::new("msg")).is_err());
+    }
+
+    #[test]
     fn load_section_reads_one_table_and_ignores_the_rest() {
         let file = Path::new("/procs/5/p.toml");
         let text = "[hekad]\nno_such_global = 1\n[whatever]\nx = 1\n\

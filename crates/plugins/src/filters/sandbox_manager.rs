@@ -189,8 +189,13 @@ impl SandboxManager {
         }
     }
 
-    /// Starts `section` (from the TOML text `config`) as `name`.
-    fn start(&self, ctx: &FilterContext<'_>, section: &Section, name: &str) -> Result<(), String> {
+    /// Starts `section` as `name`.
+    fn run_filter(
+        &self,
+        ctx: &FilterContext<'_>,
+        section: &Section,
+        name: &str,
+    ) -> Result<(), String> {
         let s = self.effective(section, name)?;
         ctx.filters().start(&s).map_err(|e| e.to_string())
     }
@@ -218,7 +223,7 @@ impl SandboxManager {
                 self.remove_files(&name);
                 format!("loadSandbox failed: {e}")
             })?;
-        self.start(ctx, section, &name).map_err(|e| {
+        self.run_filter(ctx, section, &name).map_err(|e| {
             self.remove_files(&name);
             format!("loadSandbox failed: {e}")
         })
@@ -283,7 +288,7 @@ impl SandboxManager {
                 .and_then(|text| load_sections(&text, &file).map_err(|e| e.to_string()))
                 .and_then(|sections| {
                     let s = sections.first().ok_or("the config has no section")?;
-                    self.start(ctx, s, &name)
+                    self.run_filter(ctx, s, &name)
                 });
             if let Err(e) = restored {
                 let why = format!("restoreSandboxes failed: {name}: {e}");
