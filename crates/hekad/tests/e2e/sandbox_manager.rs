@@ -94,9 +94,15 @@ fn log(h: &Hekad) -> String {
 }
 
 fn wait_log(h: &Hekad, text: &str) {
-    wait_for(&format!("'{text}' in hekad's log"), 20, || {
-        log(h).contains(text).then_some(())
-    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !log(h).contains(text) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for '{text}' in hekad's log:\n{}",
+            log(h)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Writes heka-sbmgr's config for the input on `port`, signing as `ops` version 0.
@@ -275,6 +281,23 @@ fn a_broken_script_is_reported_and_hekad_goes_on() {
     wait_log(&h, "Filter started: Ops-Counter");
     send(port, &[counted(1)], None);
     wait_count(&h, 1);
+
+    // An unknown action is reported by the tool and still sent, as Heka's did; the manager
+    // refuses it.
+    let out = Command::new(env!("CARGO_BIN_EXE_heka-sbmgr"))
+        .arg(format!("-config={config}"))
+        .arg("-action=reload")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Invalid action: reload\n"
+    );
+    wait_log(
+        &h,
+        "Plugin 'Ops' error: dropping message: Invalid action: reload",
+    );
 }
 
 #[test]
@@ -306,16 +329,30 @@ fn unsigned_control_messages_are_refused() {
     let mut old = control("open");
     old.timestamp -= 60_000_000_000;
     send(port, &[old], Some(&ops));
-    wait_log(&h, "Discarded control message: 60 seconds skew");
+    wait_log(&h, " seconds skew");
+    assert!(
+        log(&h).contains("Discarded control message: 6"),
+        "{}",
+        log(&h)
+    );
     assert!(!exists(&h, "Open-Counter.toml"));
     send(port, &[control("open")], Some(&ops));
     wait_log(&h, "Filter started: Open-Counter");
-    // A key the input does not know is not a signature: Ops never sees the message.
+    // A key the input does not know is not a signature: Ops never sees the message. A
+    // signed unload sent after it on the same connection tells when Ops is past it.
     let forged = SigningConfig {
         key: b"guess".to_vec(),
-        ..ops
+        ..ops.clone()
     };
-    send(port, &[control("elsewhere")], Some(&forged));
+    let mut unload = control("elsewhere");
+    unload.fields.clear();
+    unload.add_field(Field::new_string("name", "Nothing"));
+    unload.add_field(Field::new_string("action", "unload"));
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(&frame(&control("elsewhere"), Some(&forged)))
+        .unwrap();
+    c.write_all(&frame(&unload, Some(&ops))).unwrap();
+    wait_log(&h, "unload: Ops-Nothing is not loaded");
     send(port, &[counted(1)], None);
     wait_for("Open-Counter to count", 20, || {
         read_framed(&h.path("out.log"))
