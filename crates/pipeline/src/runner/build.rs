@@ -111,7 +111,7 @@ fn unregistered(s: &Section) -> ConfigError {
 }
 
 /// The config's decoder sections, for decoders that build others by name (MultiDecoder).
-pub(crate) struct DecoderTemplates {
+struct DecoderTemplates {
     globals: Arc<Globals>,
     by_name: HashMap<String, (BuildFn<dyn Decoder>, Arc<Template>)>,
     /// Decoder sections whose type is not registered: a decoder naming one fails with the

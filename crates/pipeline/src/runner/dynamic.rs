@@ -10,8 +10,8 @@
 //!
 //! Neither call waits for another runner: starting only adds a destination and spawns a
 //! thread, stopping only removes a destination. The threads are joined when hekad stops
-//! ([`FilterControl::stop_all`], after the configured filters), so a filter that starts or
-//! stops others can never wait on one that is waiting on it.
+//! (after the configured filters), so a filter that starts or stops others can never wait on
+//! one that is waiting on it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
