@@ -23,7 +23,7 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=stat
     cargo build --release --locked --target "$triple" -p hekad --bins --example manpages
 bindir=${CARGO_TARGET_DIR:-target}/$triple/release
 status=0
-for b in hekad heka-cat heka-flood heka-inject heka-logstreamer; do
+for b in hekad heka-cat heka-flood heka-inject heka-logstreamer heka-sbmgr heka-sbmgrload; do
     # ldd exits 1 on a static executable: read its words, not its status.
     if [[ $(ldd "$bindir/$b" 2>&1 || true) == *"not a dynamic executable"* ]]; then
         echo "static: $bindir/$b ($(du -h "$bindir/$b" | cut -f1))"

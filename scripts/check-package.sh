@@ -17,7 +17,8 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 deb=$(ls "$out"/heka_"$version"_*.deb)
 contents=$(dpkg-deb --contents "$deb")
 for f in ./usr/bin/hekad ./usr/bin/heka-cat ./usr/bin/heka-flood ./usr/bin/heka-inject \
-    ./usr/bin/heka-logstreamer ./etc/hekad.toml ./lib/systemd/system/heka.service \
+    ./usr/bin/heka-logstreamer ./usr/bin/heka-sbmgr ./usr/bin/heka-sbmgrload \
+    ./usr/share/man/man1/heka-sbmgr.1.gz ./etc/hekad.toml ./lib/systemd/system/heka.service \
     ./usr/share/man/man1/hekad.1.gz ./usr/share/man/man1/heka-cat.1.gz \
     ./usr/share/heka/examples/hekad.toml ./usr/share/doc/heka/copyright; do
     grep -q " $f\$" <<<"$contents" || { echo "check-package: $f not in $deb" >&2; exit 1; }

@@ -26,7 +26,7 @@ case "$triple" in
     aarch64-*) arch=arm64 ;;
     *) echo "package: no Debian architecture known for $triple" >&2; exit 1 ;;
 esac
-bins=(hekad heka-cat heka-flood heka-inject heka-logstreamer)
+bins=(hekad heka-cat heka-flood heka-inject heka-logstreamer heka-sbmgr heka-sbmgrload)
 
 echo "== static build ($triple, version $version)"
 scripts/build-static.sh
@@ -102,8 +102,8 @@ Description: data collection and processing daemon (Heka, rebuilt in Rust)
  Heka messages, routes them with message matchers to filters and outputs,
  and runs Lua sandbox plugins. It loads Heka 0.10 configs and speaks Heka's
  wire format. This package holds the static hekad, heka-cat, heka-flood,
- heka-inject and heka-logstreamer, the heka systemd service and
- /etc/hekad.toml.
+ heka-inject, heka-logstreamer, heka-sbmgr and heka-sbmgrload, the heka
+ systemd service and /etc/hekad.toml.
 EOF
 debname=heka_${version}_${arch}.deb
 dpkg-deb --root-owner-group -Zxz --build "$deb" "$out/$debname" >/dev/null

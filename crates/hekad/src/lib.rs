@@ -2,4 +2,5 @@
 
 pub mod cli;
 pub mod logging;
+pub mod sbmgr;
 pub mod tools;

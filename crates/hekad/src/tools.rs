@@ -237,6 +237,99 @@ pub const HEKA_LOGSTREAMER: Tool = Tool {
     ],
 };
 
+/// `heka-sbmgr`, which loads and unloads one filter of a SandboxManagerFilter.
+pub const HEKA_SBMGR: Tool = Tool {
+    name: "heka-sbmgr",
+    summary: "load or unload a sandbox filter of a running hekad's SandboxManagerFilter",
+    synopsis: "heka-sbmgr [-config FILE] [-action load|unload] [-script FILE] \
+               [-scriptconfig FILE] [-filtername NAME]",
+    description: &[
+        "heka-sbmgr sends one signed heka.control.sandbox message to the TcpInput at ip_address \
+         of its config. With -action load, the message carries the Lua script of -script as its \
+         payload and the TOML text of -scriptconfig (one SandboxFilter section) as its config \
+         field; the SandboxManagerFilter that accepts it starts the filter as \
+         <manager>-<section>. With -action unload, it names the section -filtername, and the \
+         manager stops that filter.",
+        "The config file holds ip_address = \"host:port\" and a [signer] table with name, \
+         hmac_hash (md5 or sha1), hmac_key and version, which must match a signer section \
+         <name>_<version> of the input and the manager's message_signer. Errors are printed; \
+         nothing is printed on success.",
+    ],
+    flags: &[
+        FlagSpec {
+            name: "config",
+            takes_value: true,
+            help: "Sandbox manager configuration file (default \"sbmgr.toml\")",
+        },
+        FlagSpec {
+            name: "action",
+            takes_value: true,
+            help: "Sandbox manager action (default \"load\")",
+        },
+        FlagSpec {
+            name: "script",
+            takes_value: true,
+            help: "Sandbox script file (default \"xyz.lua\")",
+        },
+        FlagSpec {
+            name: "scriptconfig",
+            takes_value: true,
+            help: "Sandbox script configuration file (default \"xyz.toml\")",
+        },
+        FlagSpec {
+            name: "filtername",
+            takes_value: true,
+            help: "Sandbox filter name (used on unload) (default \"filter\")",
+        },
+    ],
+    exit_status: &[
+        "0: the message was sent, or the config, script or script config could not be read \
+         (Heka's exit status; the error is printed).",
+        "1: the sender could not connect.",
+        "2: a flag was wrong.",
+    ],
+};
+
+/// `heka-sbmgrload`, which loads or unloads many counting filters (a load test).
+pub const HEKA_SBMGRLOAD: Tool = Tool {
+    name: "heka-sbmgrload",
+    summary: "load or unload many counting sandbox filters through a SandboxManagerFilter",
+    synopsis: "heka-sbmgrload [-config FILE] [-action load|unload] [-num N]",
+    description: &[
+        "heka-sbmgrload is a load test for the SandboxManagerFilter. With -action load it sends \
+         -num signed control messages, each loading a built-in Lua script as the SandboxFilter \
+         CounterSandbox<i> (i from 0): it counts messages of Type hekabench and, every second \
+         in which some arrived, injects a txt payload named rate ('Got <count> messages. \
+         <rate> msg/sec'), and every ten such reports one named summary with the minimum, \
+         maximum and mean rate. With -action unload it unloads CounterSandbox0 to \
+         CounterSandbox<num-1>.",
+        "The config file is heka-sbmgr's: ip_address and a [signer] table.",
+    ],
+    flags: &[
+        FlagSpec {
+            name: "config",
+            takes_value: true,
+            help: "Sandbox manager load configuration file (default \"sbmgrload.toml\")",
+        },
+        FlagSpec {
+            name: "action",
+            takes_value: true,
+            help: "load/unload (default \"load\")",
+        },
+        FlagSpec {
+            name: "num",
+            takes_value: true,
+            help: "Number of sandboxes to load/unload (default 1)",
+        },
+    ],
+    exit_status: &[
+        "0: the messages were sent, or the config could not be read or the action is unknown \
+         (Heka's exit status; the error is printed).",
+        "1: the sender could not connect.",
+        "2: a flag was wrong.",
+    ],
+};
+
 /// Every program, in the order the man pages list them under SEE ALSO.
 pub const ALL: &[&Tool] = &[
     &HEKAD,
@@ -244,6 +337,8 @@ pub const ALL: &[&Tool] = &[
     &HEKA_FLOOD,
     &HEKA_INJECT,
     &HEKA_LOGSTREAMER,
+    &HEKA_SBMGR,
+    &HEKA_SBMGRLOAD,
 ];
 
 /// Escapes text for a roff line: backslashes, and a leading `.` or `'` that roff would read as

@@ -24,6 +24,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 
 const INJECT: &str = env!("CARGO_BIN_EXE_heka-inject");
 const FLOOD: &str = env!("CARGO_BIN_EXE_heka-flood");
+const SBMGR: &str = env!("CARGO_BIN_EXE_heka-sbmgr");
+const SBMGRLOAD: &str = env!("CARGO_BIN_EXE_heka-sbmgrload");
 
 /// Runs `program` to completion, failing the test when it takes longer than [`DEADLINE`].
 fn run(program: &str, args: &[&str]) -> Output {
@@ -179,6 +181,39 @@ fn inject_rejects_bad_flags_like_go() {
     assert!(
         stderr(&output).starts_with("flag provided but not defined: -nope\nUsage of heka-inject:")
     );
+}
+
+#[test]
+fn sbmgr_tools_reject_bad_flags_like_go() {
+    let output = run(SBMGR, &["-nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("flag provided but not defined: -nope\nUsage of heka-sbmgr:"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(SBMGR, &["-action"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("flag needs an argument: -action"));
+    let output = run(SBMGRLOAD, &["-num", "many"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("invalid value \"many\" for flag -num"));
+}
+
+#[test]
+fn sbmgr_reports_a_missing_config_and_exits_0_as_heka_did() {
+    let output = run(SBMGR, &["-config", "/nonexistent/sbmgr.toml"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stderr(&output).starts_with("Error decoding config file: "));
+}
+
+#[test]
+fn sbmgr_reports_a_refused_connection_and_exits_1() {
+    let (_held, addr) = refusing_address();
+    let (_dir, config) = write_config(&format!("ip_address = \"{addr}\"\n"));
+    let output = run(SBMGR, &["-config", &config, "-action", "unload"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).starts_with("Error creating sender: "));
 }
 
 #[test]

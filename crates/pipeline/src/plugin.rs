@@ -16,6 +16,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use crate::pack::Pack;
+pub use crate::runner::dynamic::{FilterControl, StartError};
 pub use crate::runner::filter_output::{
     FilterContext, InjectError, OutputContext, SHUTDOWN_RETRY_GRACE,
 };
@@ -115,6 +116,10 @@ pub trait Filter: Send {
         pack: &Pack,
         ctx: &mut FilterContext<'_>,
     ) -> Result<(), ProcessError>;
+
+    /// Called once on the runner's thread before the first message, and again after each
+    /// restart (e.g. to start the filters a manager saved).
+    fn start(&mut self, _ctx: &mut FilterContext<'_>) {}
 
     /// Called every `ticker_interval` seconds when the plugin has a ticker.
     fn timer_event(

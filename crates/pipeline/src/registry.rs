@@ -380,6 +380,7 @@ pub struct EncoderSpec {
 }
 
 /// A filter type.
+#[derive(Clone, Copy)]
 pub struct FilterSpec {
     /// Heka type name.
     pub type_name: &'static str,

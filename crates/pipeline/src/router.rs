@@ -452,6 +452,11 @@ impl Router {
         *w = Arc::new(Table::new(v));
     }
 
+    /// Whether a destination called `name` is in the table.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.table.read().dests.iter().any(|d| &*d.name == name)
+    }
+
     /// Removes the destination `name`; once in-flight sends are done its channels disconnect,
     /// and its runner drains them and stops.
     pub(crate) fn remove(&self, name: &str) {

@@ -238,6 +238,52 @@ impl Output for CollectOutput {
     }
 }
 
+/// Starts and stops filters at run time: on "start" it starts the EchoFilter `dyn-echo`
+/// (answering Type `ping` with Type `pong`) and injects a `ping`; on "stop" it stops it and
+/// injects another `ping`; records what the calls said in the sink "starter".
+struct StarterFilter;
+impl Filter for StarterFilter {
+    fn process_message(
+        &mut self,
+        pack: &Pack,
+        ctx: &mut FilterContext<'_>,
+    ) -> Result<(), ProcessError> {
+        let p = String::from_utf8_lossy(pack.message().payload_bytes()).into_owned();
+        let echo = r#"
+[dyn-echo]
+type = "EchoFilter"
+message_matcher = "Type == 'ping'"
+copies = 1
+echo_type = "pong"
+[an-output]
+type = "CollectOutput"
+[no-such]
+type = "NoSuchFilter"
+"#;
+        let cfg = config::load_str(echo, Path::new("dyn.toml")).unwrap();
+        let what = match p.as_str() {
+            "start" => match ctx.filters().start(cfg.section("dyn-echo").unwrap()) {
+                Ok(()) => "started".to_string(),
+                Err(e) => e.to_string(),
+            },
+            "others" => {
+                let a = ctx.filters().start(cfg.section("an-output").unwrap());
+                let b = ctx.filters().start(cfg.section("no-such").unwrap());
+                format!("{} / {}", a.unwrap_err(), b.unwrap_err())
+            }
+            "stop" => format!("{}", ctx.filters().stop("dyn-echo")),
+            _ => String::new(),
+        };
+        record("starter", format!("{what} {:?}", ctx.filters().running()));
+        let mut m = ctx.new_message();
+        m.set_type("ping");
+        m.set_payload(p);
+        ctx.inject(m)
+            .map_err(|e| ProcessError::Drop(e.to_string()))?;
+        Ok(())
+    }
+}
+
 fn registry() -> Registry {
     Registry {
         inputs: vec![InputSpec {
@@ -270,6 +316,14 @@ fn registry() -> Registry {
                 ticker: Ticker::Unsupported,
                 can_exit: false,
                 build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
+            },
+            FilterSpec {
+                type_name: "StarterFilter",
+                summary: "test",
+                default_matcher: None,
+                ticker: Ticker::Unsupported,
+                can_exit: false,
+                build: |_| Ok(Box::new(StarterFilter)),
             },
             FilterSpec {
                 type_name: "TickingEchoFilter",
@@ -831,4 +885,45 @@ sink = "check-out"
         Err(e) => e.to_string(),
     };
     assert!(e.contains("nope"), "{e}");
+}
+
+#[test]
+fn a_filter_starts_and_stops_others_at_run_time() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["start", "start", "others", "stop", "after"]
+[starter]
+type = "StarterFilter"
+message_matcher = "Type != 'ping' && Type != 'pong'"
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'pong' || (Type == 'ping' && Payload == 'after')"
+sink = "dyn-out"
+"#);
+    let said = wait_sink("starter", 5);
+    assert_eq!(said[0], r#"started ["dyn-echo"]"#);
+    assert_eq!(said[1], r#"dyn-echo is already running ["dyn-echo"]"#);
+    assert!(
+        said[2].starts_with("Plugin must be a filter, received CollectOutput / "),
+        "{}",
+        said[2]
+    );
+    assert!(said[2].contains("NoSuchFilter"), "{}", said[2]);
+    assert_eq!(said[3], "true []");
+    assert_eq!(said[4], " []");
+    // The pings of "start", "start" and "others" were answered; those after the stop were not.
+    let mut got = wait_sink("dyn-out", 4);
+    within("stop", 20, move || p.stop());
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "ping:after",
+            "pong:echo others",
+            "pong:echo start",
+            "pong:echo start"
+        ]
+    );
+    assert_eq!(sink("dyn-out").len(), 4);
 }

@@ -18,6 +18,7 @@ mod process;
 mod producers;
 mod rotation;
 mod sandbox;
+mod sandbox_manager;
 mod signals;
 mod tcp;
 mod tls;

@@ -74,6 +74,29 @@ pub fn load_section(text: &str, file: &Path, name: &str) -> Result<Option<Sectio
     }
 }
 
+/// Reads every top-level table of `text` except `[hekad]` as a plugin section, ordered by
+/// name, reporting errors against `file` (which is not read). Like [`load_section`] there is no
+/// `%ENV[...]` substitution: for config text that comes from outside hekad's own files (the
+/// SandboxManagerFilter's control messages, which Heka decoded with plain TOML).
+pub fn load_sections(text: &str, file: &Path) -> Result<Vec<Section>, ConfigError> {
+    let normalized = super::dialect::normalize(text);
+    let source = Arc::new(SourceFile {
+        path: file.to_path_buf(),
+        text: normalized.text,
+        inserted: normalized.inserted,
+    });
+    let root = source.parse()?;
+    let mut sections = Vec::new();
+    for (key, value) in root.iter() {
+        if key.get_ref() == "hekad" {
+            continue;
+        }
+        sections.push(Section::from_table(TableRef::new(&source, key, value)?)?);
+    }
+    sections.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(sections)
+}
+
 /// The `*.toml` files directly inside `dir`, sorted by file name.
 fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -211,6 +234,22 @@ mod tests {
             dir.path().join("10-base.toml")
         );
         assert!(config.section("nested_input").is_none());
+    }
+
+    #[test]
+    fn load_sections_reads_every_plugin_table_by_name_without_env() {
+        let text = "[hekad]\nmaxprocs = 2\n[b]\ntype = \"SandboxFilter\"\nfilename = '%ENV[HOME]'\n\
+                    [a]\ntype = \"CounterFilter\"\n";
+        let s = load_sections(text, Path::new("msg")).unwrap();
+        let names: Vec<&str> = s.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(s[1].kind, PluginKind::Filter);
+        assert_eq!(
+            s[1].get("filename").and_then(toml::Value::as_str),
+            Some("%ENV[HOME]")
+        );
+        assert!(load_sections("[x]\ntype = \"NoKind\"\n", Path::new("msg")).is_err());
+        assert!(load_sections("[x\n", Path::new("msg")).is_err());
     }
 
     #[test]

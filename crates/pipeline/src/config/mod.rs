@@ -72,7 +72,7 @@ pub use duration::{DurationError, parse_go_duration};
 pub use env::substitute_env;
 pub use error::{ConfigError, ErrorKind, Position};
 pub use globals::Globals;
-pub use load::{load, load_section, load_str};
+pub use load::{load, load_section, load_sections, load_str};
 pub use section::{PluginKind, PluginOptions, Section};
 
 /// A loaded configuration.

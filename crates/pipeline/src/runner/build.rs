@@ -19,6 +19,7 @@ use crate::registry::{
     BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Links, Registry, Ticker,
 };
 use crate::router::{self, Destination, Router};
+use crate::runner::dynamic::FilterControl;
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
 use crate::runner::input::{InputContext, InputRunner};
 use crate::runner::report::{Report, ReportEntry};
@@ -68,6 +69,7 @@ pub struct Pipeline {
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
     report: Report,
+    control: FilterControl,
 }
 
 fn backoff(r: &config::RetryOptions) -> Backoff {
@@ -77,7 +79,7 @@ fn backoff(r: &config::RetryOptions) -> Backoff {
 /// What every plugin build of one pipeline shares: the globals and the links between
 /// sections.
 #[derive(Clone)]
-struct Env {
+pub(crate) struct Env {
     globals: Arc<Globals>,
     links: Arc<Links>,
 }
@@ -144,7 +146,7 @@ impl DecoderSections for DecoderTemplates {
     }
 }
 
-struct Builder<'a> {
+pub(crate) struct Builder<'a> {
     registry: &'a Registry,
     /// `hekad -test`: plugins check their options and take no resource.
     check_only: bool,
@@ -154,6 +156,26 @@ struct Builder<'a> {
     /// The decoder templates, for decoders made of others.
     decoders: Arc<DecoderTemplates>,
     errors: Vec<ConfigError>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for `registry` with no templates (what [`FilterControl`] uses to build one
+    /// filter from its section).
+    pub(crate) fn new(registry: &'a Registry, env: Env, check_only: bool) -> Self {
+        Builder {
+            registry,
+            check_only,
+            globals: env.globals.clone(),
+            env: env.clone(),
+            templates: HashMap::new(),
+            decoders: Arc::new(DecoderTemplates {
+                env,
+                by_name: HashMap::new(),
+                unregistered: HashMap::new(),
+            }),
+            errors: Vec::new(),
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -262,19 +284,21 @@ impl Builder<'_> {
 }
 
 /// What every runner of one pipeline shares.
-struct Shared {
-    router: Arc<Router>,
-    input_stop: Arc<StopSignal>,
-    draining: Arc<StopSignal>,
-    shutdown: ShutdownHandle,
+pub(crate) struct Shared {
+    pub(crate) router: Arc<Router>,
+    pub(crate) input_stop: Arc<StopSignal>,
+    pub(crate) draining: Arc<StopSignal>,
+    pub(crate) shutdown: ShutdownHandle,
+    /// Filters started and stopped at run time.
+    pub(crate) control: FilterControl,
 }
 
 /// A filter or output runner, its plugin, its place in the router and its control channel.
-struct BuiltFo {
-    runner: FoRunner,
-    plugin: FoPlugin,
-    destination: Destination,
-    ctl: Sender<Control>,
+pub(crate) struct BuiltFo {
+    pub(crate) runner: FoRunner,
+    pub(crate) plugin: FoPlugin,
+    pub(crate) destination: Destination,
+    pub(crate) ctl: Sender<Control>,
 }
 
 impl Builder<'_> {
@@ -388,7 +412,7 @@ impl Builder<'_> {
         }))
     }
 
-    fn filter_output(
+    pub(crate) fn filter_output(
         &self,
         s: &Section,
         shared: &Shared,
@@ -531,6 +555,7 @@ impl Builder<'_> {
             hostname: Bytes::from(self.globals.hostname.clone()),
             stats,
             scratch: Vec::new(),
+            control: shared.control.clone(),
         };
         Ok(Some(BuiltFo {
             runner,
@@ -603,19 +628,7 @@ impl Pipeline {
             globals: globals.clone(),
             links: Arc::new(links),
         };
-        let mut b = Builder {
-            check_only,
-            registry,
-            globals: globals.clone(),
-            env: env.clone(),
-            templates: HashMap::new(),
-            decoders: Arc::new(DecoderTemplates {
-                env: env.clone(),
-                by_name: HashMap::new(),
-                unregistered: HashMap::new(),
-            }),
-            errors: Vec::new(),
-        };
+        let mut b = Builder::new(registry, env.clone(), check_only);
         let mut sections: Vec<Section> = config.sections.clone();
         // Heka's always-registered defaults, plus the default splitter/decoder/encoder of every
         // input and output type the config uses.
@@ -738,6 +751,16 @@ impl Pipeline {
         let draining = stop_signal();
         let (shutdown_tx, shutdown_rx) = crossbeam_channel::unbounded();
         let shutdown = ShutdownHandle(shutdown_tx);
+        let report: Arc<parking_lot::Mutex<Vec<ReportEntry>>> = Arc::default();
+        let control = FilterControl::new(
+            registry,
+            env.clone(),
+            router.clone(),
+            input_stop.clone(),
+            draining.clone(),
+            shutdown.clone(),
+            report.clone(),
+        );
         let mut p = Pipeline {
             globals: globals.clone(),
             router: router.clone(),
@@ -748,7 +771,11 @@ impl Pipeline {
             outputs: Vec::new(),
             controls: Vec::new(),
             shutdown_rx,
-            report: Report::default(),
+            report: Report {
+                entries: Vec::new(),
+                dynamic: report,
+            },
+            control: control.clone(),
         };
 
         let shared = Shared {
@@ -756,6 +783,7 @@ impl Pipeline {
             input_stop: input_stop.clone(),
             draining: draining.clone(),
             shutdown: shutdown.clone(),
+            control,
         };
         for s in sections.iter().filter(|s| s.kind == PluginKind::Input) {
             match b.input(s, &shared, &mut p.report) {
@@ -834,6 +862,7 @@ impl Pipeline {
             controls: self.controls,
             shutdown_rx: self.shutdown_rx,
             report: Arc::new(self.report),
+            control: self.control,
         })
     }
 }
@@ -849,6 +878,7 @@ pub struct Running {
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
     report: Arc<Report>,
+    control: FilterControl,
 }
 
 impl Running {
@@ -893,6 +923,8 @@ impl Running {
             tracing::info!("Stop message sent to filter '{name}'");
             let _ = h.join();
         }
+        // Then the filters started at run time (nothing starts any more).
+        self.control.stop_all();
         for (name, h) in self.outputs {
             self.router.remove(&name);
             tracing::info!("Stop message sent to output '{name}'");

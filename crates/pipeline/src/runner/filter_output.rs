@@ -24,6 +24,7 @@ use crate::config::Globals;
 use crate::pack::Pack;
 use crate::plugin::{CodecError, Encoder, Filter, Output, ProcessError};
 use crate::router::{self, Delivery, Lane, Lanes, Router, send_blocking};
+use crate::runner::dynamic::FilterControl;
 use crate::runner::{Backoff, ShutdownHandle, StopSignal};
 
 /// Why an injection was refused.
@@ -50,6 +51,7 @@ pub struct FilterContext<'a> {
     max_loops: u32,
     own_matcher: &'a Matcher,
     hostname: &'a Bytes,
+    control: &'a FilterControl,
 }
 
 impl FilterContext<'_> {
@@ -64,6 +66,12 @@ impl FilterContext<'_> {
         m.hostname = Some(self.hostname.clone());
         m.pid = Some(std::process::id() as i32);
         m
+    }
+
+    /// The pipeline's filters: start one from a config section, stop one (see
+    /// [`FilterControl`]).
+    pub fn filters(&self) -> &FilterControl {
+        self.control
     }
 
     /// Injects a message into the router (after the current call returns).
@@ -233,6 +241,8 @@ pub(crate) struct FoRunner {
     pub(crate) stats: Arc<FoStats>,
     /// The encoder's output before framing.
     pub(crate) scratch: Vec<u8>,
+    /// Filters started and stopped at run time.
+    pub(crate) control: FilterControl,
 }
 
 /// Per-thread working state.
@@ -289,6 +299,7 @@ impl FoRunner {
             Some(d) => crossbeam_channel::tick(d),
             None => crossbeam_channel::never(),
         };
+        self.start(&mut plugin, &mut w);
         let reason = loop {
             let res = match self.next_event(&mut w, &tick) {
                 Event::Delivery(d, skip) => self.delivery(&mut plugin, &mut w, d, skip),
@@ -310,7 +321,10 @@ impl FoRunner {
                     tracing::error!(plugin = %self.name, "fatal: {e}");
                     self.cleanup(&mut plugin, &mut w);
                     match self.restart() {
-                        Ok(p) => plugin = p,
+                        Ok(p) => {
+                            plugin = p;
+                            self.start(&mut plugin, &mut w);
+                        }
                         Err(why) => break Some(format!("{e} ({why})")),
                     }
                 }
@@ -389,6 +403,7 @@ impl FoRunner {
             max_loops: self.globals.max_message_loops,
             own_matcher: &self.matcher,
             hostname: &self.hostname,
+            control: &self.control,
         }
     }
 
@@ -448,6 +463,15 @@ impl FoRunner {
             tracing::error!(plugin = %self.name, "has stopped, shutting down");
             self.shutdown
                 .request(1, format!("plugin '{}' stopped: {reason}", self.name));
+        }
+    }
+
+    /// Lets a filter act once before its first message (and after each restart).
+    fn start(&mut self, plugin: &mut FoPlugin, w: &mut Work) {
+        if let FoPlugin::Filter(f) = plugin {
+            let budget = self.globals.max_timer_inject;
+            f.start(&mut self.filter_ctx(&mut w.injected, budget, 0));
+            self.route_injected(w);
         }
     }
 

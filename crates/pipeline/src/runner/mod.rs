@@ -4,10 +4,12 @@
 //! * [`input`]: the input runner and [`input::InputContext`].
 //! * [`filter_output`]: the match runner and the filter/output loop, injection, encoding,
 //!   retries and delivery acknowledgement.
+//! * [`dynamic`]: filters started and stopped at run time ([`dynamic::FilterControl`]).
 //! * [`build`]: turns a loaded [`crate::config::Config`] into a running [`build::Pipeline`].
 //! * [`report`]: the all-report (SIGUSR1).
 
 pub mod build;
+pub mod dynamic;
 pub mod filter_output;
 pub mod input;
 pub mod report;

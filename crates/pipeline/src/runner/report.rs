@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crossbeam_channel::Receiver;
+use parking_lot::Mutex;
 
 use crate::router::{Delivery, Lanes, MatchStats, Router};
 use crate::runner::filter_output::FoStats;
@@ -101,6 +102,11 @@ impl ReportEntry {
         }
     }
 
+    /// The component's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// "name: N messages" for a filter or output with messages waiting in its channels.
     fn waiting(&self) -> Option<String> {
         match &self.kind {
@@ -120,6 +126,8 @@ type Component = (String, Vec<(&'static str, String)>);
 #[derive(Default)]
 pub(crate) struct Report {
     pub(crate) entries: Vec<ReportEntry>,
+    /// The filters started at run time (kept by [`crate::runner::dynamic::FilterControl`]).
+    pub(crate) dynamic: Arc<Mutex<Vec<ReportEntry>>>,
 }
 
 /// Go's `%v` of a float64 holding `n`: plain below a million, else shortest exponent form.
@@ -145,7 +153,8 @@ impl Report {
         )];
         let (mut inputs, mut splitters, mut decoders) = (Vec::new(), Vec::new(), Vec::new());
         let (mut filters, mut outputs, mut encoders) = (Vec::new(), Vec::new(), Vec::new());
-        for e in &self.entries {
+        let dynamic = self.dynamic.lock();
+        for e in self.entries.iter().chain(dynamic.iter()) {
             match &e.kind {
                 Kind::Input {
                     stats,
@@ -237,8 +246,10 @@ impl Report {
 
     /// One line per filter or output with deliveries still waiting in its channels.
     pub(crate) fn waiting(&self) -> Vec<String> {
+        let dynamic = self.dynamic.lock();
         self.entries
             .iter()
+            .chain(dynamic.iter())
             .filter_map(ReportEntry::waiting)
             .collect()
     }
@@ -302,6 +313,7 @@ mod tests {
                     Some("ProtobufEncoder"),
                 ),
             ],
+            dynamic: Default::default(),
         };
         let text = r.text(&Router::default());
         let want = "========[heka.all-report]========\n\

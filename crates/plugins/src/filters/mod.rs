@@ -2,10 +2,11 @@
 
 mod counter;
 mod sandbox;
+mod sandbox_manager;
 
 use heka_pipeline::registry::FilterSpec;
 
 /// Every built-in filter (keep sorted).
 pub(crate) fn all() -> Vec<FilterSpec> {
-    vec![counter::SPEC, sandbox::SPEC]
+    vec![counter::SPEC, sandbox::SPEC, sandbox_manager::SPEC]
 }
