@@ -4,12 +4,14 @@
 //! * [`input`]: the input runner and [`input::InputContext`].
 //! * [`filter_output`]: the match runner and the filter/output loop, injection, encoding,
 //!   retries and delivery acknowledgement.
+//! * [`queue`]: the disk queue behind `use_buffering` (segments, cursor, checksums).
 //! * [`build`]: turns a loaded [`crate::config::Config`] into a running [`build::Pipeline`].
 //! * [`report`]: the all-report (SIGUSR1).
 
 pub mod build;
 pub mod filter_output;
 pub mod input;
+pub mod queue;
 pub mod report;
 pub mod stream;
 
