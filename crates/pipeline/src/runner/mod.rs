@@ -8,6 +8,7 @@
 //! * [`build`]: turns a loaded [`crate::config::Config`] into a running [`build::Pipeline`].
 //! * [`report`]: the all-report (SIGUSR1).
 
+mod buffered;
 pub mod build;
 pub mod filter_output;
 pub mod input;

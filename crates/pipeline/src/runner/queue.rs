@@ -52,7 +52,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use heka_message::framing;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 /// Name of the cursor file in a queue directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.txt";
@@ -159,6 +159,8 @@ struct State {
 struct Shared {
     dir: PathBuf,
     state: Mutex<State>,
+    /// Signalled when segments are deleted or the cursor moves (room for a full queue).
+    room: Condvar,
 }
 
 impl Shared {
@@ -265,6 +267,7 @@ pub fn open(dir: &Path, options: QueueOptions) -> Result<(QueueWriter, QueueRead
             cursor,
             writer_closed: false,
         }),
+        room: Condvar::new(),
     });
     {
         let mut st = shared.state.lock();
@@ -376,6 +379,12 @@ impl QueueWriter {
         self.buf.clear();
         self.wake();
         Ok(())
+    }
+
+    /// Waits up to `timeout` for the reader to commit (which may make room in a full queue).
+    pub fn wait_for_room(&self, timeout: std::time::Duration) {
+        let mut st = self.shared.state.lock();
+        self.shared.room.wait_for(&mut st, timeout);
     }
 
     /// Sum of the segment sizes (what counts against `max_buffer_size`).
@@ -787,6 +796,7 @@ impl QueueReader {
             }
             let old = st.cursor;
             st.cursor = end;
+            self.shared.room.notify_all();
             if end.file > old.file {
                 let gone: Vec<u32> = st.files.range(..end.file).map(|(&id, _)| id).collect();
                 for id in gone {
