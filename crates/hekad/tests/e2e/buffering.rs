@@ -273,6 +273,34 @@ fn a_corrupt_queue_file_is_reported_and_the_rest_delivered() {
     bytes.extend_from_slice(&torn);
     std::fs::write(&seg, &bytes).unwrap();
 
+    // heka-cat reads the queue directory and says where it is damaged.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heka-cat"))
+        .args(["-format", "count", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Segment: 0.log"), "{text}");
+    let at = starts[10].0;
+    assert!(
+        text.contains(&format!("Corruption detected at offset: {at} bytes: ")),
+        "{text}"
+    );
+    assert!(text.contains("(checksum mismatch)"), "{text}");
+    assert!(
+        text.contains("(incomplete record at the end of the file)"),
+        "{text}"
+    );
+    assert!(text.contains("Cursor: none"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Processed: {}, matched: {} messages",
+            N - 1,
+            N - 1
+        )),
+        "{text}"
+    );
+
     h.restart();
     h.listening("TcpInput");
     let listener = come_up(held);

@@ -501,6 +501,12 @@ pub fn header_checksum(header: &[u8]) -> Option<u32> {
     None
 }
 
+/// Whether a record's message matches the checksum in its header (true when it has none, as
+/// in records Heka wrote).
+pub fn checksum_matches(header: &[u8], message: &[u8]) -> bool {
+    header_checksum(header).is_none_or(|c| c == crc32fast::hash(message))
+}
+
 fn read_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
