@@ -832,3 +832,84 @@ sink = "check-out"
     };
     assert!(e.contains("nope"), "{e}");
 }
+
+#[test]
+fn with_buffering_acks_arrive_once_queued_even_while_the_output_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+lines = ["1", "2", "3"]
+ack_sink = "queued-acks"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "queued-out"
+down = true
+use_buffering = true
+"#,
+        dir.path().display()
+    ));
+    wait_for_ack("queued-acks", "acked 3");
+    within("shutdown with the output down", 30, move || p.stop());
+    assert!(sink("queued-out").is_empty());
+    // All three are in the queue for the next start.
+    let seg = std::fs::read(dir.path().join("output_queue/out/0.log")).unwrap();
+    let mut n = 0;
+    let mut rest = &seg[..];
+    while let Some(heka_pipeline::runner::queue::Item::Record { range, .. }) =
+        heka_pipeline::runner::queue::next_item(rest, true, 65536)
+    {
+        n += 1;
+        rest = &rest[range.end..];
+    }
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn a_buffered_filter_processes_and_injects_from_its_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+count = 2000
+[echo]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+copies = 1
+echo_type = "echoed"
+use_buffering = true
+[echo.buffering]
+max_file_size = 70000
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'echoed'"
+sink = "buffered-filter-out"
+"#,
+        dir.path().display()
+    ));
+    let got = wait_sink("buffered-filter-out", 2000);
+    within("shutdown", 30, move || p.stop());
+    let want: Vec<String> = (0..2000).map(|i| format!("echoed:echo l{i}")).collect();
+    assert_eq!(got, want);
+    // Consumed segments were deleted; the cursor was saved at the end of the last one.
+    let q = dir.path().join("output_queue/echo");
+    let cp = std::fs::read_to_string(q.join("checkpoint.txt")).unwrap();
+    let cursor = heka_pipeline::runner::queue::Position::parse(&cp).unwrap();
+    assert!(cursor.file > 0, "{cp}");
+    assert!(!q.join("0.log").exists());
+}
+
+fn wait_for_ack(sink_name: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sink(sink_name).iter().any(|a| a == what) {
+        assert!(Instant::now() < deadline, "{:?}", sink(sink_name));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
