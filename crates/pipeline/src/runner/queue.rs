@@ -49,7 +49,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use heka_message::framing;
 use parking_lot::{Condvar, Mutex};
@@ -291,8 +291,7 @@ pub fn open(dir: &Path, options: QueueOptions) -> Result<(QueueWriter, QueueRead
         wake,
         file: None,
         pos: cursor,
-        buf: Vec::new(),
-        start: 0,
+        buf: BytesMut::new(),
         unsaved: 0,
         saved: saved.unwrap_or_default(),
         corrupt: 0,
@@ -596,6 +595,9 @@ pub struct Record {
     pub message: Bytes,
     /// Where the record ends (the cursor after it).
     pub end: Position,
+    /// Its checksum was there and matched (it was written by this queue from a validated
+    /// message).
+    pub checked: bool,
 }
 
 /// The reading end of a queue.
@@ -607,8 +609,9 @@ pub struct QueueReader {
     file: Option<File>,
     /// Where `buf[start..]` begins.
     pos: Position,
-    buf: Vec<u8>,
-    start: usize,
+    /// Bytes read from the segment and not yet consumed; records are split off it without a
+    /// copy.
+    buf: BytesMut,
     /// Records committed since the cursor was last saved.
     unsaved: u64,
     saved: Position,
@@ -635,7 +638,7 @@ impl QueueReader {
     pub fn finished(&self) -> bool {
         let st = self.shared.state.lock();
         st.writer_closed
-            && self.start == self.buf.len()
+            && self.buf.is_empty()
             && self.pos.file == st.write_id
             && st
                 .files
@@ -660,9 +663,9 @@ impl QueueReader {
                     (u64::MAX, true)
                 }
             };
-            let buffered_to = self.pos.offset + (self.buf.len() - self.start) as u64;
+            let buffered_to = self.pos.offset + self.buf.len() as u64;
             let mut eof = false;
-            if let Some(item) = next_item(&self.buf[self.start..], false, self.max_message()) {
+            if let Some(item) = next_item(&self.buf, false, self.max_message()) {
                 self.take(item, out);
                 continue;
             }
@@ -678,7 +681,7 @@ impl QueueReader {
             if !eof {
                 return Ok(());
             }
-            if let Some(item) = next_item(&self.buf[self.start..], true, self.max_message()) {
+            if let Some(item) = next_item(&self.buf, true, self.max_message()) {
                 self.take(item, out);
                 continue;
             }
@@ -695,7 +698,6 @@ impl QueueReader {
             };
             self.file = None;
             self.buf.clear();
-            self.start = 0;
             self.pos = Position {
                 file: next,
                 offset: 0,
@@ -709,16 +711,18 @@ impl QueueReader {
     }
 
     fn take(&mut self, item: Item, out: &mut Vec<Record>) {
-        let base = self.start;
         match item {
-            Item::Record { range, message, .. } => {
-                self.start += range.end;
+            Item::Record {
+                range,
+                message,
+                checked,
+            } => {
+                let record = self.buf.split_to(range.end).freeze();
                 self.pos.offset += range.end as u64;
                 out.push(Record {
-                    message: Bytes::copy_from_slice(
-                        &self.buf[base + message.start..base + message.end],
-                    ),
+                    message: record.slice(message),
                     end: self.pos,
+                    checked,
                 });
             }
             Item::Corrupt { range, why } => {
@@ -730,7 +734,7 @@ impl QueueReader {
                     self.pos.offset,
                     range.end
                 );
-                self.start += range.end;
+                self.buf.advance(range.end);
                 self.pos.offset += range.end as u64;
             }
         }
@@ -738,11 +742,9 @@ impl QueueReader {
 
     /// Reads up to `room` more bytes of the current segment; 0 at its end.
     fn fill(&mut self, room: u64) -> Result<usize, String> {
-        if self.start > 0 && self.start * 2 >= self.buf.len() {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
         let want = READ_CHUNK.min(usize::try_from(room).unwrap_or(READ_CHUNK));
+        // Reuses the buffer's allocation once the records split off it are dropped.
+        self.buf.reserve(want);
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
         let Some(file) = self.file.as_mut() else {
@@ -788,7 +790,6 @@ impl QueueReader {
             .map_err(|e| format!("can't seek in {}: {e}", path.display()))?;
         self.file = Some(file);
         self.buf.clear();
-        self.start = 0;
         Ok(true)
     }
 
