@@ -7,7 +7,8 @@
 //! restarts the plugin per its `retries` policy and hands it the rest of the batch (for an
 //! output, from the message that failed). Messages a filter injects are routed after each
 //! call. An output's batches that carry an acknowledgement token are held until the output's
-//! `flush` says everything taken so far is written.
+//! `flush` says everything taken so far is written. With `use_buffering` the runner's lanes
+//! feed its disk queue instead and the plugin is fed from the queue (see `buffered`).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
