@@ -8,7 +8,7 @@
 //! output, from the message that failed). Messages a filter injects are routed after each
 //! call. An output's batches that carry an acknowledgement token are held until the output's
 //! `flush` says everything taken so far is written. With `use_buffering` the runner's lanes
-//! feed its disk queue instead and the plugin is fed from the queue (see `buffered`).
+//! feed its disk queue instead and the plugin is fed from the queue (see `buffered`; user docs in `docs/buffering.md`).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
