@@ -984,7 +984,7 @@ mod tests {
             (10, 50, Some(1000.0))
         );
         let d = Options::parse(&args("--cases tcp")).unwrap();
-        assert_eq!(d.cases.len(), 10);
+        assert_eq!(d.cases.len(), 11);
         assert_eq!(d.log_size, 1_000_000_000);
         assert_eq!(size("x", "1_500k").unwrap(), 1_500_000);
         assert_eq!(size("x", "2G").unwrap(), 2_000_000_000);
