@@ -913,3 +913,52 @@ fn wait_for_ack(sink_name: &str, what: &str) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[test]
+fn buffered_filters_that_block_when_full_and_inject_into_each_other_do_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+plugin_chansize = 1
+base_dir = "{}"
+[in]
+type = "LinesInput"
+count = 4000
+[ping]
+type = "EchoFilter"
+message_matcher = "Logger == 'in' || Type == 'b'"
+copies = 1
+echo_type = "a"
+errors_sink = "bcycle-errors"
+use_buffering = true
+[ping.buffering]
+max_file_size = 70000
+max_buffer_size = 140000
+full_action = "block"
+[pong]
+type = "EchoFilter"
+message_matcher = "Type == 'a'"
+copies = 1
+echo_type = "b"
+errors_sink = "bcycle-errors"
+use_buffering = true
+[pong.buffering]
+max_file_size = 70000
+max_buffer_size = 140000
+full_action = "block"
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'a' || Type == 'b'"
+sink = "bcycle-out"
+"#,
+        dir.path().display()
+    ));
+    // As in the unbuffered cycle: 4 injected messages per line, the 5th loop refused.
+    within("the buffered injection cycle", 90, || {
+        wait_len("bcycle-out", 16000, 90)
+    });
+    within("stopping", 30, move || p.stop());
+    assert_eq!(sink("bcycle-out").len(), 16000);
+    assert_eq!(sink("bcycle-errors").len(), 4000);
+}

@@ -7,9 +7,11 @@
 //! what it read; the cursor is committed once a filter has processed a batch, and once an
 //! output's flush reports it written.
 //!
-//! The feeder never sends anything, so it adds no edge to the router's wait-for graph; with
-//! `full_action = "block"` it stops taking deliveries while the queue is full, exactly like a
-//! full channel, and the queue empties through the plugin's side alone.
+//! The feeder never sends anything. With `full_action = "block"` it stops taking what inputs
+//! route while the queue is full, exactly like a full main lane, and the queue empties through
+//! the plugin's side alone; what filters inject is always queued (past the limit if need be),
+//! as a runner always takes from its inject lane. So the plugin's side, which may wait to send
+//! what a filter injects, never waits on a feeder that waits on it.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -93,8 +95,8 @@ impl Feeder {
                     }
                 }
             };
-            let d = match next {
-                Some(d) => d,
+            let (d, injected) = match next {
+                Some(d) => (d, true),
                 None => {
                     if inject_closed && main_closed {
                         break;
@@ -111,29 +113,32 @@ impl Feeder {
                     };
                     select! {
                         recv(inject) -> d => match d {
-                            Ok(d) => d,
+                            Ok(d) => (d, true),
                             Err(_) => { inject_closed = true; continue; }
                         },
                         recv(main) -> d => match d {
-                            Ok(d) => d,
+                            Ok(d) => (d, false),
                             Err(_) => { main_closed = true; continue; }
                         },
                     }
                 }
             };
-            self.queue(d);
+            self.queue(d, injected);
         }
         tracing::debug!(plugin = %self.name, "queue feeder stopped");
     }
 
-    /// Appends the delivery's packs, writes them, then lets go of the delivery.
-    fn queue(&mut self, d: Delivery) {
+    /// Appends the delivery's packs, writes them, then lets go of the delivery. With
+    /// `full_action = "block"`, only what inputs route waits for room: what filters inject is
+    /// queued past `max_buffer_size` (bounded by `max_message_loops`), so that buffered
+    /// filters injecting into each other cannot wait on each other's readers in a cycle.
+    fn queue(&mut self, d: Delivery, injected: bool) {
         let mut dropped = 0u64;
         let mut failed = 0u64;
         for pack in d.packs() {
             let bytes = pack.encoded();
             loop {
-                match self.writer.append(&bytes) {
+                match self.writer.append(&bytes, pack.loop_count) {
                     Ok(()) => break,
                     Err(QueueError::Full) => match self.full_action {
                         FullAction::Drop => {
@@ -147,6 +152,13 @@ impl Feeder {
                                 tracing::error!(plugin = %self.name, "Plugin '{}' error: can't deliver matched message: Queue is full: shutting down", self.name);
                                 self.shutdown
                                     .request(1, format!("plugin '{}': queue is full", self.name));
+                            }
+                            break;
+                        }
+                        FullAction::Block if injected => {
+                            if let Err(e) = self.writer.append_over_limit(&bytes, pack.loop_count) {
+                                failed += 1;
+                                tracing::error!(plugin = %self.name, "Plugin '{}' error: can't deliver matched message: {e}", self.name);
                             }
                             break;
                         }
@@ -238,11 +250,16 @@ impl ReadSide {
         let mut packs = Vec::with_capacity(self.records.len());
         for r in self.records.drain(..) {
             if r.checked {
-                packs.push(Pack::from_trusted(r.message));
+                let mut p = Pack::from_trusted(r.message);
+                p.loop_count = r.loops;
+                packs.push(p);
                 continue;
             }
             match Pack::from_encoded(r.message) {
-                Ok(p) => packs.push(p),
+                Ok(mut p) => {
+                    p.loop_count = r.loops;
+                    packs.push(p);
+                }
                 Err(e) => tracing::error!(
                     plugin = %name,
                     queue = %self.reader.dir().display(),

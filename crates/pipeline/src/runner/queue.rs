@@ -60,6 +60,11 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.txt";
 /// Protobuf key of the checksum in a record's header: field 15, wire type 5 (`fixed32`).
 pub const CRC_FIELD_KEY: u8 = (15 << 3) | 5;
 
+/// Protobuf key of the message's injection loop count in a record's header (only when not 0):
+/// field 14, wire type 0 (varint), so that `max_message_loops` still holds for messages that
+/// went through a buffered filter.
+pub const LOOPS_FIELD_KEY: u8 = 14 << 3;
+
 /// How much the reader reads at a time.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -315,15 +320,26 @@ pub struct QueueWriter {
 impl QueueWriter {
     /// Frames `message` (with its checksum) for the next [`QueueWriter::flush`]. Rolls the
     /// segment first when the record would not fit.
-    pub fn append(&mut self, message: &[u8]) -> Result<(), QueueError> {
+    /// `loops` is the message's injection loop count, kept in the record.
+    pub fn append(&mut self, message: &[u8], loops: u32) -> Result<(), QueueError> {
+        self.append_with(message, loops, true)
+    }
+
+    /// [`QueueWriter::append`] without the `max_buffer_size` check (for what must never wait
+    /// on the queue's reader).
+    pub fn append_over_limit(&mut self, message: &[u8], loops: u32) -> Result<(), QueueError> {
+        self.append_with(message, loops, false)
+    }
+
+    fn append_with(&mut self, message: &[u8], loops: u32, limited: bool) -> Result<(), QueueError> {
         if message.len() > self.options.max_message_size as usize {
             return Err(QueueError::TooBig {
                 len: message.len(),
                 max: self.options.max_message_size,
             });
         }
-        let len = record_len(message.len()) as u64;
-        if let Some(max) = self.options.max_buffer_size {
+        let len = record_len(message.len(), loops) as u64;
+        if let Some(max) = self.options.max_buffer_size.filter(|_| limited) {
             let (total, consumed) = {
                 let st = self.shared.state.lock();
                 let at_end = Position {
@@ -349,7 +365,7 @@ impl QueueWriter {
             self.flush()?;
             self.roll()?;
         }
-        encode_record(message, &mut self.buf);
+        encode_record_with_loops(message, loops, &mut self.buf);
         Ok(())
     }
 
@@ -444,19 +460,33 @@ impl Drop for QueueWriter {
     }
 }
 
-/// Length of the framed record of an `n`-byte message.
-fn record_len(n: usize) -> usize {
-    let mut varint = 1;
-    let mut v = n >> 7;
+fn varint_len(v: u64) -> usize {
+    let mut n = 1;
+    let mut v = v >> 7;
     while v > 0 {
-        varint += 1;
+        n += 1;
         v >>= 7;
     }
-    framing::FRAMING_OVERHEAD + 1 + varint + 5 + n
+    n
+}
+
+/// Length of the framed record of an `n`-byte message with `loops`.
+fn record_len(n: usize, loops: u32) -> usize {
+    let loops = if loops > 0 {
+        1 + varint_len(u64::from(loops))
+    } else {
+        0
+    };
+    framing::FRAMING_OVERHEAD + 1 + varint_len(n as u64) + loops + 5 + n
 }
 
 /// Appends one queue record: a Heka frame whose header carries the message's CRC-32.
 pub fn encode_record(message: &[u8], out: &mut Vec<u8>) {
+    encode_record_with_loops(message, 0, out);
+}
+
+/// [`encode_record`] for a message with an injection loop count.
+pub fn encode_record_with_loops(message: &[u8], loops: u32, out: &mut Vec<u8>) {
     let start = out.len();
     out.push(framing::RECORD_SEPARATOR);
     out.push(0);
@@ -465,9 +495,18 @@ pub fn encode_record(message: &[u8], out: &mut Vec<u8>) {
         ..Default::default()
     };
     header.encode(out);
+    if loops > 0 {
+        out.push(LOOPS_FIELD_KEY);
+        let mut v = u64::from(loops);
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
     out.push(CRC_FIELD_KEY);
     out.extend_from_slice(&crc32fast::hash(message).to_le_bytes());
-    // At most 1 + 5 + 5 bytes: always fits the length byte.
+    // At most 1 + 5 + 6 + 5 bytes: always fits the length byte.
     out[start + 1] = (out.len() - start - 2) as u8;
     out.push(framing::UNIT_SEPARATOR);
     out.extend_from_slice(message);
@@ -475,12 +514,25 @@ pub fn encode_record(message: &[u8], out: &mut Vec<u8>) {
 
 /// The checksum field of a header, if it has one.
 pub fn header_checksum(header: &[u8]) -> Option<u32> {
+    header_field(header, CRC_FIELD_KEY).map(|v| v as u32)
+}
+
+/// The injection loop count in a record's header (0 when absent).
+pub fn header_loops(header: &[u8]) -> u32 {
+    header_field(header, LOOPS_FIELD_KEY).map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+/// The value of the varint or `fixed32` field with protobuf key `want` in a header.
+fn header_field(header: &[u8], want: u8) -> Option<u64> {
     let mut pos = 0;
     while pos < header.len() {
         let key = read_varint(header, &mut pos)?;
         match key & 7 {
             0 => {
-                read_varint(header, &mut pos)?;
+                let v = read_varint(header, &mut pos)?;
+                if key == u64::from(want) {
+                    return Some(v);
+                }
             }
             1 => pos += 8,
             2 => {
@@ -489,8 +541,8 @@ pub fn header_checksum(header: &[u8]) -> Option<u32> {
             }
             5 => {
                 let b = header.get(pos..pos + 4)?;
-                if key == u64::from(CRC_FIELD_KEY) {
-                    return Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                if key == u64::from(want) {
+                    return Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
                 }
                 pos += 4;
             }
@@ -530,6 +582,8 @@ pub enum Item {
         message: Range<usize>,
         /// Whether the header carried a checksum (which matched).
         checked: bool,
+        /// The message's injection loop count.
+        loops: u32,
     },
     /// Bytes to skip: garbage, a record with a bad checksum, a torn record.
     Corrupt {
@@ -571,6 +625,7 @@ pub fn next_item(buf: &[u8], eof: bool, max_message_size: u32) -> Option<Item> {
                 range: 0..from + f.record.end,
                 message,
                 checked: crc.is_some(),
+                loops: header_loops(header),
             });
         }
         let stop = from + s.consumed;
@@ -598,6 +653,8 @@ pub struct Record {
     /// Its checksum was there and matched (it was written by this queue from a validated
     /// message).
     pub checked: bool,
+    /// The message's injection loop count.
+    pub loops: u32,
 }
 
 /// The reading end of a queue.
@@ -716,6 +773,7 @@ impl QueueReader {
                 range,
                 message,
                 checked,
+                loops,
             } => {
                 let record = self.buf.split_to(range.end).freeze();
                 self.pos.offset += range.end as u64;
@@ -723,6 +781,7 @@ impl QueueReader {
                     message: record.slice(message),
                     end: self.pos,
                     checked,
+                    loops,
                 });
             }
             Item::Corrupt { range, why } => {
@@ -887,7 +946,7 @@ mod tests {
     fn records_are_heka_frames_with_a_checksum() {
         let mut out = Vec::new();
         encode_record(b"hello", &mut out);
-        assert_eq!(out.len(), record_len(5));
+        assert_eq!(out.len(), record_len(5, 0));
         let (header, body) = framing::unframe(&out, 1024).unwrap();
         assert_eq!(header.message_length, 5);
         assert_eq!(body, b"hello");
@@ -895,8 +954,15 @@ mod tests {
         assert_eq!(header_checksum(hb), Some(crc32fast::hash(b"hello")));
         let mut big = Vec::new();
         encode_record(&[7u8; 300], &mut big);
-        assert_eq!(big.len(), record_len(300));
+        assert_eq!(big.len(), record_len(300, 0));
         assert_eq!(header_checksum(&[0x08, 0x05]), None);
+        let mut looped = Vec::new();
+        encode_record_with_loops(b"again", 300, &mut looped);
+        assert_eq!(looped.len(), record_len(5, 300));
+        match next_item(&looped, true, 1024) {
+            Some(Item::Record { loops, checked, .. }) => assert_eq!((loops, checked), (300, true)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -905,7 +971,7 @@ mod tests {
         let q = dir.path().join("q");
         let (mut w, mut r) = open(&q, opts()).unwrap();
         for i in 0..40 {
-            w.append(&msg(i)).unwrap();
+            w.append(&msg(i), 0).unwrap();
             if i % 3 == 0 {
                 w.flush().unwrap();
             }
@@ -937,7 +1003,7 @@ mod tests {
         {
             let (mut w, mut r) = open(&q, opts()).unwrap();
             for i in 0..10 {
-                w.append(&msg(i)).unwrap();
+                w.append(&msg(i), 0).unwrap();
             }
             w.flush().unwrap();
             let got = read_all(&mut r);
@@ -945,7 +1011,7 @@ mod tests {
             r.commit(got[3].end, 4);
         }
         let (mut w, mut r) = open(&q, opts()).unwrap();
-        w.append(&msg(10)).unwrap();
+        w.append(&msg(10), 0).unwrap();
         w.flush().unwrap();
         let got: Vec<_> = read_all(&mut r).into_iter().map(|r| r.message).collect();
         let want: Vec<_> = (4..11).map(msg).collect();
@@ -963,7 +1029,7 @@ mod tests {
         };
         let (mut w, mut r) = open(&q, o).unwrap();
         for i in 0..5 {
-            w.append(&msg(i)).unwrap();
+            w.append(&msg(i), 0).unwrap();
         }
         w.flush().unwrap();
         let got = read_all(&mut r);
@@ -995,7 +1061,7 @@ mod tests {
         let (mut w, mut r) = open(&q, o).unwrap();
         let mut n = 0;
         loop {
-            match w.append(&msg(n)) {
+            match w.append(&msg(n), 0) {
                 Ok(()) => n += 1,
                 Err(QueueError::Full) => break,
                 Err(e) => panic!("{e}"),
@@ -1006,17 +1072,17 @@ mod tests {
         assert!(w.queue_size() <= 2000);
         let got = read_all(&mut r);
         assert_eq!(got.len(), 9);
-        assert_eq!(w.append(&msg(n)), Err(QueueError::Full));
+        assert_eq!(w.append(&msg(n), 0), Err(QueueError::Full));
         // Everything consumed: the writer starts a new segment and deletes the old one.
         r.commit(got[8].end, 9);
-        w.append(&msg(n)).unwrap();
+        w.append(&msg(n), 0).unwrap();
         w.flush().unwrap();
         assert_eq!(segments(&q), ["1.log"]);
         let got = read_all(&mut r);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].message, msg(9));
         assert_eq!(
-            w.append(&[0u8; 1025]),
+            w.append(&[0u8; 1025], 0),
             Err(QueueError::TooBig {
                 len: 1025,
                 max: 1024
@@ -1035,7 +1101,7 @@ mod tests {
         let ends = {
             let (mut w, mut r) = open(&q, o).unwrap();
             for i in 0..6 {
-                w.append(&msg(i)).unwrap();
+                w.append(&msg(i), 0).unwrap();
             }
             w.flush().unwrap();
             let ends: Vec<_> = read_all(&mut r).iter().map(|r| r.end).collect();
@@ -1104,7 +1170,7 @@ mod tests {
         let q = dir.path().join("q");
         {
             let (mut w, _r) = open(&q, opts()).unwrap();
-            w.append(&msg(0)).unwrap();
+            w.append(&msg(0), 0).unwrap();
         }
         fs::write(q.join(CHECKPOINT_FILE), "garbage").unwrap();
         let (_w, mut r) = open(&q, opts()).unwrap();
