@@ -962,3 +962,26 @@ sink = "bcycle-out"
     assert_eq!(sink("bcycle-out").len(), 16000);
     assert_eq!(sink("bcycle-errors").len(), 4000);
 }
+
+#[test]
+fn two_buffered_plugins_may_not_share_a_queue_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = build_err(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+["out-1"]
+type = "CollectOutput"
+message_matcher = "TRUE"
+use_buffering = true
+[out_1]
+type = "CollectOutput"
+message_matcher = "TRUE"
+use_buffering = true
+"#,
+        dir.path().display()
+    ));
+    assert!(e.contains("would share the queue directory"), "{e}");
+}

@@ -152,6 +152,8 @@ struct Builder<'a> {
     /// The decoder templates, for decoders made of others.
     decoders: Arc<DecoderTemplates>,
     errors: Vec<ConfigError>,
+    /// Disk queue directories taken so far, by section (two names may sanitise alike).
+    queues: std::cell::RefCell<HashMap<std::path::PathBuf, String>>,
 }
 
 impl Builder<'_> {
@@ -558,10 +560,20 @@ impl Builder<'_> {
                 format!("`max_file_size` must be greater than maximum record size of {min}"),
             ));
         }
+        let dir = queue::queue_dir(&self.globals.base_dir, &s.name);
+        if let Some(other) = self.queues.borrow_mut().insert(dir.clone(), s.name.clone()) {
+            return Err(s.error(
+                Some("use_buffering"),
+                format!(
+                    "'{}' and '{other}' would share the queue directory {}",
+                    s.name,
+                    dir.display()
+                ),
+            ));
+        }
         if self.check_only {
             return Ok(None);
         }
-        let dir = queue::queue_dir(&self.globals.base_dir, &s.name);
         let (writer, reader) = queue::open(&dir, options)
             .map_err(|e| s.error(Some("use_buffering"), format!("can't open the queue: {e}")))?;
         Ok(Some(Buffer {
@@ -635,6 +647,7 @@ impl Pipeline {
                 unregistered: HashMap::new(),
             }),
             errors: Vec::new(),
+            queues: Default::default(),
         };
         let mut sections: Vec<Section> = config.sections.clone();
         // Heka's always-registered defaults, plus the default splitter/decoder/encoder of every
