@@ -17,7 +17,8 @@
 //!   Messages seen in the queue files at a kill must all arrive (`lost after queue`, must be
 //!   0); those never queued are reported as `lost in flight` (outside the guarantee).
 //! * `repeated`: messages received more than once (after a kill, the records after the last
-//!   saved cursor are sent again).
+//!   saved cursor are sent again; the queue saves it every 500 records here, so that kills
+//!   fall between saves).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
@@ -135,7 +136,7 @@ address = "127.0.0.1:{receiver_port}"
 use_buffering = true
 [fwd.buffering]
 max_file_size = 262144
-cursor_update_count = 50
+cursor_update_count = 500
 "#,
             base = dir.display()
         ),
