@@ -236,8 +236,10 @@ fn full_action_block_holds_the_inputs_back_and_loses_nothing() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
         .map(|e| e.metadata().unwrap().len())
         .sum();
+    // 11 MB went in, at most 150 kB is queued, and (below) nothing is lost: the rest waited
+    // in front of the queue. (Whether the sender itself is still blocked depends on how far
+    // the kernel grew the socket buffers, so it is not asserted.)
     assert!(size <= 150000, "{size}");
-    assert!(!sender.is_finished());
     let listener = come_up(held);
     let got = receive(&listener, N, Duration::from_millis(500));
     sender.join().unwrap();
