@@ -315,3 +315,24 @@ fn a_corrupt_queue_file_is_reported_and_the_rest_delivered() {
     assert!(err.contains("torn write"), "{err}");
     assert!(h.stop().success(), "{}", h.stderr());
 }
+
+#[test]
+fn what_is_queued_survives_a_sigkill() {
+    const N: usize = 300;
+    let (held, address) = refusing_address();
+    let mut h = buffered_forwarder(&address, "");
+    let port = h.listening("TcpInput");
+    send(port, 0..N);
+    let dir = queue_dir(&h);
+    wait_for("every message in the queue", 20, || {
+        (queued(&dir).len() >= N).then_some(())
+    });
+    h.signal(9);
+    h.wait_exit(20);
+    h.restart();
+    h.listening("TcpInput");
+    let listener = come_up(held);
+    let got = receive(&listener, N, Duration::from_millis(500));
+    assert_eq!(got, (0..N as i64).collect::<Vec<_>>());
+    assert!(h.stop().success(), "{}", h.stderr());
+}
