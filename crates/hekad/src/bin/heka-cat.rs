@@ -282,6 +282,7 @@ impl Cat {
                     "Corruption detected at offset: {offset} bytes: {skipped}"
                 ))?;
             }
+            let mut consumed = found.consumed;
             if let Some(frame) = found.frame {
                 let record = &buf[start + frame.record.start..start + frame.record.end];
                 let message = &buf[start + frame.message.start..start + frame.message.end];
@@ -295,11 +296,14 @@ impl Cat {
                         "Corruption detected at offset: {offset} bytes: {} (checksum mismatch)",
                         frame.record.len()
                     ))?;
+                    // Its length may be the damaged part: look for the next record right
+                    // after its separator (what lies between is reported next).
+                    consumed = frame.record.start + 1;
                 }
             }
-            if found.consumed > 0 {
-                start += found.consumed;
-                self.offset += found.consumed as u64;
+            if consumed > 0 {
+                start += consumed;
+                self.offset += consumed as u64;
                 continue;
             }
             // Nothing more in the buffer: read on.
