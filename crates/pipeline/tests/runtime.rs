@@ -985,3 +985,33 @@ use_buffering = true
     ));
     assert!(e.contains("would share the queue directory"), "{e}");
 }
+
+#[test]
+fn a_long_queue_does_not_hold_the_shutdown_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+count = 6000
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "long-queue-out"
+delay_ms = 5
+use_buffering = true
+"#,
+        dir.path().display()
+    ));
+    wait_len("long-queue-out", 10, 20);
+    // Delivering all 6000 takes 30 s; the shutdown stops reading after its 5 s grace.
+    within("stopping with a long queue", 20, move || p.stop());
+    let delivered = sink("long-queue-out").len();
+    assert!(delivered < 6000, "{delivered}");
+    // The cursor was saved where delivery stopped.
+    let cp = std::fs::read_to_string(dir.path().join("output_queue/out/checkpoint.txt")).unwrap();
+    let cursor = heka_pipeline::runner::queue::Position::parse(&cp).unwrap();
+    assert!(cursor.offset > 0, "{cp}");
+}

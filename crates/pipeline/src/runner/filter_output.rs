@@ -427,6 +427,13 @@ impl FoRunner {
         if tick.try_recv().is_ok() {
             return Event::Tick;
         }
+        if grace_over(&self.draining, &self.shutdown_seen) {
+            // A long backlog must not hold the shutdown up: the rest is read after the next
+            // start. The feeder ends once the router lets go of this runner.
+            tracing::warn!(plugin = %self.name, "shutting down: what is left in the queue is delivered after the next start");
+            q.join();
+            return Event::Closed;
+        }
         if let Some(d) = q.next_batch(&self.name) {
             return Event::Delivery(d, 0);
         }
