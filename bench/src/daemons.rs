@@ -29,6 +29,9 @@ pub(crate) enum Setup {
     HekadFile,
     /// The same with TLS on the TcpInput (certificates from `tls::Certs`).
     HekadFileTls,
+    /// As `HekadFile` with `use_buffering` on the FileOutput (its disk queue in the scratch
+    /// directory's `base_dir`).
+    HekadFileBuffered,
     /// hekad: TcpInput with TokenSplitter and no decoder → CounterFilter.
     HekadLines,
     /// rsyslogd: imptcp → discard (peers.md W1, tuned).
@@ -109,12 +112,18 @@ pub(crate) fn hekad_config(setup: Setup, port: u16, s: &Scratch) -> String {
             quoted(&s.dir.join(crate::tls::SERVER_KEY))
         ));
     }
-    if matches!(setup, Setup::HekadFile | Setup::HekadFileTls) {
+    if matches!(
+        setup,
+        Setup::HekadFile | Setup::HekadFileTls | Setup::HekadFileBuffered
+    ) {
         c.push_str(&format!(
             "\n[data]\ntype = \"FileOutput\"\nmessage_matcher = \"Type == '{DATA_TYPE}'\"\n\
              path = \"{}\"\nencoder = \"ProtobufEncoder\"\nuse_framing = true\n{FILE_OUTPUT_BATCHING}",
             quoted(&s.data)
         ));
+        if setup == Setup::HekadFileBuffered {
+            c.push_str("use_buffering = true\n");
+        }
     } else {
         c.push_str(
             "\n[CounterFilter]\nmessage_matcher = \"Type != 'heka.counter-output'\"\nticker_interval = 60\n",

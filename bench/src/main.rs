@@ -44,7 +44,7 @@ statsd options: --lines N (2000000), --per-datagram N (20), --buckets N (1000),
 options:
   --count N            data messages per case (default 5000000)
   --cases LIST         comma-separated case ids (default: all, in the order a, a-lines,
-                       a-1000conns, b, c, b-40filters, c-1000conns, c-1000tls, d-hekad,
+                       a-1000conns, b, c, c-buffered, b-40filters, c-1000conns, c-1000tls, d-hekad,
                        d-rsyslog, e-cat, e-lines, e-hekad, e-rsyslog, e-rsyslog-json,
                        f-hekad, f-rsyslog); `e`, `f`, `tcp` select groups
   --log-size SIZE      size of the nginx log of the e cases (default 1G; K, M, G = 10^3..)
@@ -64,7 +64,7 @@ options:
   --keep               keep the scratch directory (configs, logs, output files)";
 
 /// All cases, in run order.
-const CASES: [Case; 17] = [
+const CASES: [Case; 18] = [
     Case {
         id: "a",
         what: "framed Heka messages -> sink (loopback limit)",
@@ -112,6 +112,16 @@ const CASES: [Case; 17] = [
         setup: Setup::HekadFile,
         limit: Some("a"),
         target: Target::Rate(500_000.0),
+        connections: 1,
+        also_vs: None,
+    },
+    Case {
+        id: "c-buffered",
+        what: "case c with use_buffering on the FileOutput (disk queue in the scratch directory)",
+        workload: Workload::Framed,
+        setup: Setup::HekadFileBuffered,
+        limit: Some("a"),
+        target: Target::VsPeer("c", 0.7),
         connections: 1,
         also_vs: None,
     },
@@ -750,6 +760,7 @@ fn run_case(case: &Case, o: &Options, stream: &Stream, dir: PathBuf, configs: &P
         | Setup::HekadCounter40
         | Setup::HekadFile
         | Setup::HekadFileTls
+        | Setup::HekadFileBuffered
         | Setup::HekadLines => match o.hekad.as_ref().filter(|p| p.is_file()) {
             Some(p) => Some(p.clone()),
             None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
@@ -847,7 +858,11 @@ fn measure(
     while Instant::now() < settle {
         thread::sleep(Duration::from_millis(20));
     }
-    let expected_data = matches!(case.setup, Setup::HekadFile | Setup::HekadFileTls).then(|| {
+    let expected_data = matches!(
+        case.setup,
+        Setup::HekadFile | Setup::HekadFileTls | Setup::HekadFileBuffered
+    )
+    .then(|| {
         let per = stream.uniform_message_size().unwrap_or(0) as u64;
         per * o.count
     });
@@ -1017,7 +1032,7 @@ mod tests {
             (10, 50, Some(1000.0))
         );
         let d = Options::parse(&args("--cases tcp")).unwrap();
-        assert_eq!(d.cases.len(), 10);
+        assert_eq!(d.cases.len(), 11);
         assert_eq!(d.log_size, 1_000_000_000);
         assert_eq!(size("x", "1_500k").unwrap(), 1_500_000);
         assert_eq!(size("x", "2G").unwrap(), 2_000_000_000);

@@ -85,6 +85,10 @@ pub const HEKA_CAT: Tool = Tool {
          output by default) in the chosen format. Bytes that do not belong to a record are \
          skipped and reported as corruption. It ends with the line \
          'Processed: N, matched: M messages'.",
+        "FILE may also be the directory of a disk queue (<base_dir>/output_queue/<name>, written \
+         by a plugin with use_buffering): heka-cat then reads its segments N.log in order, checks \
+         each record's checksum, reports records that fail it and a torn record at the end of a \
+         segment as corruption, and prints the queue's cursor (checkpoint.txt).",
     ],
     flags: &[
         FlagSpec {

@@ -78,6 +78,18 @@ impl Pack {
         Ok(p)
     }
 
+    /// A pack holding `raw`, the encoding of a message known to be valid, without validating
+    /// it again: a disk queue record whose checksum matched, written from a validated pack.
+    /// The message is decoded when it is first read (as the empty message should the bytes
+    /// not decode after all).
+    pub fn from_trusted(raw: Bytes) -> Pack {
+        Pack {
+            raw: Some(raw),
+            trusted: true,
+            ..Pack::default()
+        }
+    }
+
     /// ProtobufDecoder's work: validates the message bytes as an encoded message, which then
     /// replaces the pack's message (decoded lazily) and becomes its trusted encoding. On error
     /// the pack is unchanged.
@@ -97,8 +109,9 @@ impl Pack {
     /// The message, decoded from its bytes the first time it is asked for.
     pub fn message(&self) -> &Message {
         self.message.get_or_init(|| match &self.raw {
-            // Validated by `decode_record`; the same reader decodes it, so this cannot fail.
-            Some(raw) if self.index.is_some() => {
+            // Validated by `decode_record` (or known valid: `from_trusted`); the same reader
+            // decodes it, so this cannot fail.
+            Some(raw) if self.index.is_some() || self.trusted => {
                 Message::decode_bytes(raw.clone()).unwrap_or_default()
             }
             _ => Message::default(),

@@ -44,6 +44,15 @@ const MASK_WORDS: usize = MAX_BATCH / 64;
 pub struct Mask([u64; MASK_WORDS]);
 
 impl Mask {
+    /// The first `n` packs (at most [`MAX_BATCH`]).
+    pub(crate) fn first(n: usize) -> Mask {
+        let mut m = Mask::default();
+        for i in 0..n.min(MAX_BATCH) {
+            m.set(i);
+        }
+        m
+    }
+
     fn set(&mut self, i: usize) {
         self.0[i / 64] |= 1 << (i % 64);
     }
@@ -475,6 +484,17 @@ impl Router {
 pub(crate) struct Lanes {
     pub(crate) main: Receiver<Delivery>,
     pub(crate) inject: Receiver<Delivery>,
+}
+
+impl Lanes {
+    /// Lanes that never deliver (a buffered runner's plugin side: its queue feeder holds the
+    /// real ones).
+    pub(crate) fn never() -> Lanes {
+        Lanes {
+            main: crossbeam_channel::never(),
+            inject: crossbeam_channel::never(),
+        }
+    }
 }
 
 /// Makes a destination's two lanes of `cap` deliveries each.

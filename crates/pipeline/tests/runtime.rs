@@ -927,3 +927,186 @@ sink = "dyn-out"
     );
     assert_eq!(sink("dyn-out").len(), 4);
 }
+
+#[test]
+fn with_buffering_acks_arrive_once_queued_even_while_the_output_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+lines = ["1", "2", "3"]
+ack_sink = "queued-acks"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "queued-out"
+down = true
+use_buffering = true
+"#,
+        dir.path().display()
+    ));
+    wait_for_ack("queued-acks", "acked 3");
+    within("shutdown with the output down", 30, move || p.stop());
+    assert!(sink("queued-out").is_empty());
+    // All three are in the queue for the next start.
+    let seg = std::fs::read(dir.path().join("output_queue/out/0.log")).unwrap();
+    let mut n = 0;
+    let mut rest = &seg[..];
+    while let Some(heka_pipeline::runner::queue::Item::Record { range, .. }) =
+        heka_pipeline::runner::queue::next_item(rest, true, 65536)
+    {
+        n += 1;
+        rest = &rest[range.end..];
+    }
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn a_buffered_filter_processes_and_injects_from_its_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+count = 2000
+[echo]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+copies = 1
+echo_type = "echoed"
+use_buffering = true
+[echo.buffering]
+max_file_size = 70000
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'echoed'"
+sink = "buffered-filter-out"
+"#,
+        dir.path().display()
+    ));
+    let got = wait_sink("buffered-filter-out", 2000);
+    within("shutdown", 30, move || p.stop());
+    let want: Vec<String> = (0..2000).map(|i| format!("echoed:echo l{i}")).collect();
+    assert_eq!(got, want);
+    // Consumed segments were deleted; the cursor was saved at the end of the last one.
+    let q = dir.path().join("output_queue/echo");
+    let cp = std::fs::read_to_string(q.join("checkpoint.txt")).unwrap();
+    let cursor = heka_pipeline::runner::queue::Position::parse(&cp).unwrap();
+    assert!(cursor.file > 0, "{cp}");
+    assert!(!q.join("0.log").exists());
+}
+
+fn wait_for_ack(sink_name: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sink(sink_name).iter().any(|a| a == what) {
+        assert!(Instant::now() < deadline, "{:?}", sink(sink_name));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn buffered_filters_that_block_when_full_and_inject_into_each_other_do_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+plugin_chansize = 1
+base_dir = "{}"
+[in]
+type = "LinesInput"
+count = 4000
+[ping]
+type = "EchoFilter"
+message_matcher = "Logger == 'in' || Type == 'b'"
+copies = 1
+echo_type = "a"
+errors_sink = "bcycle-errors"
+use_buffering = true
+[ping.buffering]
+max_file_size = 70000
+max_buffer_size = 140000
+full_action = "block"
+[pong]
+type = "EchoFilter"
+message_matcher = "Type == 'a'"
+copies = 1
+echo_type = "b"
+errors_sink = "bcycle-errors"
+use_buffering = true
+[pong.buffering]
+max_file_size = 70000
+max_buffer_size = 140000
+full_action = "block"
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'a' || Type == 'b'"
+sink = "bcycle-out"
+"#,
+        dir.path().display()
+    ));
+    // As in the unbuffered cycle: 4 injected messages per line, the 5th loop refused.
+    within("the buffered injection cycle", 90, || {
+        wait_len("bcycle-out", 16000, 90)
+    });
+    within("stopping", 30, move || p.stop());
+    assert_eq!(sink("bcycle-out").len(), 16000);
+    assert_eq!(sink("bcycle-errors").len(), 4000);
+}
+
+#[test]
+fn two_buffered_plugins_may_not_share_a_queue_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = build_err(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+["out-1"]
+type = "CollectOutput"
+message_matcher = "TRUE"
+use_buffering = true
+[out_1]
+type = "CollectOutput"
+message_matcher = "TRUE"
+use_buffering = true
+"#,
+        dir.path().display()
+    ));
+    assert!(e.contains("would share the queue directory"), "{e}");
+}
+
+#[test]
+fn a_long_queue_does_not_hold_the_shutdown_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = run(&format!(
+        r#"
+[hekad]
+base_dir = "{}"
+[in]
+type = "LinesInput"
+count = 6000
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "long-queue-out"
+delay_ms = 5
+use_buffering = true
+"#,
+        dir.path().display()
+    ));
+    wait_len("long-queue-out", 10, 20);
+    // Delivering all 6000 takes 30 s; the shutdown stops reading after its 5 s grace.
+    within("stopping with a long queue", 20, move || p.stop());
+    let delivered = sink("long-queue-out").len();
+    assert!(delivered < 6000, "{delivered}");
+    // The cursor was saved where delivery stopped.
+    let cp = std::fs::read_to_string(dir.path().join("output_queue/out/checkpoint.txt")).unwrap();
+    let cursor = heka_pipeline::runner::queue::Position::parse(&cp).unwrap();
+    assert!(cursor.offset > 0, "{cp}");
+}

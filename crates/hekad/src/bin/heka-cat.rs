@@ -30,6 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use heka_matcher::Matcher;
 use heka_message::framing::scan;
 use heka_message::{Field, Message, ValueType};
+use heka_pipeline::runner::queue;
 use hekad::cli::{FlagSpec, Flags, defaults, usage};
 
 const TOOL: &str = "heka-cat";
@@ -112,6 +113,10 @@ fn main() -> ExitCode {
         eprintln!("{} Match specification warning: {warning}", log_prefix());
     }
 
+    // A disk queue directory (`<base_dir>/output_queue/<name>`): its segments in order.
+    if std::path::Path::new(input).is_dir() {
+        return cat_queue(input, &flags, matcher, max_size);
+    }
     let mut file = match File::open(input) {
         Ok(f) => f,
         Err(err) => {
@@ -174,6 +179,72 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Reads every segment of the disk queue in `dir` in order, then says where its cursor is.
+fn cat_queue(dir: &str, flags: &Flags, matcher: Matcher, max_size: u32) -> ExitCode {
+    let mut ids: Vec<u32> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".log")?.parse().ok()
+            })
+            .collect(),
+        Err(err) => {
+            say!("open {dir}: {err}");
+            return ExitCode::from(3);
+        }
+    };
+    ids.sort_unstable();
+    let format_text = flags.value("format").unwrap_or("txt");
+    let match_text = flags.value("match").unwrap_or("TRUE");
+    say!("Queue:{dir}  Match:{match_text}  Format:{format_text}");
+    let mut cat = Cat {
+        matcher,
+        format: Format::from_flag(format_text),
+        tail: false,
+        max_size,
+        out: BufWriter::new(Box::new(io::stdout())),
+        offset: 0,
+        processed: 0,
+        matched: 0,
+    };
+    for id in ids {
+        let path = std::path::Path::new(dir).join(format!("{id}.log"));
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(err) => {
+                say!("open {}: {err}", path.display());
+                continue;
+            }
+        };
+        let _ = cat.out.flush();
+        say!("Segment: {id}.log");
+        cat.offset = 0;
+        let result = cat.run(&mut file).and_then(|()| cat.out.flush());
+        match result {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+            Err(err) => eprintln!("{TOOL}: {err}"),
+        }
+    }
+    match std::fs::read_to_string(std::path::Path::new(dir).join(queue::CHECKPOINT_FILE)) {
+        Ok(text) => match queue::Position::parse(&text) {
+            Ok(p) => say!(
+                "Cursor: {p} (reading resumes in {}.log at offset {})",
+                p.file,
+                p.offset
+            ),
+            Err(err) => say!("Cursor: {err}"),
+        },
+        Err(_) => say!("Cursor: none (reading starts at the oldest segment)"),
+    }
+    say!(
+        "Processed: {}, matched: {} messages",
+        cat.processed,
+        cat.matched
+    );
+    ExitCode::SUCCESS
+}
+
 struct Cat {
     matcher: Matcher,
     format: Format,
@@ -211,14 +282,28 @@ impl Cat {
                     "Corruption detected at offset: {offset} bytes: {skipped}"
                 ))?;
             }
+            let mut consumed = found.consumed;
             if let Some(frame) = found.frame {
                 let record = &buf[start + frame.record.start..start + frame.record.end];
                 let message = &buf[start + frame.message.start..start + frame.message.end];
-                self.record(record, message)?;
+                let header = &buf[start + frame.header_bytes.start..start + frame.header_bytes.end];
+                // Records of a disk queue carry a CRC-32 of the message in their header.
+                if queue::checksum_matches(header, message) {
+                    self.record(record, message)?;
+                } else {
+                    let offset = self.offset + frame.record.start as u64;
+                    self.status(format_args!(
+                        "Corruption detected at offset: {offset} bytes: {} (checksum mismatch)",
+                        frame.record.len()
+                    ))?;
+                    // Its length may be the damaged part: look for the next record right
+                    // after its separator (what lies between is reported next).
+                    consumed = frame.record.start + 1;
+                }
             }
-            if found.consumed > 0 {
-                start += found.consumed;
-                self.offset += found.consumed as u64;
+            if consumed > 0 {
+                start += consumed;
+                self.offset += consumed as u64;
                 continue;
             }
             // Nothing more in the buffer: read on.
@@ -236,6 +321,13 @@ impl Cat {
             buf.truncate(have + n);
             if n == 0 {
                 if !self.tail {
+                    if !buf.is_empty() {
+                        let offset = self.offset;
+                        self.status(format_args!(
+                            "Corruption detected at offset: {offset} bytes: {} (incomplete record at the end of the file)",
+                            buf.len()
+                        ))?;
+                    }
                     return Ok(());
                 }
                 self.out.flush()?;

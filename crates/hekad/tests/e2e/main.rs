@@ -8,6 +8,7 @@ mod net;
 mod support;
 
 mod aggregator;
+mod buffering;
 mod config;
 mod corpus;
 mod data_loss;

@@ -13,15 +13,18 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
 use heka_matcher::Matcher;
 
+use crate::config::BufferingConfig;
 use crate::config::{self, Config, ConfigError, Globals, PluginKind, PluginOptions, Section};
 use crate::plugin::{Decoder, Encoder, Splitter};
 use crate::registry::{
     BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Links, Registry, Ticker,
 };
 use crate::router::{self, Destination, Router};
+use crate::runner::buffered::Buffer;
 use crate::runner::dynamic::FilterControl;
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
 use crate::runner::input::{InputContext, InputRunner};
+use crate::runner::queue::{self, QueueOptions};
 use crate::runner::report::{Report, ReportEntry};
 use crate::runner::stream::{Factory, SplitterOptions, StreamShared, StreamStats};
 use crate::runner::{Backoff, ShutdownHandle, ShutdownRequest, StopSignal, stop_signal};
@@ -156,6 +159,8 @@ pub(crate) struct Builder<'a> {
     /// The decoder templates, for decoders made of others.
     decoders: Arc<DecoderTemplates>,
     errors: Vec<ConfigError>,
+    /// Disk queue directories taken so far, by section (two names may sanitise alike).
+    queues: std::cell::RefCell<HashMap<std::path::PathBuf, String>>,
 }
 
 impl<'a> Builder<'a> {
@@ -174,6 +179,7 @@ impl<'a> Builder<'a> {
                 unregistered: HashMap::new(),
             }),
             errors: Vec::new(),
+            queues: Default::default(),
         }
     }
 }
@@ -509,9 +515,11 @@ impl Builder<'_> {
         };
         let tick = ticker(s, ticker_support, common.ticker_interval)?;
         let matcher = matcher(s, common.message_matcher.as_deref(), default_matcher)?;
-        if common.use_buffering == Some(true) {
-            tracing::warn!(plugin = %s.name, "use_buffering is not implemented yet: delivering from memory");
-        }
+        let buffer = if common.use_buffering == Some(true) {
+            self.buffer(s, common.buffering.unwrap_or_default())?
+        } else {
+            None
+        };
         let ((main, inject), lanes) = router::lanes(self.globals.plugin_chansize);
         let (ctl, ctl_rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(FoStats::default());
@@ -556,12 +564,53 @@ impl Builder<'_> {
             stats,
             scratch: Vec::new(),
             control: shared.control.clone(),
+            buffer,
         };
         Ok(Some(BuiltFo {
             runner,
             plugin,
             destination,
             ctl,
+        }))
+    }
+}
+
+impl Builder<'_> {
+    /// Opens the disk queue of a section with `use_buffering` (only checks it under `-test`).
+    fn buffer(&self, s: &Section, config: BufferingConfig) -> Result<Option<Buffer>, ConfigError> {
+        let options = QueueOptions {
+            max_file_size: config.max_file_size,
+            max_buffer_size: config.max_buffer_size,
+            cursor_update_count: config.cursor_update_count,
+            max_message_size: self.globals.max_message_size,
+        };
+        let min = heka_message::framing::max_record_size(options.max_message_size) as u64;
+        if options.max_file_size < min {
+            return Err(s.error(
+                Some("buffering"),
+                format!("`max_file_size` must be greater than maximum record size of {min}"),
+            ));
+        }
+        let dir = queue::queue_dir(&self.globals.base_dir, &s.name);
+        if let Some(other) = self.queues.borrow_mut().insert(dir.clone(), s.name.clone()) {
+            return Err(s.error(
+                Some("use_buffering"),
+                format!(
+                    "'{}' and '{other}' would share the queue directory {}",
+                    s.name,
+                    dir.display()
+                ),
+            ));
+        }
+        if self.check_only {
+            return Ok(None);
+        }
+        let (writer, reader) = queue::open(&dir, options)
+            .map_err(|e| s.error(Some("use_buffering"), format!("can't open the queue: {e}")))?;
+        Ok(Some(Buffer {
+            writer,
+            reader,
+            full_action: config.full_action,
         }))
     }
 }

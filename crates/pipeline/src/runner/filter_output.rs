@@ -7,7 +7,8 @@
 //! restarts the plugin per its `retries` policy and hands it the rest of the batch (for an
 //! output, from the message that failed). Messages a filter injects are routed after each
 //! call. An output's batches that carry an acknowledgement token are held until the output's
-//! `flush` says everything taken so far is written.
+//! `flush` says everything taken so far is written. With `use_buffering` the runner's lanes
+//! feed its disk queue instead and the plugin is fed from the queue (see `buffered`; user docs in `docs/buffering.md`).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -24,6 +25,7 @@ use crate::config::Globals;
 use crate::pack::Pack;
 use crate::plugin::{CodecError, Encoder, Filter, Output, ProcessError};
 use crate::router::{self, Delivery, Lane, Lanes, Router, send_blocking};
+use crate::runner::buffered::{Buffer, Feeder, ReadSide};
 use crate::runner::dynamic::FilterControl;
 use crate::runner::{Backoff, ShutdownHandle, StopSignal};
 
@@ -190,6 +192,8 @@ pub(crate) enum Control {
 pub(crate) struct FoStats {
     pub(crate) failures: AtomicU64,
     pub(crate) injected: AtomicU64,
+    /// Messages a full disk queue refused (`full_action` drop, shutdown, block at shutdown).
+    pub(crate) queue_dropped: AtomicU64,
 }
 
 pub(crate) type Rebuild = Box<dyn Fn() -> Result<FoPlugin, String> + Send>;
@@ -243,6 +247,8 @@ pub(crate) struct FoRunner {
     pub(crate) scratch: Vec<u8>,
     /// Filters started and stopped at run time.
     pub(crate) control: FilterControl,
+    /// `use_buffering`: the disk queue, until `run` splits it between feeder and reader.
+    pub(crate) buffer: Option<Buffer>,
 }
 
 /// Per-thread working state.
@@ -262,6 +268,8 @@ struct Work {
     inject_closed: bool,
     /// The output's last `flush` left data unwritten: poll it again soon.
     pending: bool,
+    /// `use_buffering`: the plugin is fed from the disk queue.
+    queue: Option<ReadSide>,
 }
 
 /// How often an output with unwritten data is asked to flush while no batches arrive.
@@ -274,6 +282,9 @@ enum Failure {
     Fatal(String),
     /// The plugin stopped for good: no restart.
     Exit(String),
+    /// Shutting down while a queued message keeps failing: it stays in the queue for the next
+    /// start, and the runner stops.
+    Parked(String),
 }
 
 impl From<String> for Failure {
@@ -295,6 +306,24 @@ enum Event {
 impl FoRunner {
     pub(crate) fn run(mut self, mut plugin: FoPlugin) {
         let mut w = Work::default();
+        if let Some(b) = self.buffer.take() {
+            let lanes = std::mem::replace(&mut self.lanes, router::Lanes::never());
+            match Feeder::spawn(
+                self.name.clone(),
+                lanes,
+                b.writer,
+                b.full_action,
+                self.shutdown.clone(),
+                self.draining.clone(),
+                self.stats.clone(),
+            ) {
+                Ok(h) => w.queue = Some(ReadSide::new(b.reader, h)),
+                Err(e) => {
+                    self.exit(&mut w, e);
+                    return;
+                }
+            }
+        }
         let tick = match self.ticker {
             Some(d) => crossbeam_channel::tick(d),
             None => crossbeam_channel::never(),
@@ -333,6 +362,10 @@ impl FoRunner {
                     self.cleanup(&mut plugin, &mut w);
                     break Some(e);
                 }
+                Err(Failure::Parked(e)) => {
+                    tracing::warn!(plugin = %self.name, "shutting down: what is left in the queue is delivered after the next start ({e})");
+                    break None;
+                }
             }
         };
         match reason {
@@ -341,6 +374,12 @@ impl FoRunner {
                 tracing::debug!(plugin = %self.name, "stopped");
             }
             Some(reason) => self.exit(&mut w, reason),
+        }
+        if let Some(q) = w.queue.as_mut() {
+            // The router has let go of this runner (or does so before waiting for it), so
+            // the feeder ends once it has queued what it was given.
+            q.join();
+            q.reader.save();
         }
     }
 
@@ -352,6 +391,9 @@ impl FoRunner {
         }
         if let Some(d) = w.backlog.pop_front() {
             return Event::Delivery(d, 0);
+        }
+        if w.queue.is_some() {
+            return self.next_queued(w, tick);
         }
         if !w.inject_closed {
             match self.lanes.inject.try_recv() {
@@ -382,6 +424,50 @@ impl FoRunner {
         select! {
             recv(inject) -> d => d.map_or_else(|_| { w.inject_closed = true; Event::Idle }, |d| Event::Delivery(d, 0)),
             recv(main) -> d => d.map_or_else(|_| { w.main_closed = true; Event::Idle }, |d| Event::Delivery(d, 0)),
+            recv(tick) -> _ => Event::Tick,
+            recv(self.ctl) -> c => c.map_or(Event::Idle, Event::Control),
+            default(idle) => Event::Idle,
+        }
+    }
+
+    /// `use_buffering`: the next batch from the disk queue, or whatever else is ready.
+    fn next_queued(&self, w: &mut Work, tick: &Receiver<Instant>) -> Event {
+        let Some(q) = w.queue.as_mut() else {
+            return Event::Idle;
+        };
+        if let Ok(c) = self.ctl.try_recv() {
+            return Event::Control(c);
+        }
+        if tick.try_recv().is_ok() {
+            return Event::Tick;
+        }
+        if grace_over(&self.draining, &self.shutdown_seen) {
+            // A long backlog must not hold the shutdown up: the rest is read after the next
+            // start. The feeder ends once the router lets go of this runner.
+            tracing::warn!(plugin = %self.name, "shutting down: what is left in the queue is delivered after the next start");
+            q.join();
+            return Event::Closed;
+        }
+        if let Some(d) = q.next_batch(&self.name) {
+            return Event::Delivery(d, 0);
+        }
+        if q.wake_closed && q.reader.finished() {
+            q.join();
+            return Event::Closed;
+        }
+        let never = crossbeam_channel::never();
+        let wake = if q.wake_closed {
+            &never
+        } else {
+            q.reader.wake()
+        };
+        let idle = if w.pending || q.wake_closed || q.uncommitted.is_some() {
+            FLUSH_POLL
+        } else {
+            Duration::from_secs(3600)
+        };
+        select! {
+            recv(wake) -> r => { if r.is_err() { q.wake_closed = true; } Event::Idle },
             recv(tick) -> _ => Event::Tick,
             recv(self.ctl) -> c => c.map_or(Event::Idle, Event::Control),
             default(idle) => Event::Idle,
@@ -502,11 +588,17 @@ impl FoRunner {
                 let budget = self.globals.max_timer_inject;
                 f.shutdown(&mut self.filter_ctx(&mut w.injected, budget, 0));
             }
-            FoPlugin::Output(o) => {
-                if let Err(e) = o.shutdown(&mut self.output_ctx(true)) {
-                    tracing::error!(plugin = %self.name, "shutdown: {e}");
+            FoPlugin::Output(o) => match o.shutdown(&mut self.output_ctx(true)) {
+                Ok(()) => {
+                    if let Some(q) = w.queue.as_mut() {
+                        q.written();
+                    }
                 }
-            }
+                Err(e) => tracing::error!(plugin = %self.name, "shutdown: {e}"),
+            },
+        }
+        if let Some(q) = w.queue.as_mut() {
+            q.reader.save();
         }
         w.held.clear();
         w.held_since = None;
@@ -567,6 +659,13 @@ impl FoRunner {
             w.resume = Some((d, next));
             return Err(e);
         }
+        if let Some(q) = w.queue.as_mut() {
+            let is_output = matches!(plugin, FoPlugin::Output(_));
+            q.taken(is_output);
+            if is_output {
+                w.held_since.get_or_insert_with(Instant::now);
+            }
+        }
         if let FoPlugin::Output(_) = plugin {
             if d.batch.has_ack() {
                 w.held.push(d);
@@ -584,7 +683,14 @@ impl FoRunner {
         let FoPlugin::Output(o) = plugin else {
             return Ok(());
         };
+        let queued = w
+            .queue
+            .as_ref()
+            .and_then(|q| q.uncommitted)
+            .map_or(0, |(_, n)| n);
         let force = w.held.len() >= self.globals.plugin_chansize.max(1)
+            || queued
+                >= crate::router::MAX_BATCH as u64 * self.globals.plugin_chansize.max(1) as u64
             || w.held_since.is_some_and(|t| t.elapsed() >= MAX_HOLD_TIME);
         match o.flush(&mut self.output_ctx(force)) {
             Ok(done) => {
@@ -592,6 +698,9 @@ impl FoRunner {
                 if done {
                     w.held.clear();
                     w.held_since = None;
+                    if let Some(q) = w.queue.as_mut() {
+                        q.written();
+                    }
                 }
                 Ok(())
             }
@@ -636,6 +745,10 @@ impl FoRunner {
                     return Err(Failure::Exit(e));
                 }
                 Err(ProcessError::Retry(e)) => {
+                    if w.queue.is_some() && self.draining.is_stopped() {
+                        // Queued: it stays on disk for the next start rather than being dropped.
+                        return Err(Failure::Parked(e));
+                    }
                     if grace_over(&self.draining, &self.shutdown_seen) {
                         self.stats.failures.fetch_add(1, Ordering::Relaxed);
                         tracing::error!(plugin = %self.name, "shutting down: giving up on a message: {e}");

@@ -5,13 +5,16 @@
 //! * [`filter_output`]: the match runner and the filter/output loop, injection, encoding,
 //!   retries and delivery acknowledgement.
 //! * [`dynamic`]: filters started and stopped at run time ([`dynamic::FilterControl`]).
+//! * [`queue`]: the disk queue behind `use_buffering` (segments, cursor, checksums).
 //! * [`build`]: turns a loaded [`crate::config::Config`] into a running [`build::Pipeline`].
 //! * [`report`]: the all-report (SIGUSR1).
 
+mod buffered;
 pub mod build;
 pub mod dynamic;
 pub mod filter_output;
 pub mod input;
+pub mod queue;
 pub mod report;
 pub mod stream;
 
