@@ -94,8 +94,9 @@ impl Default for StatFilterConfig {
     }
 }
 
-/// One `[<name>.Metric.<id>]` table. Heka matched these keys case-insensitively; the Go field
-/// names are accepted besides the lower-case ones.
+/// One `[<name>.Metric.<id>]` table. Heka matched these keys case-insensitively; the
+/// capitalised spellings (`Type`, `Name`, `Value`, `Replace_Dot`) are accepted besides the
+/// lower-case ones.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MetricConfig {
@@ -105,7 +106,7 @@ struct MetricConfig {
     name: String,
     #[serde(alias = "Value")]
     value: String,
-    #[serde(alias = "ReplaceDot", default)]
+    #[serde(alias = "Replace_Dot", default)]
     replace_dot: bool,
 }
 
@@ -540,17 +541,26 @@ mod tests {
     fn metric_tables_and_their_keys() {
         // Heka's keys (`Metric`, Go field names) and the metrics in the order of their ids.
         let mut t = templates(
-            "[Hits.Metric.z]\nType = 'Timer'\nName = 'z'\nValue = '2'\nReplaceDot = true\n\
-             [Hits.metric.a]\ntype = 'Gauge'\nname = 'a'\nvalue = '3'\n",
-        );
-        // Two spellings of the top-level key are two keys for the TOML parser: refused.
-        assert!(t.is_err());
-        t = templates(
-            "[Hits.Metric.z]\nType = 'Timer'\nName = 'z'\nValue = '2'\nReplaceDot = true\n\
+            "[Hits.Metric.z]\nType = 'Timer'\nName = 'z.%Hostname%'\nValue = '2'\n\
+             Replace_Dot = true\n\
              [Hits.Metric.a]\ntype = 'Gauge'\nname = 'a'\nvalue = '3'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            lines(&mut t, &message(vec![])),
+            ["a:3|g", "z.web1_example_com:2|ms"]
         );
-        let mut t = t.unwrap();
-        assert_eq!(lines(&mut t, &message(vec![])), ["a:3|g", "z:2|ms"]);
+        // `metric` is matched case-insensitively as well, but not in two spellings at once.
+        let mut t =
+            templates("[Hits.metric.a]\ntype = 'Gauge'\nname = 'a'\nvalue = '3'\n").unwrap();
+        assert_eq!(lines(&mut t, &message(vec![])), ["a:3|g"]);
+        let e = templates(
+            "[Hits.Metric.z]\ntype = 'Timer'\nname = 'z'\nvalue = '2'\n\
+             [Hits.metric.a]\ntype = 'Gauge'\nname = 'a'\nvalue = '3'\n",
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("Metric") && e.contains("metric"), "{e}");
         // No metric: nothing to make.
         let mut t = templates("").unwrap();
         assert!(lines(&mut t, &message(vec![])).is_empty());
