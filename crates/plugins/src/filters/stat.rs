@@ -169,8 +169,7 @@ struct StatFilter {
     templates: Templates,
     accumulator: Link<StatSink>,
     sink: Option<Arc<StatSink>>,
-    undelivered: u64,
-    undelivered_log: LogLimit,
+    undelivered: Undelivered,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, ConfigError> {
@@ -181,8 +180,10 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, ConfigError> {
         templates,
         accumulator,
         sink: None,
-        undelivered: 0,
-        undelivered_log: LogLimit::new(LOG_PER_SECOND),
+        undelivered: Undelivered {
+            count: 0,
+            log: LogLimit::new(LOG_PER_SECOND),
+        },
     }))
 }
 
@@ -346,37 +347,55 @@ impl Filter for StatFilter {
         if self.templates.metrics.is_empty() {
             return Ok(());
         }
-        let name = ctx.name();
         let stats = self.templates.stats(pack.message());
-        match sink.submit(&stats) {
+        self.undelivered.submit(&sink, &stats, ctx.name());
+        Ok(())
+    }
+
+    fn shutdown(&mut self, ctx: &mut FilterContext<'_>) {
+        if self.undelivered.count > 0 {
+            tracing::info!(filter = %ctx.name(), "{} stats undelivered", self.undelivered.count);
+        }
+    }
+}
+
+/// The stats a stopped accumulator refused: counted, and logged at most
+/// [`LOG_PER_SECOND`] times a second.
+#[derive(Debug)]
+struct Undelivered {
+    count: u64,
+    log: LogLimit,
+}
+
+impl Undelivered {
+    /// Hands `stats` to `sink`, counting and logging them when it refuses them all.
+    fn submit(&mut self, sink: &StatSink, stats: &[Stat<'_>], filter: &str) {
+        match sink.submit(stats) {
             Ok(()) => {}
             Err(Refused::Closed) => {
+                let Some(first) = stats.first() else {
+                    return;
+                };
                 let n = stats.len() as u64;
-                let first = format!(
-                    "{}:{}|{}",
-                    String::from_utf8_lossy(stats[0].bucket),
-                    String::from_utf8_lossy(stats[0].value),
-                    stats[0].kind.as_str()
-                );
-                self.undelivered += n;
-                if let Some(held) = self.undelivered_log.allow() {
+                self.count += n;
+                if let Some(held) = self.log.allow() {
+                    // Heka compat: plugins/statsd/stat_filter.go logs `undelivered stat`.
+                    let first = format!(
+                        "{}:{}|{}",
+                        String::from_utf8_lossy(first.bucket),
+                        String::from_utf8_lossy(first.value),
+                        first.kind.as_str()
+                    );
                     let more = held + n - 1;
                     if more > 0 {
-                        tracing::error!(filter = %name, "undelivered stat: {first} (and {more} more not logged)");
+                        tracing::error!(filter = %filter, "undelivered stat: {first} (and {more} more not logged)");
                     } else {
-                        tracing::error!(filter = %name, "undelivered stat: {first}");
+                        tracing::error!(filter = %filter, "undelivered stat: {first}");
                     }
                 }
             }
             // Counted and logged by the accumulator.
             Err(Refused::OverLimit(_)) => {}
-        }
-        Ok(())
-    }
-
-    fn shutdown(&mut self, ctx: &mut FilterContext<'_>) {
-        if self.undelivered > 0 {
-            tracing::info!(filter = %ctx.name(), "{} stats undelivered", self.undelivered);
         }
     }
 }
@@ -650,5 +669,29 @@ mod tests {
             e.contains("Hits") && e.contains("unknown type \"Timers\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_stopped_accumulator_refuses_and_the_stats_are_counted() {
+        let mut t = templates(
+            "[Hits.Metric.a]\ntype = 'Counter'\nname = 'a'\nvalue = '1'\n\
+             [Hits.Metric.b]\ntype = 'Gauge'\nname = 'b'\nvalue = '2'\n",
+        )
+        .unwrap();
+        let sink = StatSink::default();
+        let mut u = Undelivered {
+            count: 0,
+            log: LogLimit::new(1),
+        };
+        let m = message(vec![]);
+        u.submit(&sink, &t.stats(&m), "Hits");
+        assert_eq!(u.count, 0);
+        sink.close();
+        u.submit(&sink, &t.stats(&m), "Hits");
+        u.submit(&sink, &t.stats(&m), "Hits");
+        assert_eq!(u.count, 4);
+        let (metrics, _) = sink.take();
+        assert_eq!(metrics.counters[&b"a"[..]], 1);
+        assert_eq!(metrics.gauges[&b"b"[..]], 2.0);
     }
 }
