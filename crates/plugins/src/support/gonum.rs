@@ -1,7 +1,8 @@
 //! Go's `strings.Fields`, `strconv.ParseUint(s, 0, 32)` and `strconv.ParseFloat(s, 64|32)` of the
 //! Go release Heka was built with, and their error texts: how Heka read carbon lines
 //! (`<name> <value> <unix seconds>`: StatsToFieldsDecoder, CarbonOutput, WhisperOutput) and
-//! statsd values (StatsdInput, StatAccumInput).
+//! statsd values (StatsdInput, StatAccumInput); and `strconv.FormatFloat(v, 'f', -1, 64)`, how
+//! StatFilter rendered DOUBLE fields.
 
 use std::fmt;
 
@@ -145,6 +146,21 @@ pub(crate) fn go_quote(s: &[u8]) -> String {
     out
 }
 
+/// Appends `v` as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it: the shortest digits
+/// that read back as `v`, never an exponent (`1.5`, `3`, `0.0000001`, `1000000000000000000000`),
+/// and `NaN`, `+Inf`, `-Inf` (how StatFilter renders DOUBLE fields).
+pub(crate) fn write_go_f_shortest(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write;
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        // Rust's `Display` of a float is the shortest round-trip digits without an exponent.
+        let _ = write!(out, "{v}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +278,23 @@ mod tests {
             NumError::Syntax.go_text("ParseFloat", b"abc"),
             "strconv.ParseFloat: parsing \"abc\": invalid syntax"
         );
+    }
+
+    #[test]
+    fn shortest_f_format() {
+        let f = |v: f64| {
+            let mut out = Vec::new();
+            write_go_f_shortest(&mut out, v);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(3.0), "3");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(f(1e21), "1000000000000000000000");
+        assert_eq!(f(1e-7), "0.0000001");
+        assert_eq!(f(f64::NAN), "NaN");
+        assert_eq!(f(f64::INFINITY), "+Inf");
+        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
     }
 }

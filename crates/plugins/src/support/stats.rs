@@ -1,11 +1,11 @@
-//! Statsd-style stats: the [`Stat`] that StatsdInput parses out of datagrams (and later
-//! StatFilter makes from messages), the statsd line grammar, and the [`StatSink`] through which
-//! such plugins hand stats to a StatAccumInput.
+//! Statsd-style stats: the [`Stat`] that StatsdInput parses out of datagrams and StatFilter
+//! makes from messages, the statsd line grammar, and the [`StatSink`] through which such plugins
+//! hand stats to a StatAccumInput.
 //!
 //! # The sink
 //!
 //! A StatAccumInput publishes its sink under its section name ([`heka_pipeline::registry::Links`]);
-//! StatsdInput finds it through its `stat_accum_name`. Heka sent every stat over a channel to
+//! StatsdInput and StatFilter find it through their `stat_accum_name`. Heka sent every stat over a channel to
 //! the accumulator's goroutine, which added it to its maps. Here the sink *is* those maps,
 //! behind a mutex: a submitting plugin adds a whole datagram's stats under one lock, and the
 //! accumulator takes the maps out (swapping in empty ones) when it flushes and formats them

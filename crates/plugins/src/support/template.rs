@@ -1,5 +1,6 @@
 //! Heka's `MessageTemplate` (pipeline/message_template.go): what a `message_fields` key sets on
-//! a message, shared by PayloadRegexDecoder, PayloadXmlDecoder and ScribbleDecoder.
+//! a message, shared by PayloadRegexDecoder, PayloadXmlDecoder and ScribbleDecoder; its `%word%`
+//! interpolation (Heka's `InterpolateString`) also serves StatFilter's metric templates.
 //!
 //! `Logger`, `Type`, `Payload` and `Hostname` set the header; `Pid` takes the integer before
 //! the first `.`; `Severity` must be an integer; `Uuid` takes 16 raw bytes or the 36-character
@@ -95,6 +96,16 @@ pub(crate) enum Piece {
 /// Compiles a template value: `%word%` (word = ASCII letters, digits, `_`) refers to the
 /// capture of that name in `captures`; a name that is not a capture renders as `<word>`.
 pub(crate) fn compile_value(value: &str, captures: &HashMap<String, usize>) -> Vec<Piece> {
+    compile_value_with(value, |name| captures.get(name).copied())
+}
+
+/// Compiles a template value as [`compile_value`] does, asking `resolve` for the index of each
+/// `%word%` name; a name it has no index for (`None`) renders as `<word>`. StatFilter, whose
+/// variables are message headers and fields, gives every name an index.
+pub(crate) fn compile_value_with(
+    value: &str,
+    mut resolve: impl FnMut(&str) -> Option<usize>,
+) -> Vec<Piece> {
     let b = value.as_bytes();
     let mut pieces = Vec::new();
     let mut text = Vec::new();
@@ -108,8 +119,8 @@ pub(crate) fn compile_value(value: &str, captures: &HashMap<String, usize>) -> V
             if word > 0 && b.get(i + 1 + word) == Some(&b'%') {
                 let name = &value[i + 1..i + 1 + word];
                 let absent = format!("<{name}>");
-                match captures.get(name) {
-                    Some(&index) => {
+                match resolve(name) {
+                    Some(index) => {
                         if !text.is_empty() {
                             pieces.push(Piece::Text(Bytes::from(std::mem::take(&mut text))));
                         }
