@@ -246,7 +246,7 @@ local function apache_with_arg(letter, arg)
         if letter == "i" or letter == "o" then return field_name(prefix, arg) end
         return prefix .. arg
     end
-    if letter == "a" and arg == "c" then return "remote_addr", host end
+    if letter == "a" then return "remote_addr", host end -- %{c}a: the peer
     if letter == "p" then
         local name = apache_ports[arg]
         if not name then error("unknown port format: " .. arg, 0) end
@@ -261,15 +261,17 @@ local function apache_with_arg(letter, arg)
         error("unknown pid format: " .. arg, 0)
     end
     if letter == "t" then
-        local unit = string.match(arg, "^begin:(.*)$") or string.match(arg, "^end:(.*)$")
-        local which = unit or arg
-        if which == "sec" then return "time", integer / dt.seconds_to_ns end
-        if which == "msec" then return "time", integer / dt.milliseconds_to_ns end
-        if which == "usec" then
-            return "time", integer / function(us) return us * 1e3 end
-        end
-        if which == "msec_frac" or which == "usec_frac" then
+        -- The unit is recognised by its prefix, after an optional "begin:" or
+        -- "end:"; anything else is a strftime format, taken whole.
+        local unit = string.match(arg, "^begin:(.*)$") or string.match(arg, "^end:(.*)$") or arg
+        local function unit_is(prefix) return string.sub(unit, 1, #prefix) == prefix end
+        if unit_is("sec") then return "time", integer / dt.seconds_to_ns end
+        if unit_is("msec_frac") or unit_is("usec_frac") then
             return "sec_frac", C(digit^1) / function(d) return tonumber("0." .. d) end
+        end
+        if unit_is("msec") then return "time", integer / dt.milliseconds_to_ns end
+        if unit_is("usec") then
+            return "time", integer / function(us) return us * 1e3 end
         end
         return "time", dt.build_strftime_grammar(arg) / dt.time_to_ns
     end
@@ -304,7 +306,7 @@ function M.build_apache_grammar(log_format)
     local len = #log_format
 
     local condition = P"!"^-1 * digit^3 * (P"," * digit^3)^0
-    local with_arg = P"%" * condition^-1 * P"{" * C((1 - P"}")^0) * P"}" * C(alpha)
+    local with_arg = P"%" * condition^-1 * P"{" * C((1 - P"}")^1) * P"}" * C(alpha)
         * lpeg.Cp()
     local plain = P"%" * S"<>"^-1 * C(alpha) * lpeg.Cp()
     local percent = P"%%" * lpeg.Cp()
@@ -333,7 +335,7 @@ function M.build_apache_grammar(log_format)
             delimiter = space
             pos = ws_end
         elseif pct_end then
-            add_literal("%")
+            parts[#parts + 1] = P"%" -- a directive: the delimiter stays
             pos = pct_end
         elseif arg then
             add_field(apache_with_arg(letter, arg))

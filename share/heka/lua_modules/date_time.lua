@@ -8,8 +8,9 @@ that turn their captures into nanoseconds since the Unix epoch.
 
 Every timestamp grammar captures a table with string members year, month,
 day, hour, min, sec (as written in the log, month already a number string),
-and optionally sec_frac (number, e.g. 0.25), period ("AM"/"PM") and an offset
-from UTC: offset_sign ("+"/"-"), offset_hour and offset_min (numbers).
+and optionally sec_frac (number, e.g. 0.25), period ("AM"/"PM"), an offset
+from UTC: offset_sign ("+"/"-"), offset_hour and offset_min (numbers), or
+time_t (seconds since the epoch, from strftime's %s).
 time_to_ns(t) turns such a table into nanoseconds (a Lua number).
 
 Part of "Heka, rebuilt in Rust"; the API follows Heka 0.10's lua_sandbox
@@ -62,9 +63,7 @@ end
 -- header). A missing table, or one without a usable date, gives 0.
 function M.time_to_ns(t)
     if type(t) ~= "table" then return 0 end
-    if t.epoch_seconds then
-        return (t.epoch_seconds + (tonumber(t.sec_frac) or 0)) * 1e9
-    end
+    if t.time_t then return t.time_t * 1e9 end -- from %s
     local year, month, day = tonumber(t.year), tonumber(t.month), tonumber(t.day)
     if not (year and month and day) then return 0 end
     local hour = tonumber(t.hour) or 12
@@ -198,7 +197,7 @@ spec.W = spec.U
 spec.n = P"\n"
 spec.t = P"\t"
 spec["%"] = P"%"
-spec.s = named(digit^1 / tonumber, "epoch_seconds")
+spec.s = named(digit^1 / tonumber, "time_t")
 spec.z = M.timezone_offset
 spec.Z = M.timezone
 spec.T = M.time_hour * P":" * M.time_minute * P":" * M.time_second
