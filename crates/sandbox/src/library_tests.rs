@@ -328,3 +328,86 @@ log_format = '$remote_addr "$http_user_agent"'
     assert_eq!(out.status, -1);
     assert!(out.injected.is_empty());
 }
+
+#[test]
+fn syslog_builds_rsyslog_grammars() {
+    lua_checks(
+        r#"
+    local syslog = require "syslog"
+    local g = syslog.build_rsyslog_grammar('%pri% %TIMESTAMP% %TIMEGENERATED:::date-rfc3339% %HOSTNAME% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\\n')
+    local f = g:match("28 Feb 10 12:58:58 2014-02-10T12:58:59-08:00 testhost widget[4322]: test message.\n")
+    check(f.pri.facility, 3, "facility"); check(f.pri.severity, 4, "severity")
+    check(f.timegenerated, 1392065939e9, "timegenerated")
+    check(f.hostname, "testhost", "hostname")
+    check(f.syslogtag.programname, "widget", "programname"); check(f.syslogtag.pid, 4322, "pid")
+    check(f.msg, "test message.", "msg")
+    check(f.timestamp % 86400e9, (12 * 3600 + 58 * 60 + 58) * 1e9, "rfc3164 time of day")
+
+    g = syslog.build_rsyslog_grammar('[%msg%]')
+    check(g:match("[a]"), nil, "the delimiter of msg is the literal before it, so msg eats the ]")
+    check(syslog.build_rsyslog_grammar('%msg%\\n'):match("a]\n").msg, "a]", "msg ends at a newline")
+    g = syslog.build_rsyslog_grammar('<%pri-text%> %syslogfacility-text% %syslogseverity-text% %timestamp:::date-unixtimestamp% %structured-data% %app-name%')
+    f = g:match('<authpriv.warn<84>> AUTHPRIV err 1392065939 [ex@1 a="x\\"y" b="2"] app')
+    check(f["pri-text"], 10, "pri-text keeps the facility")
+    check(f["syslogfacility-text"], 10, "authpriv parses")
+    check(f["syslogseverity-text"], 3, "err")
+    check(f.timestamp, 1392065939e9, "unix timestamp")
+    check(f["structured-data"].id, "ex@1", "sd id"); check(f["structured-data"]._a, 'x"y', "sd param")
+    check(f["app-name"], "app", "app-name")
+    check(g:match('<authpriv.warn<84>> AUTHPRIV err 1392065939 - app')["structured-data"].id, nil, "no sd")
+    check(syslog.severity:match("warning"), 4, "severity grammar")
+    check(syslog.build_rsyslog_grammar('%pri%'):match(""), nil, "pri needs a digit")
+    local ok, e = pcall(syslog.build_rsyslog_grammar, '%nope%')
+    check(e, "invalid rsyslog property: 'nope'", "unknown property")
+"#,
+    );
+}
+
+#[test]
+fn rsyslog_decoder_makes_heka_messages() {
+    let config = r#"
+type = "RSYSLOG_TraditionalFileFormat"
+template = '%pri% %TIMESTAMP% %TIMEGENERATED:::date-rfc3339% %HOSTNAME% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n'
+"#;
+    let m = injected(&decode(
+        "rsyslog.lua",
+        config,
+        "28 Feb 10 12:58:58 2014-02-10T12:58:59-08:00 testhost widget[4322]: test message.\n",
+    ));
+    assert_eq!(m.severity, Some(4));
+    assert_eq!(m.pid, Some(4322));
+    assert_eq!(m.hostname_bytes(), b"testhost");
+    assert_eq!(m.payload_bytes(), b"test message.");
+    assert_eq!(m.type_bytes(), b"RSYSLOG_TraditionalFileFormat");
+    assert_eq!(field(&m, "syslogfacility").value_double, [3.0]);
+    assert_eq!(field(&m, "programname").value_string, ["widget"]);
+    assert_eq!(field(&m, "timegenerated").value_double, [1.392065939e18]);
+    assert_eq!(m.fields.len(), 3, "{m:?}");
+    // Feb 10 12:58:58 of the current year, read as UTC (hekad's `tz` re-zones it).
+    assert_eq!(
+        m.timestamp.rem_euclid(86_400_000_000_000),
+        (12 * 3600 + 58 * 60 + 58) * 1_000_000_000
+    );
+
+    let keep = format!("hostname_keep = true\n{config}");
+    let sd = r#"
+template = '%timestamp:::date-rfc3339% %hostname% %structured-data% %msg%'
+"#;
+    let m = injected(&decode(
+        "rsyslog.lua",
+        &format!("hostname_keep = true\n{sd}"),
+        r#"2014-02-10T12:58:59Z h1 [origin@1 ip="10.0.0.1"] hello"#,
+    ));
+    assert_eq!(m.timestamp, 1_392_037_139_000_000_000);
+    assert_eq!(
+        m.hostname_bytes(),
+        b"",
+        "hostname_keep leaves Hostname to the input"
+    );
+    assert_eq!(field(&m, "hostname").value_string, ["h1"]);
+    assert_eq!(field(&m, "structured-data.id").value_string, ["origin@1"]);
+    assert_eq!(field(&m, "structured-data._ip").value_string, ["10.0.0.1"]);
+    assert_eq!(m.payload_bytes(), b"hello");
+    let out = decode("rsyslog.lua", &keep, "not syslog");
+    assert_eq!(out.status, -1);
+}
