@@ -407,3 +407,153 @@ flush_count = 1
     );
     assert!(h.stop().success(), "{}", h.stderr());
 }
+
+/// Real rsyslog writes datagrams from logger(1) with a string template that carries the
+/// priority, both times and the tag; the library's rsyslog decoder, given the same template,
+/// makes Heka's messages: Severity and syslogfacility from the priority, Pid and programname
+/// from the tag, Hostname, Payload, Timestamp, and timegenerated (RFC 3339) as a field.
+#[test]
+fn rsyslog_decodes_a_real_rsyslog_file() {
+    use std::process::Command;
+
+    use crate::producers::which;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, state, work) = (
+        dir.path().join("logs"),
+        dir.path().join("state"),
+        dir.path().join("rsyslog"),
+    );
+    for d in [&logs, &state, &work] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    // The template as rsyslog.conf writes it and as Heka's decoder config takes it.
+    let template = r#"%pri% %TIMESTAMP% %TIMEGENERATED:::date-rfc3339% %HOSTNAME% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n"#;
+    let conf = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"
+global(workDirectory="{work}")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="{port}")
+template(name="heka" type="string" string="{template}")
+user.*;local3.* action(type="omfile" file="{logs}/syslog" template="heka")
+"#,
+            work = work.display(),
+            logs = logs.display()
+        ),
+    )
+    .unwrap();
+    let conf_arg = conf.display().to_string();
+    let pid_arg = dir.path().join("rsyslog.pid").display().to_string();
+    let _rsyslog = Producer::start(
+        "rsyslogd",
+        "rsyslogd",
+        &["-n", "-f", &conf_arg, "-i", &pid_arg],
+        dir.path(),
+    );
+    let syslog = logs.join("syslog");
+    // One RFC 3164 datagram per call, its time in UTC.
+    let send = |tag: &str, priority: &str, i: usize| {
+        let ok = Command::new(which("logger"))
+            .env("TZ", "UTC")
+            .args([
+                "-n",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+                "-d",
+                "--rfc3164",
+            ])
+            .args(["-t", tag, "-p", priority, &format!("--id={}", 4000 + i)])
+            .arg(format!("request {i} done status=ok"))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "logger {i}");
+    };
+    // rsyslog drops what arrives before it listens: probe until the file appears.
+    wait_for("rsyslog to write its file", 20, || {
+        send("e2eprobe", "user.info", 0);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        syslog.exists().then_some(())
+    });
+
+    let started = now_ns();
+    let mut h = Hekad::start(&format!(
+        r#"
+[hekad]
+base_dir = "{state}/base"
+share_dir = "{share}"
+
+[SyslogInput]
+type = "LogstreamerInput"
+log_directory = "{logs}"
+file_match = 'syslog'
+check_data_interval = "20ms"
+decoder = "RsyslogDecoder"
+
+[RsyslogDecoder]
+type = "SandboxDecoder"
+filename = "lua_decoders/rsyslog.lua"
+
+[RsyslogDecoder.config]
+type = "RSYSLOG_heka"
+template = '{template}'
+tz = "UTC"
+
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'RSYSLOG_heka' && Fields[programname] == 'e2eapp'"
+path = "{state}/out.log"
+encoder = "ProtobufEncoder"
+flush_count = 1
+"#,
+        logs = logs.display(),
+        state = state.display(),
+        share = share_dir().display(),
+    ));
+    // user.notice is priority 13, local3.warning 156.
+    for i in 1..=6 {
+        let priority = if i % 2 == 0 {
+            "local3.warning"
+        } else {
+            "user.notice"
+        };
+        send("e2eapp", priority, i);
+    }
+    let got = wait_framed(&state.join("out.log"), 6);
+    assert_eq!(got.len(), 6, "{got:#?}");
+    for (n, m) in got.iter().enumerate() {
+        let i = n + 1;
+        let (severity, facility) = if i % 2 == 0 { (4, 19.0) } else { (5, 1.0) };
+        assert_eq!(m.severity, Some(severity), "{m:?}");
+        assert_eq!(double(m, "syslogfacility"), (facility, "".into()));
+        assert_eq!(m.pid, Some(4000 + i as i32), "{m:?}");
+        assert_eq!(string(m, "programname"), ("e2eapp".into(), "".into()));
+        assert_eq!(
+            m.payload_bytes(),
+            format!("request {i} done status=ok").as_bytes()
+        );
+        assert!(!m.hostname_bytes().is_empty(), "{m:?}");
+        assert!(!m.hostname_bytes().contains(&b' '), "{m:?}");
+        assert_eq!(m.logger_bytes(), b"SyslogInput");
+        let end = now_ns();
+        let floor = started - started % 1_000_000_000;
+        // TIMESTAMP has whole seconds; TIMEGENERATED (RFC 3339) has microseconds.
+        for ts in [m.timestamp, double(m, "timegenerated").0 as i64] {
+            assert!(
+                ts >= floor && ts <= end,
+                "{ts} not in {started}..{end}: {m:?}"
+            );
+        }
+        assert_eq!(m.timestamp % 1_000_000_000, 0, "{m:?}");
+        assert_eq!(m.fields.len(), 3, "{m:?}");
+    }
+    assert!(h.stop().success(), "{}", h.stderr());
+}
