@@ -20,8 +20,17 @@ for f in ./usr/bin/hekad ./usr/bin/heka-cat ./usr/bin/heka-flood ./usr/bin/heka-
     ./usr/bin/heka-logstreamer ./usr/bin/heka-sbmgr ./usr/bin/heka-sbmgrload \
     ./usr/share/man/man1/heka-sbmgr.1.gz ./etc/hekad.toml ./lib/systemd/system/heka.service \
     ./usr/share/man/man1/hekad.1.gz ./usr/share/man/man1/heka-cat.1.gz \
-    ./usr/share/heka/examples/hekad.toml ./usr/share/doc/heka/copyright; do
+    ./usr/share/heka/examples/hekad.toml ./usr/share/doc/heka/copyright \
+    ./usr/share/heka/lua_modules/common_log_format.lua \
+    ./usr/share/heka/lua_decoders/nginx_access.lua; do
     grep -q " $f\$" <<<"$contents" || { echo "check-package: $f not in $deb" >&2; exit 1; }
+done
+# The tarball carries the Lua library too, as share/heka/ (Heka's share_dir layout).
+tarball=$(ls "$out"/heka-"$version"-linux-*.tar.gz)
+listing=$(tar -tzf "$tarball")
+for f in share/heka/lua_modules/date_time.lua share/heka/lua_decoders/apache_access.lua; do
+    grep -q "^heka-$version-linux-[a-z0-9]*/$f\$" <<<"$listing" ||
+        { echo "check-package: $f not in $tarball" >&2; exit 1; }
 done
 [[ $(dpkg-deb --field "$deb" Package) == heka ]]
 (cd "$out" && sha256sum --check --quiet SHA256SUMS)

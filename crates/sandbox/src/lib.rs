@@ -612,4 +612,6 @@ fn io_text(e: &std::io::Error) -> String {
 }
 
 #[cfg(test)]
+mod library_tests;
+#[cfg(test)]
 mod tests;

@@ -19,7 +19,7 @@ use crate::support::*;
 
 /// A producer daemon started by the test; stopped with SIGTERM (so nginx and Apache stop their
 /// workers too) and killed if it lingers.
-struct Producer {
+pub(crate) struct Producer {
     name: &'static str,
     child: Child,
     log: PathBuf,
@@ -27,7 +27,7 @@ struct Producer {
 
 impl Producer {
     /// Starts `program` with `args` in the foreground; its stdout and stderr go to `log`.
-    fn start(name: &'static str, program: &str, args: &[&str], dir: &Path) -> Producer {
+    pub(crate) fn start(name: &'static str, program: &str, args: &[&str], dir: &Path) -> Producer {
         let path = which(program);
         let log = dir.join(format!("{name}.out"));
         let out = std::fs::File::create(&log).unwrap();
@@ -54,7 +54,7 @@ impl Producer {
     }
 
     /// Waits until the daemon accepts connections on `port`.
-    fn wait_listening(&mut self, port: u16) {
+    pub(crate) fn wait_listening(&mut self, port: u16) {
         wait_for(&format!("{} to listen on {port}", self.name), 20, || {
             if let Ok(Some(st)) = self.child.try_wait() {
                 panic!(
@@ -86,7 +86,7 @@ impl Drop for Producer {
 }
 
 /// The full path of `program` (Debian puts daemons in /usr/sbin, which a user's PATH may lack).
-fn which(program: &str) -> PathBuf {
+pub(crate) fn which(program: &str) -> PathBuf {
     let path = std::env::var("PATH").unwrap_or_default();
     path.split(':')
         .chain(["/usr/sbin", "/sbin", "/usr/bin"])
@@ -96,7 +96,7 @@ fn which(program: &str) -> PathBuf {
 }
 
 /// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -104,7 +104,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -119,7 +119,7 @@ fn string(m: &Message, name: &str) -> String {
 }
 
 /// Makes one GET request with curl.
-fn curl(port: u16, path: &str, agent: &str, referer: Option<&str>) {
+pub(crate) fn curl(port: u16, path: &str, agent: &str, referer: Option<&str>) {
     let mut cmd = Command::new(which("curl"));
     cmd.args(["-s", "-o", "/dev/null", "-A", agent]);
     if let Some(r) = referer {
@@ -246,7 +246,7 @@ fn check_access(got: &[Message], n: usize, logger: &str, started: i64) {
 }
 
 /// A tempdir with `logs/`, `state/` and a readable document root `html/index.html`.
-fn site() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+pub(crate) fn site() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let (logs, state, html) = (
