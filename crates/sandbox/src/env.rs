@@ -98,6 +98,7 @@ pub(crate) fn install(lua: &Lua, settings: &Settings) -> mlua::Result<()> {
     // string.dump is of no use without a way to load bytecode; it is removed.
     let string: Table = preload.raw_get("string")?;
     string.raw_set("dump", Value::Nil)?;
+    crate::pattern::guard_string_library(lua, &string)?;
     lua.set_named_registry_value(PRELOAD, preload)?;
     lua.set_named_registry_value(LOADED, loaded)?;
     g.raw_set("package", lua.create_table()?)?;

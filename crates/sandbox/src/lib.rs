@@ -46,6 +46,7 @@ mod env;
 mod host;
 mod modules;
 pub mod number;
+mod pattern;
 mod preserve;
 mod proto;
 

@@ -600,6 +600,89 @@ fn hostile_scripts_get_clear_errors() {
     }
 }
 
+/// Lua 5.1's pattern matcher recurses once per quantifier or capture with no limit of its
+/// own: without the guard in `pattern.rs` these scripts overflow the thread's C stack and
+/// abort the whole process. Each form of call is refused with Lua 5.2's error instead.
+#[test]
+fn patterns_too_deep_for_the_c_stack_are_refused() {
+    let f = Fixture::new();
+    for call in [
+        "string.find(s, p)",
+        "s:find(p, 1)",
+        "string.match(s, p)",
+        "s:match(p)",
+        "string.gsub(s, p, '')",
+        "for m in string.gmatch(s, p) do end",
+        "s:gsub('(' .. p .. ')', '%1')",
+    ] {
+        let script = format!(
+            "require 'string'
+            function process_message()
+                local s, p = string.rep('a', 200000), string.rep('a?', 200000)
+                {call}
+                return 0
+            end"
+        );
+        let mut sb = f.start(Kind::Filter, &script);
+        let e = run(&mut sb, &sample()).unwrap_err().0;
+        assert!(e.ends_with("pattern too complex"), "{call}: {e}");
+    }
+}
+
+/// A script recursing through `pcall` until Lua's C-call limit gets Lua's error, caught by
+/// its own `pcall`s, and the sandbox goes on.
+#[test]
+fn recursion_through_pcall_stops_at_the_c_call_limit() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        "local depth, first
+        local function f()
+            depth = depth + 1
+            local ok, e = pcall(f)
+            if not ok and not first then first = e end
+        end
+        function process_message()
+            depth, first = 0, nil
+            f()
+            add_to_payload(tostring(first), ' ', tostring(depth > 100))
+            inject_payload()
+            return 0
+        end",
+    );
+    for _ in 0..2 {
+        let out = run(&mut sb, &sample()).unwrap();
+        assert_eq!(payloads(&out), ["C stack overflow true"]);
+    }
+}
+
+/// The deepest pattern the guard lets through matches (on this test thread's stack, which is
+/// no larger than a plugin thread's), and a plain `find` is not a pattern at all.
+#[test]
+fn patterns_up_to_the_limit_still_match() {
+    let f = Fixture::new();
+    let n = crate::pattern::MAX_PATTERN_ITEMS;
+    let script = format!(
+        "require 'string'
+        function process_message()
+            local s, p = string.rep('a', {n}), string.rep('a?', {n})
+            local i, j = string.find(s, '^' .. p .. '$')
+            local q = string.rep('a?', {n} + 1)
+            local k = string.find('x' .. q, q, 1, true)
+            local ok, e = pcall(string.find, s, q)
+            add_to_payload(i, ' ', j, ' ', k, ' ', tostring(ok), ' ', e)
+            inject_payload()
+            return 0
+        end"
+    );
+    let mut sb = f.start(Kind::Filter, &script);
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        payloads(&out),
+        [format!("1 {n} 2 false pattern too complex")]
+    );
+}
+
 #[test]
 fn environment_has_only_the_base_library_until_required() {
     let f = Fixture::new();

@@ -20,6 +20,7 @@ mod process;
 mod producers;
 mod rotation;
 mod sandbox;
+mod sandbox_hostile;
 mod sandbox_manager;
 mod signals;
 mod tcp;
