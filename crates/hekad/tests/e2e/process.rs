@@ -17,13 +17,6 @@ fn output(name: &str, matcher: &str, file: &str) -> String {
     )
 }
 
-fn string_field(m: &Message, name: &str) -> Option<String> {
-    match m.field_value(name.as_bytes()).flatten() {
-        Some(FieldValue::String(s)) => Some(String::from_utf8_lossy(s).into_owned()),
-        _ => None,
-    }
-}
-
 fn int_field(m: &Message, name: &str) -> Option<i64> {
     match m.field_value(name.as_bytes()).flatten() {
         Some(FieldValue::Integer(i)) => Some(i),

@@ -7,16 +7,9 @@
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 
-use heka_message::{FieldValue, Message};
+use heka_message::FieldValue;
 
 use crate::support::*;
-
-fn string_field(m: &Message, name: &str) -> Option<String> {
-    match m.field_value(name.as_bytes()).flatten() {
-        Some(FieldValue::String(s)) => Some(String::from_utf8_lossy(s).into_owned()),
-        _ => None,
-    }
-}
 
 const KV_DECODER: &str = r#"
 local l = require "lpeg"
@@ -89,7 +82,7 @@ flush_count = 1
     assert!(h.stop().success(), "{}", h.stderr());
 }
 
-const COUNTER: &str = r#"
+pub(crate) const COUNTER: &str = r#"
 count = 0
 function process_message()
     count = count + 1

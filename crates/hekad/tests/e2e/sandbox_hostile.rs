@@ -6,27 +6,8 @@
 
 use std::net::UdpSocket;
 
-use heka_message::{FieldValue, Message};
-
+use crate::sandbox::COUNTER;
 use crate::support::*;
-
-fn string_field(m: &Message, name: &str) -> Option<String> {
-    match m.field_value(name.as_bytes()).flatten() {
-        Some(FieldValue::String(s)) => Some(String::from_utf8_lossy(s).into_owned()),
-        _ => None,
-    }
-}
-
-const COUNTER: &str = r#"
-count = 0
-function process_message()
-    count = count + 1
-    return 0
-end
-function timer_event(ns)
-    inject_payload("txt", "count", count)
-end
-"#;
 
 /// The hostile filters: name, script, and the end of the termination text each must get.
 const HOSTILE: &[(&str, &str, &str)] = &[

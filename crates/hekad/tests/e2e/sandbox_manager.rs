@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use heka_message::signing::{HmacHash, SigningConfig};
-use heka_message::{Field, FieldValue, Message};
+use heka_message::{Field, Message};
 
 use crate::support::*;
 
@@ -80,13 +80,6 @@ type = "SandboxFilter"
 message_matcher = "Type == 'e2e.spin'"
 instruction_limit = 100000000
 "#;
-
-fn string_field(m: &Message, name: &str) -> Option<String> {
-    match m.field_value(name.as_bytes()).flatten() {
-        Some(FieldValue::String(s)) => Some(String::from_utf8_lossy(s).into_owned()),
-        _ => None,
-    }
-}
 
 /// Everything hekad logged so far.
 fn log(h: &Hekad) -> String {

@@ -6,7 +6,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, Message, framing};
+use heka_message::{DEFAULT_MAX_MESSAGE_SIZE, FieldValue, Message, framing};
 
 /// Waits until `f` returns `Some`, failing the test after `secs` seconds.
 pub(crate) fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
@@ -237,4 +237,12 @@ pub(crate) fn test_message(i: usize) -> Message {
         .integer_field("seq", i as i64)
         .string_field("kind", "test")
         .build()
+}
+
+/// A string field's value (lossy UTF-8), if the message has one.
+pub(crate) fn string_field(m: &Message, name: &str) -> Option<String> {
+    match m.field_value(name.as_bytes()).flatten() {
+        Some(FieldValue::String(s)) => Some(String::from_utf8_lossy(s).into_owned()),
+        _ => None,
+    }
 }
