@@ -45,7 +45,9 @@ use heka_pipeline::registry::{BuildContext, InputSpec, Link};
 use serde::Deserialize;
 
 use super::stat_accum::SINK_WHAT;
-use crate::support::net::{DatagramNet, DatagramSocket, Family, check_address};
+use crate::support::net::{
+    DatagramNet, DatagramSocket, Family, check_address, start_datagram_input,
+};
 use crate::support::stats::{LogLimit, Refused, StatSink, parse_datagram};
 
 /// Read buffer: the largest UDP payload fits.
@@ -207,32 +209,9 @@ impl Input for StatsdInput {
         })?;
         // First of all, so that a StatAccumInput stopping now waits for what we read.
         let user = sink.attach();
-        // The socket closes when `run` returns, so a restarted instance can bind again.
-        let socket = self
-            .socket
-            .take()
-            .ok_or_else(|| ProcessError::Fatal("socket already used".into()))?;
-        if let Some(a) = socket.local_addr() {
-            ctx.listening_on(&a.to_string());
-        }
-        let closer = socket
-            .closer()
-            .map_err(|e| ProcessError::Fatal(format!("can't clone socket: {e}")))?;
-        let closer = std::sync::Arc::new(parking_lot::Mutex::new(Some(closer)));
-        {
-            let closer = closer.clone();
-            ctx.on_stop(move || {
-                if let Some(c) = closer.lock().take() {
-                    c.close();
-                }
-            });
-        }
+        let (socket, _closer) = start_datagram_input(&mut self.socket, ctx)?;
         if let Err(e) = socket.set_recv_buffer(RECV_BUFFER) {
             tracing::debug!(input = %ctx.name(), "can't enlarge the receive buffer: {e}");
-        }
-        // Shutting the socket down wakes a blocked receive on Linux; the timeout is a backstop.
-        if let Err(e) = socket.set_read_timeout(Some(Duration::from_secs(1))) {
-            tracing::warn!(input = %ctx.name(), "can't set a read timeout: {e}");
         }
         let mut tally = Tally::new();
         let mut buf = vec![0u8; MAX_DATAGRAM.max(self.max_msg_size)];
@@ -273,7 +252,6 @@ impl Input for StatsdInput {
             }
         }
         drop(user);
-        closer.lock().take();
         if tally.bad_lines + tally.cut + tally.undelivered > 0 {
             tracing::info!(
                 input = %ctx.name(),

@@ -32,7 +32,7 @@ use heka_pipeline::plugin::{Input, InputContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, InputSpec};
 use serde::Deserialize;
 
-use crate::support::net::{DatagramNet, DatagramSocket, check_address};
+use crate::support::net::{DatagramNet, DatagramSocket, check_address, start_datagram_input};
 
 /// Largest datagram read (the largest UDP payload fits).
 const MAX_DATAGRAM: usize = 65536;
@@ -97,31 +97,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
 
 impl Input for UdpInput {
     fn run(&mut self, ctx: &mut InputContext) -> Result<(), ProcessError> {
-        // The socket closes when `run` returns, so a restarted instance can bind again.
-        let socket = self
-            .socket
-            .take()
-            .ok_or_else(|| ProcessError::Fatal("socket already used".into()))?;
-        if let Some(a) = socket.local_addr() {
-            ctx.listening_on(&a.to_string());
-        }
-        let closer = socket
-            .closer()
-            .map_err(|e| ProcessError::Fatal(format!("can't clone socket: {e}")))?;
-        let closer = std::sync::Arc::new(parking_lot::Mutex::new(Some(closer)));
-        {
-            let closer = closer.clone();
-            ctx.on_stop(move || {
-                if let Some(c) = closer.lock().take() {
-                    c.close();
-                }
-            });
-        }
-        // Shutting the socket down wakes a blocked receive on Linux; the timeout is a backstop
-        // for systems where it does not.
-        if let Err(e) = socket.set_read_timeout(Some(Duration::from_secs(1))) {
-            tracing::warn!(input = %ctx.name(), "can't set a read timeout: {e}");
-        }
+        let (socket, _closer) = start_datagram_input(&mut self.socket, ctx)?;
         let mut stream = ctx.stream()?;
         let message_type = Bytes::from(ctx.name().to_string());
         stream.set_decoration(Some(message_type.clone()), None);
@@ -159,7 +135,6 @@ impl Input for UdpInput {
             }
         }
         stream.finish();
-        closer.lock().take();
         Ok(())
     }
 }

@@ -56,7 +56,10 @@ use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
 use serde::Deserialize;
 
 use crate::support::gonum::{go_fields, parse_go_float, parse_go_uint32};
-use crate::support::net::{DatagramNet, DatagramSocket, Family, check_address, connect_tcp};
+use crate::support::net::{
+    DatagramNet, DatagramSocket, Family, PendingWrites, check_address, connect_tcp,
+    write_all_pending,
+};
 
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -302,41 +305,28 @@ impl CarbonOutput {
             self.send_udp(ctx.name());
             return Ok(());
         }
-        let mut wait = Duration::from_millis(10);
-        loop {
-            match self.write_tcp(&|| ctx.stopping()) {
-                Ok(()) => {
-                    if self.failing {
-                        tracing::info!(output = %ctx.name(), "delivering to {} again", self.address);
-                        self.failing = false;
-                    }
-                    return Ok(());
-                }
-                Err(e) => {
-                    if !self.failing {
-                        tracing::error!(output = %ctx.name(), "{e}; retrying");
-                        self.failing = true;
-                    } else {
-                        tracing::debug!(output = %ctx.name(), "{e}; retrying");
-                    }
-                    if ctx.stopping() {
-                        if ctx.shutdown_grace_over() {
-                            let n = self.ends.len();
-                            self.pending.clear();
-                            self.ends.clear();
-                            return Err(ProcessError::Drop(format!(
-                                "shutting down: {n} lines not delivered to {}: {e}",
-                                self.address
-                            )));
-                        }
-                        std::thread::sleep(wait);
-                    } else {
-                        ctx.sleep(wait);
-                    }
-                    wait = (wait * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
+        write_all_pending(self, ctx, "lines")
+    }
+}
+
+impl PendingWrites for CarbonOutput {
+    fn address(&self) -> &str {
+        &self.address
+    }
+
+    fn try_write(&mut self, stopping: &dyn Fn() -> bool) -> Result<(), String> {
+        self.write_tcp(stopping)
+    }
+
+    fn failing(&mut self) -> &mut bool {
+        &mut self.failing
+    }
+
+    fn drop_pending(&mut self) -> usize {
+        let n = self.ends.len();
+        self.pending.clear();
+        self.ends.clear();
+        n
     }
 }
 

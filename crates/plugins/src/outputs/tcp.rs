@@ -68,7 +68,9 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use serde::Deserialize;
 
-use crate::support::net::{Family, connect_tcp, resolve, set_keepalive};
+use crate::support::net::{
+    Family, PendingWrites, connect_tcp, resolve, set_keepalive, write_all_pending,
+};
 use crate::support::tls::TlsConfig;
 
 /// How long a connection attempt (and a TLS handshake) may take.
@@ -403,46 +405,6 @@ impl TcpOutput {
         }
     }
 
-    /// Writes everything pending, retrying with back-off; gives up only after hekad has been
-    /// stopping for [`SHUTDOWN_RETRY_GRACE`] (the runner's grace, on the same clock).
-    fn write_all_pending(&mut self, ctx: &OutputContext<'_>) -> Result<(), ProcessError> {
-        let mut wait = Duration::from_millis(10);
-        loop {
-            match self.write_pending(&|| ctx.stopping()) {
-                Ok(()) => {
-                    if self.failing {
-                        tracing::info!(output = %ctx.name(), "delivering to {} again", self.address);
-                        self.failing = false;
-                    }
-                    return Ok(());
-                }
-                Err(e) => {
-                    if !self.failing {
-                        tracing::error!(output = %ctx.name(), "{e}; retrying");
-                        self.failing = true;
-                    } else {
-                        tracing::debug!(output = %ctx.name(), "{e}; retrying");
-                    }
-                    if ctx.stopping() {
-                        if ctx.shutdown_grace_over() {
-                            let n = self.ends.len();
-                            self.pending.clear();
-                            self.ends.clear();
-                            return Err(ProcessError::Drop(format!(
-                                "shutting down: {n} messages not delivered to {}: {e}",
-                                self.address
-                            )));
-                        }
-                        std::thread::sleep(wait);
-                    } else {
-                        ctx.sleep(wait);
-                    }
-                    wait = (wait * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
-    }
-
     /// Appends the encoding of `pack` to `pending`; false when the encoder skipped it.
     fn encode(&mut self, pack: &Pack, ctx: &mut OutputContext<'_>) -> Result<bool, String> {
         let before = self.pending.len();
@@ -470,6 +432,27 @@ impl TcpOutput {
             self.pending.truncate(before);
         }
         r
+    }
+}
+
+impl PendingWrites for TcpOutput {
+    fn address(&self) -> &str {
+        &self.address
+    }
+
+    fn try_write(&mut self, stopping: &dyn Fn() -> bool) -> Result<(), String> {
+        self.write_pending(stopping)
+    }
+
+    fn failing(&mut self) -> &mut bool {
+        &mut self.failing
+    }
+
+    fn drop_pending(&mut self) -> usize {
+        let n = self.ends.len();
+        self.pending.clear();
+        self.ends.clear();
+        n
     }
 }
 
@@ -515,12 +498,12 @@ impl Output for TcpOutput {
     }
 
     fn flush(&mut self, ctx: &mut OutputContext<'_>) -> Result<bool, ProcessError> {
-        self.write_all_pending(ctx)?;
+        write_all_pending(self, ctx, "messages")?;
         Ok(true)
     }
 
     fn shutdown(&mut self, ctx: &mut OutputContext<'_>) -> Result<(), ProcessError> {
-        let r = self.write_all_pending(ctx);
+        let r = write_all_pending(self, ctx, "messages");
         if let Some(c) = self.conn.take() {
             c.close();
         }

@@ -776,3 +776,98 @@ mod tests {
         assert!(!p.exists());
     }
 }
+
+/// An output holding encoded bytes it has not yet written to one address: TcpOutput's
+/// messages, CarbonOutput's lines. [`write_all_pending`] retries it.
+pub(crate) trait PendingWrites {
+    /// Where the bytes go, for log lines.
+    fn address(&self) -> &str;
+    /// Tries once to write everything pending; `stopping` tells a blocked write to give up.
+    fn try_write(&mut self, stopping: &dyn Fn() -> bool) -> Result<(), String>;
+    /// Whether the last attempt failed (so only the first failure is an error in the log).
+    fn failing(&mut self) -> &mut bool;
+    /// Drops everything pending; returns how many messages or lines that was.
+    fn drop_pending(&mut self) -> usize;
+}
+
+/// Writes everything `w` has pending, retrying with back-off (10 ms doubling to 1 s); gives up
+/// and drops the rest only after hekad has been stopping for the runner's shutdown grace.
+/// `unit` names what is pending in the error ("messages", "lines").
+pub(crate) fn write_all_pending(
+    w: &mut impl PendingWrites,
+    ctx: &heka_pipeline::plugin::OutputContext<'_>,
+    unit: &str,
+) -> Result<(), heka_pipeline::plugin::ProcessError> {
+    let mut wait = Duration::from_millis(10);
+    loop {
+        let e = match w.try_write(&|| ctx.stopping()) {
+            Ok(()) => {
+                if std::mem::take(w.failing()) {
+                    tracing::info!(output = %ctx.name(), "delivering to {} again", w.address());
+                }
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        if std::mem::replace(w.failing(), true) {
+            tracing::debug!(output = %ctx.name(), "{e}; retrying");
+        } else {
+            tracing::error!(output = %ctx.name(), "{e}; retrying");
+        }
+        if ctx.stopping() {
+            if ctx.shutdown_grace_over() {
+                let n = w.drop_pending();
+                return Err(heka_pipeline::plugin::ProcessError::Drop(format!(
+                    "shutting down: {n} {unit} not delivered to {}: {e}",
+                    w.address()
+                )));
+            }
+            std::thread::sleep(wait);
+        } else {
+            ctx.sleep(wait);
+        }
+        wait = (wait * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Takes a datagram input's bound socket for one run of the input: announces its address,
+/// has hekad's stop close it (which wakes a blocked receive on Linux), and sets a one-second
+/// read timeout as a backstop where closing does not wake it. Keep the returned guard for the
+/// run: dropping it releases the stop's handle, so the socket closes when the run ends and a
+/// restarted instance can bind again.
+pub(crate) fn start_datagram_input(
+    slot: &mut Option<DatagramSocket>,
+    ctx: &mut heka_pipeline::plugin::InputContext,
+) -> Result<(DatagramSocket, StopCloser), heka_pipeline::plugin::ProcessError> {
+    use heka_pipeline::plugin::ProcessError;
+    let socket = slot
+        .take()
+        .ok_or_else(|| ProcessError::Fatal("socket already used".into()))?;
+    if let Some(a) = socket.local_addr() {
+        ctx.listening_on(&a.to_string());
+    }
+    let closer = socket
+        .closer()
+        .map_err(|e| ProcessError::Fatal(format!("can't clone socket: {e}")))?;
+    let guard = StopCloser(std::sync::Arc::new(parking_lot::Mutex::new(Some(closer))));
+    let on_stop = guard.0.clone();
+    ctx.on_stop(move || {
+        if let Some(c) = on_stop.lock().take() {
+            c.close();
+        }
+    });
+    if let Err(e) = socket.set_read_timeout(Some(Duration::from_secs(1))) {
+        tracing::warn!(input = %ctx.name(), "can't set a read timeout: {e}");
+    }
+    Ok((socket, guard))
+}
+
+/// Holds the handle hekad's stop uses to close a datagram input's socket; see
+/// [`start_datagram_input`].
+pub(crate) struct StopCloser(std::sync::Arc<parking_lot::Mutex<Option<Closer>>>);
+
+impl Drop for StopCloser {
+    fn drop(&mut self) {
+        self.0.lock().take();
+    }
+}
