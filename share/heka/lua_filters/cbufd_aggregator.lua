@@ -87,6 +87,8 @@ function process_message()
 end
 
 function timer_event(ns)
+    -- format() sets how the buffer is written from then on, so each output
+    -- names its format.
     for name, entry in pairs(cbufs) do
         if anomaly_config then
             local msg, annotations = anomaly.detect(ns, name, entry.cbuf, anomaly_config)
@@ -94,9 +96,9 @@ function timer_event(ns)
                 alert.queue(ns, msg)
                 annotation.concat(name, annotations)
             end
-            inject_payload("cbuf", name, annotation.prune(name, ns), entry.cbuf)
+            inject_payload("cbuf", name, annotation.prune(name, ns), entry.cbuf:format("cbuf"))
         else
-            inject_payload("cbuf", name, entry.cbuf)
+            inject_payload("cbuf", name, entry.cbuf:format("cbuf"))
         end
         if enable_delta then
             inject_payload("cbufd", name, entry.cbuf:format("cbufd"))
