@@ -46,7 +46,7 @@ local anomaly = require "anomaly"
 local enable_delta = read_config("enable_delta") or false
 local anomaly_config = anomaly.parse_config(read_config("anomaly_config"))
 
--- payload name -> {header = <decoded header>, cbuf = <circular buffer>}
+-- payload name -> circular buffer (the layout Heka's preserved files have)
 cbufs = {}
 
 local function create(name, data)
@@ -58,27 +58,26 @@ local function create(name, data)
         cb:set_header(col, info.name, info.unit, info.aggregation)
     end
     annotation.set_prune(name, h.rows * h.seconds_per_row * 1e9)
-    local entry = {header = h, cbuf = cb}
-    cbufs[name] = entry
-    return entry
+    cbufs[name] = cb
+    return cb
 end
 
 function process_message()
     local data = cbufd.grammar:match(read_message("Payload") or "")
     if not data then return -1 end
     local name = read_message("Fields[payload_name]") or ""
-    local entry = cbufs[name] or create(name, data)
-    if not entry then return -1 end
+    local cb = cbufs[name] or create(name, data)
+    if not cb then return -1 end
 
-    local info = entry.header.column_info
+    local _, columns = cb:get_configuration()
     for _, row in ipairs(data) do
         for col, v in ipairs(row) do
-            local column = info[col]
-            if column and v == v then
-                if column.aggregation == "sum" then
-                    entry.cbuf:add(row.time, col, v)
-                elseif column.aggregation == "min" or column.aggregation == "max" then
-                    entry.cbuf:set(row.time, col, v)
+            if col <= columns and v == v then
+                local _, _, aggregation = cb:get_header(col)
+                if aggregation == "sum" then
+                    cb:add(row.time, col, v)
+                elseif aggregation == "min" or aggregation == "max" then
+                    cb:set(row.time, col, v)
                 end
             end
         end
@@ -89,19 +88,21 @@ end
 function timer_event(ns)
     -- format() sets how the buffer is written from then on, so each output
     -- names its format.
-    for name, entry in pairs(cbufs) do
+    for name, cb in pairs(cbufs) do
         if anomaly_config then
-            local msg, annotations = anomaly.detect(ns, name, entry.cbuf, anomaly_config)
-            if msg then
-                alert.queue(ns, msg)
-                annotation.concat(name, annotations)
+            if not alert.throttled(ns) then
+                local msg, annotations = anomaly.detect(ns, name, cb, anomaly_config)
+                if msg then
+                    alert.queue(ns, msg)
+                    annotation.concat(name, annotations)
+                end
             end
-            inject_payload("cbuf", name, annotation.prune(name, ns), entry.cbuf:format("cbuf"))
+            inject_payload("cbuf", name, annotation.prune(name, ns), cb:format("cbuf"))
         else
-            inject_payload("cbuf", name, entry.cbuf:format("cbuf"))
+            inject_payload("cbuf", name, cb:format("cbuf"))
         end
         if enable_delta then
-            inject_payload("cbufd", name, entry.cbuf:format("cbufd"))
+            inject_payload("cbufd", name, cb:format("cbufd"))
         end
     end
     alert.send_queue(ns)

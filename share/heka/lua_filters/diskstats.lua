@@ -39,27 +39,24 @@ local anomaly_config = anomaly.parse_config(read_config("anomaly_config"))
 -- rows or TickerInterval makes them again).
 last_run = {rows = nil, sec_per_row = nil}
 
-local function field_names(names)
-    local fields = {}
-    for i, name in ipairs(names) do fields[i] = "Fields[" .. name .. "]" end
-    return fields
+-- The layout Heka's preserved files have: per graph its title, field names,
+-- "Fields[...]" keys, unit, aggregation, buffer and (for the counters) the
+-- previous values.
+stats = {
+    {title = "Disk Stats", unit = "", aggregation = "none", cbuf = nil, last_value = {},
+     fields = {"WritesCompleted", "ReadsCompleted", "SectorsWritten", "SectorsRead",
+               "WritesMerged", "ReadsMerged"}},
+    {title = "Time doing IO", unit = "ms", aggregation = "max", cbuf = nil,
+     fields = {"TimeWriting", "TimeReading", "TimeDoingIO", "WeightedTimeDoingIO"}},
+}
+for _, stat in ipairs(stats) do
+    stat.msg_fields = {}
+    for i, name in ipairs(stat.fields) do stat.msg_fields[i] = "Fields[" .. name .. "]" end
 end
 
-local counter_names = {"WritesCompleted", "ReadsCompleted", "SectorsWritten",
-    "SectorsRead", "WritesMerged", "ReadsMerged"}
-local time_names = {"TimeWriting", "TimeReading", "TimeDoingIO", "WeightedTimeDoingIO"}
-
-stats = {
-    {title = "Disk Stats", names = counter_names, unit = "", aggregation = "none",
-     cbuf = nil, last_value = {}},
-    {title = "Time doing IO", names = time_names, unit = "ms", aggregation = "max",
-     cbuf = nil},
-}
-local fields = {field_names(counter_names), field_names(time_names)}
-
 local function make(stat, sec_per_row)
-    local cb = circular_buffer.new(rows, #stat.names, sec_per_row)
-    for i, name in ipairs(stat.names) do
+    local cb = circular_buffer.new(rows, #stat.fields, sec_per_row)
+    for i, name in ipairs(stat.fields) do
         cb:set_header(i, name, stat.unit, stat.aggregation)
     end
     annotation.set_prune(stat.title, rows * sec_per_row * 1e9)
@@ -82,14 +79,15 @@ function process_message()
         make(counters, sec_per_row)
     end
 
-    for col, field in ipairs(fields[2]) do
+    for col, field in ipairs(times.msg_fields) do
         local v = read_message(field)
         if type(v) ~= "number" then return -1 end
         times.cbuf:set(ts, col, v)
     end
-    for col, field in ipairs(fields[1]) do
+    for col, field in ipairs(counters.msg_fields) do
         local v = read_message(field)
         if type(v) ~= "number" then return -1 end
+        counters.last_value = counters.last_value or {}
         local last = counters.last_value[col]
         if last then counters.cbuf:set(ts, col, v - last) end
         counters.last_value[col] = v
