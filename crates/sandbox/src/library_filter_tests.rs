@@ -34,8 +34,10 @@ fn start_error(name: &str, config: &str) -> String {
 
 /// A message at `ts` ns with `fields`.
 fn message(ts: i64, fields: Vec<Field>) -> Message {
-    let mut m = Message::default();
-    m.timestamp = ts;
+    let mut m = Message {
+        timestamp: ts,
+        ..Default::default()
+    };
     for f in fields {
         m.add_field(f);
     }
@@ -760,6 +762,29 @@ fn cbufd_aggregator_sums_deltas_and_emits_its_own() {
     );
     let out = tick(&mut f, 0);
     assert_eq!(out.len(), 1, "no changes, no delta: {out:?}");
+}
+
+#[test]
+fn cbufd_aggregator_keeps_its_buffers_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("agg.data");
+    let mut f = start("cbufd_aggregator.lua", "", Some(&data));
+    let h = header(T0 - 120, 3, 60, &AGG_COLUMNS);
+    // A cell beyond the header's columns is skipped.
+    let a = format!("{h}\n{T0}\t5\t100\t1\t9\n");
+    assert_eq!(process(&mut f, cbufd_message("a", "Web", &a)).0, 0);
+    let before = tick(&mut f, 0);
+    assert!(before[0].2.ends_with("\n5\t100\tnan\n"), "{before:?}");
+    f.stop().unwrap();
+    let saved = std::fs::read_to_string(&data).unwrap();
+    assert!(
+        saved.contains(r#"_G["cbufs"]["Web"]"#),
+        "Heka's layout: {saved}"
+    );
+    let mut f = start("cbufd_aggregator.lua", "", Some(&data));
+    assert_eq!(tick(&mut f, 0), before);
+    assert_eq!(process(&mut f, cbufd_message("b", "Web", &a)).0, 0);
+    assert!(tick(&mut f, 0)[0].2.ends_with("\n10\t100\tnan\n"));
 }
 
 #[test]
