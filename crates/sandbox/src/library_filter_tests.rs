@@ -1200,3 +1200,120 @@ fn procstat_turns_counters_into_cpu_percentages() {
     let want: Vec<(String, f64)> = want.iter().map(|(n, v)| (n.to_string(), *v)).collect();
     assert_eq!(fields, want);
 }
+
+/// Every graph filter with `anomaly_config` sends its annotations line before the graph and
+/// alerts on what the config finds (here `roc` on data that stops: "no new data").
+#[test]
+fn graph_filters_annotate_and_alert_with_anomaly_config() {
+    let base = 1_000_000 * 60;
+    let cases: [(&str, &str, &str, Vec<Field>); 7] = [
+        (
+            "http_status.lua",
+            "HTTP Status",
+            "",
+            vec![Field::new_double("status", 101.0)],
+        ),
+        (
+            "stat_graph.lua",
+            "Stats",
+            "stats = 'n'\nstat_labels = 'n'",
+            vec![Field::new_double("n", 1.0)],
+        ),
+        (
+            "heka_memstat.lua",
+            "Stats",
+            "",
+            vec![Field::new_integer("HeapSys", 1)],
+        ),
+        (
+            "loadavg.lua",
+            "LoadAvg Stats",
+            "",
+            ["1MinAvg", "5MinAvg", "15MinAvg", "NumProcesses"]
+                .iter()
+                .map(|n| Field::new_double(*n, 1.0))
+                .collect(),
+        ),
+        (
+            "memstats.lua",
+            "Memory Stats",
+            "",
+            [
+                "MemFree",
+                "Cached",
+                "Active",
+                "Inactive",
+                "VmallocUsed",
+                "Shmem",
+                "SwapCached",
+                "SwapFree",
+                "SwapTotal",
+            ]
+            .iter()
+            .map(|n| Field::new_double(*n, 1.0))
+            .collect(),
+        ),
+        (
+            "mysql_slow_query.lua",
+            "Statistics",
+            "",
+            ["Query_time", "Lock_time", "Rows_examined", "Rows_sent"]
+                .iter()
+                .map(|n| Field::new_double(*n, 1.0))
+                .collect(),
+        ),
+        (
+            "diskstats.lua",
+            "Time doing IO",
+            "",
+            [
+                "WritesCompleted",
+                "ReadsCompleted",
+                "SectorsWritten",
+                "SectorsRead",
+                "WritesMerged",
+                "ReadsMerged",
+                "TimeWriting",
+                "TimeReading",
+                "TimeDoingIO",
+                "WeightedTimeDoingIO",
+            ]
+            .iter()
+            .map(|n| Field::new_double(*n, 1.0))
+            .chain([Field::new_integer("TickerInterval", 60)])
+            .collect(),
+        ),
+    ];
+    for (script, title, extra, fields) in cases {
+        // stat_graph graphs Fields[timestamp] (seconds), the others Timestamp.
+        let config = format!(
+            "rows = 10\nsec_per_row = 60\n{extra}\nanomaly_config = 'roc(\"{title}\", 1, 2, 0, 1.5, true, false)'"
+        );
+        let mut f = start(script, &config, None);
+        for minute in 0..4 {
+            let ts = base + minute * 60;
+            let mut fs = fields.clone();
+            fs.push(Field::new_integer("timestamp", ts));
+            assert_eq!(process(&mut f, message(ts * S, fs)).0, 0, "{script}");
+        }
+        // Two silent minutes later the current window has no data, the previous one had.
+        let out = tick(&mut f, (base + 6 * 60) * S);
+        let want = format!("{title} - algorithm: roc col: 1 msg: no new data");
+        let alerts: Vec<_> = out.iter().filter(|p| p.0 == "alert").collect();
+        assert_eq!(alerts, [&alert(&want)], "{script}: {out:?}");
+        let graph = out
+            .iter()
+            .find(|(kind, name, _)| kind == "cbuf" && name == title)
+            .unwrap_or_else(|| panic!("{script}: {out:?}"));
+        let (annotations, cbuf) = graph.2.split_once('\n').unwrap();
+        let json: serde_json::Value = serde_json::from_str(annotations).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"annotations": [{
+                "x": (base + 6 * 60) * 1000, "col": 1, "shortText": "A", "text": "no new data"
+            }]}),
+            "{script}"
+        );
+        assert!(cbuf.starts_with("{\"time\":"), "{script}: {cbuf}");
+    }
+}
