@@ -37,7 +37,7 @@ local DAY_NS = 86400 * 1e9
 
 items = {}       -- value -> count
 items_size = 0
-day = 0          -- the UTC day of the last reset
+last_reset = 0   -- the UTC day of the last reset
 
 function process_message()
     local item = read_message(variable)
@@ -45,9 +45,9 @@ function process_message()
 
     if reset_days > 0 then
         local today = math.floor(read_message("Timestamp") / DAY_NS)
-        if today < day then return 0 end
-        if today - day >= reset_days then
-            day = today
+        if today < last_reset then return 0 end
+        if today - last_reset >= reset_days then
+            last_reset = today
             items = {}
             items_size = 0
         end
