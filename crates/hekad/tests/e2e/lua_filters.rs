@@ -509,3 +509,98 @@ rows = 3
     }
     assert!(h.stop().success(), "{}", h.stderr());
 }
+
+/// Two readings of the real `/proc/stat`, sent as the linux_procstat decoder makes them (one
+/// double-array field per line), → procstat: each CPU's busy percentage of the ticks between
+/// them, in a `heka.sandbox.procstat` message.
+#[test]
+fn procstat_computes_cpu_use_from_real_proc_stat() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let mut h = Hekad::start(&format!(
+        r#"
+[hekad]
+share_dir = "{share}"
+
+[tcp]
+type = "TcpInput"
+address = "127.0.0.1:0"
+
+[ProcStatFilter]
+type = "SandboxFilter"
+filename = "lua_filters/procstat.lua"
+message_matcher = "Type == 'stats.procstat'"
+
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'heka.sandbox.procstat'"
+path = "{d}/out.log"
+encoder = "ProtobufEncoder"
+flush_count = 1
+"#,
+        share = share_dir().display()
+    ));
+    let port = h.listening("tcp");
+    // /proc/stat as lines of (key, values).
+    let read = || -> Vec<(String, Vec<f64>)> {
+        std::fs::read_to_string("/proc/stat")
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                let key = words.next()?.to_string();
+                let values: Vec<f64> = words.map(|w| w.parse().unwrap()).collect();
+                Some((key, values))
+            })
+            .collect()
+    };
+    let message = |lines: &[(String, Vec<f64>)]| {
+        let mut b = heka_client::MessageBuilder::new()
+            .message_type("stats.procstat")
+            .payload("(the /proc/stat text)");
+        for (key, values) in lines {
+            let mut f = heka_message::Field::new_double(key.clone(), values[0]);
+            f.value_double.extend_from_slice(&values[1..]);
+            b = b.add_field(f);
+        }
+        b.build()
+    };
+    let first = read();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = read();
+    let mut tx = heka_client::TcpSender::connect(&format!("127.0.0.1:{port}")).unwrap();
+    tx.send(&message(&first)).unwrap();
+    tx.send(&message(&second)).unwrap();
+    tx.flush().unwrap();
+
+    let got = wait_framed(&dir.path().join("out.log"), 1);
+    assert_eq!(got.len(), 1, "the first message only primes: {got:#?}");
+    let m = &got[0];
+    assert_eq!(m.logger_bytes(), b"ProcStatFilter");
+    assert_eq!(m.payload_bytes(), b"(the /proc/stat text)");
+    let fields: BTreeMap<String, f64> = m
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                String::from_utf8_lossy(&f.name).into_owned(),
+                f.value_double[0],
+            )
+        })
+        .collect();
+    let mut want = BTreeMap::new();
+    for ((key, old), (_, new)) in first.iter().zip(&second) {
+        if !key.starts_with("cpu") || old.len() != new.len() {
+            continue;
+        }
+        let deltas: Vec<f64> = new.iter().zip(old).map(|(n, o)| n - o).collect();
+        let ticks: f64 = deltas.iter().sum();
+        if ticks > 0.0 {
+            let busy = ((1.0 - deltas[3] / ticks) * 100.0 - 0.5).ceil();
+            want.insert(format!("{key}_percent"), busy);
+        }
+    }
+    assert!(want.contains_key("cpu_percent"), "{want:?}");
+    assert_eq!(fields, want);
+    assert!(h.stop().success(), "{}", h.stderr());
+}
