@@ -789,7 +789,8 @@ fn cbufd_aggregator_keeps_its_buffers_across_a_restart() {
 
 #[test]
 fn cbufd_host_aggregator_graphs_each_column_per_host() {
-    let config = "max_hosts = 2\nrows = 2\nhost_expiration = 60";
+    // rows differs from max_hosts: Heka compared the host count with rows.
+    let config = "max_hosts = 2\nrows = 3\nhost_expiration = 60";
     let mut f = start("cbufd_host_aggregator.lua", config, None);
     let h = header(T0 - 120, 3, 60, &AGG_COLUMNS);
     let delta = |v: i64| format!("{h}\n{T0}\t{v}\t{}\t1\n", v * 10);
@@ -810,8 +811,8 @@ fn cbufd_host_aggregator_graphs_each_column_per_host() {
     let graph = |unit: &str, agg: &str, row: &str| {
         let cols = [("web1", unit, agg), ("web2", unit, agg)];
         format!(
-            "{opts}\n{}\nnan\tnan\n{row}\n",
-            header(T0 - 60, 2, 60, &cols)
+            "{opts}\n{}\nnan\tnan\nnan\tnan\n{row}\n",
+            header(T0 - 120, 3, 60, &cols)
         )
     };
     assert_eq!(
@@ -832,7 +833,7 @@ fn cbufd_host_aggregator_graphs_each_column_per_host() {
                 "Web (Ignored)".into(),
                 // Nothing was ever written to it, so it never moved from time 0.
                 graph("count", "none", "nan\tnan")
-                    .replace(&format!(r#""time":{}"#, T0 - 60), r#""time":0"#)
+                    .replace(&format!(r#""time":{}"#, T0 - 120), r#""time":0"#)
             ),
         ]
     );
