@@ -9,11 +9,11 @@ use heka_pipeline::pack::Pack;
 use crate::{InjectBudget, Injection, Kind, Limits, Sandbox, Settings};
 
 /// The repository's `share/heka`.
-fn share_dir() -> PathBuf {
+pub(crate) fn share_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../share/heka")
 }
 
-fn settings(kind: Kind, script: PathBuf, config: toml::Table) -> Settings {
+pub(crate) fn settings(kind: Kind, script: PathBuf, config: toml::Table) -> Settings {
     Settings {
         kind,
         script,
