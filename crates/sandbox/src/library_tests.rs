@@ -9,11 +9,11 @@ use heka_pipeline::pack::Pack;
 use crate::{InjectBudget, Injection, Kind, Limits, Sandbox, Settings};
 
 /// The repository's `share/heka`.
-fn share_dir() -> PathBuf {
+pub(crate) fn share_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../share/heka")
 }
 
-fn settings(kind: Kind, script: PathBuf, config: toml::Table) -> Settings {
+pub(crate) fn settings(kind: Kind, script: PathBuf, config: toml::Table) -> Settings {
     Settings {
         kind,
         script,
@@ -27,7 +27,7 @@ fn settings(kind: Kind, script: PathBuf, config: toml::Table) -> Settings {
 
 /// Runs `checks` (Lua using `check(got, want, what)`) in a filter's `process_message` with the
 /// library's modules on the path; fails with the first mismatch.
-fn lua_checks(checks: &str) {
+pub(crate) fn lua_checks(checks: &str) {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("checks.lua");
     std::fs::write(
