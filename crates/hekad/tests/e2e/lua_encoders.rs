@@ -532,3 +532,78 @@ flush_count = 1
     );
     assert!(!h.stderr().contains("rror"), "{}", h.stderr());
 }
+
+#[test]
+fn statmetric_influx_encodes_stat_accum_input_fields() {
+    let config = r#"
+[hekad]
+share_dir = "SHARE"
+
+[StatsdInput]
+address = "127.0.0.1:0"
+
+[StatAccumInput]
+ticker_interval = 1
+emit_in_fields = true
+
+[statmetric-influx-encoder]
+type = "SandboxEncoder"
+filename = "lua_encoders/statmetric_influx.lua"
+
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'heka.statmetric'"
+path = "{dir}/stats.json"
+encoder = "statmetric-influx-encoder"
+flush_count = 1
+"#
+    .replace("SHARE", &share_dir().display().to_string());
+    let mut h = Hekad::start(&config);
+    let port = h.listening("StatsdInput");
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"a:3|c\ng1:42|g\nt1:10|ms\nt1:20|ms", ("127.0.0.1", port))
+        .unwrap();
+    let started = now_ns() / 1_000_000;
+    // FileOutput writes the JSON arrays one after the other; find the flush with our stats.
+    let series = wait_for("a flush with the stats sent", 20, || {
+        let text = std::fs::read_to_string(h.path("stats.json")).ok()?;
+        serde_json::Deserializer::from_str(&text)
+            .into_iter::<serde_json::Value>()
+            .map_while(Result::ok)
+            .find(|v| v.to_string().contains(r#""name":"stats.counters.a.count""#))
+    });
+    let mut values = BTreeMap::new();
+    let mut time = None;
+    for s in series.as_array().unwrap() {
+        assert_eq!(s["columns"], serde_json::json!(["time", "value"]), "{s}");
+        let point = s["points"][0].as_array().unwrap();
+        assert_eq!(s["points"].as_array().unwrap().len(), 1, "{s}");
+        let t = point[0].as_i64().unwrap();
+        assert_eq!(*time.get_or_insert(t), t, "one timestamp per flush: {s}");
+        values.insert(
+            s["name"].as_str().unwrap().to_string(),
+            point[1].as_f64().unwrap(),
+        );
+    }
+    let t = time.unwrap();
+    assert!(t % 1000 == 0 && (t - started).abs() < 60_000, "{t} ms");
+    let want: BTreeMap<String, f64> = [
+        ("stats.counters.a.rate", 3.0),
+        ("stats.counters.a.count", 3.0),
+        ("stats.gauges.g1", 42.0),
+        ("stats.timers.t1.count", 2.0),
+        ("stats.timers.t1.count_ps", 2.0),
+        ("stats.timers.t1.lower", 10.0),
+        ("stats.timers.t1.upper", 20.0),
+        ("stats.timers.t1.sum", 30.0),
+        ("stats.timers.t1.mean", 15.0),
+        ("stats.timers.t1.mean_90", 15.0),
+        ("stats.timers.t1.upper_90", 20.0),
+        ("stats.statsd.numStats", 3.0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(values, want);
+    assert!(!h.stderr().contains("rror"), "{}", h.stderr());
+}
