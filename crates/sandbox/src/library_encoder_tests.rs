@@ -519,6 +519,36 @@ fn cbuf_librato_sends_the_rows_elapsed() {
 }
 
 #[test]
+fn cbuf_librato_keeps_its_last_times_with_preserve_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_preserved = || {
+        let mut s = settings(
+            Kind::Encoder,
+            share_dir().join("lua_encoders/cbuf_librato.lua"),
+            toml::Table::new(),
+        );
+        s.preservation = Some(dir.path().join("librato.data"));
+        Sandbox::start(s).unwrap()
+    };
+    let mut m = heka_test_message();
+    m.set_payload(CBUF_1);
+    let mut sb = start_preserved();
+    assert_eq!(encode_with(&mut sb, &m).status, 0);
+    sb.stop().unwrap();
+    // After a restart the same buffer is a duplicate: no row is sent twice.
+    let mut sb = start_preserved();
+    assert_eq!(encode_with(&mut sb, &m).status, -2);
+    // One row later: only the row that became complete (the buffer's 4th) is sent.
+    m.set_payload(CBUF_1.replace("1410823460", "1410823465"));
+    let out = encode_with(&mut sb, &m);
+    let cols = ["200", "300", "400", "500", "UNKNOWN"];
+    let want: Vec<_> = (0..5u32)
+        .map(|c| (16 + c, 1410823480, cols[c as usize]))
+        .collect();
+    assert_eq!(payloads(&out.injected), [gauges(&want)]);
+}
+
+#[test]
 fn influx_batch_injects_batches_on_count_ticker_and_output_limit() {
     let mut m = msg();
     m.timestamp = 1_434_932_024_000_000_000;
