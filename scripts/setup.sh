@@ -20,11 +20,12 @@ set -euo pipefail
 # format), pinned, installed into target/test-peers (not system-wide); the WhisperOutput tests
 # compare our files with what its whisper-create / whisper-update scripts write.
 # graphite-carbon (carbon-cache, and whisper-fetch from python3-whisper): receives what
-# CarbonOutput sends in crates/hekad/tests/e2e/metrics.rs. nodejs, npm and python3-pip install
-# the metrics test's peers from their registries (below).
+# CarbonOutput sends in crates/hekad/tests/e2e/metrics.rs (and lua_encoders.rs). influxdb
+# (InfluxDB 1.x): receives the Lua encoders' line protocol in tests/e2e/lua_encoders.rs.
+# nodejs, npm and python3-pip install the metrics test's peers from their registries (below).
 packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd graphite-carbon)
+    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd graphite-carbon influxdb)
     # A node or pip already on the machine (another distribution of them) is used as it is.
     command -v node >/dev/null || packages+=(nodejs)
     command -v npm >/dev/null || packages+=(npm)

@@ -27,7 +27,7 @@ pub(crate) fn settings(kind: Kind, script: PathBuf, config: toml::Table) -> Sett
 
 /// Runs `checks` (Lua using `check(got, want, what)`) in a filter's `process_message` with the
 /// library's modules on the path; fails with the first mismatch.
-fn lua_checks(checks: &str) {
+pub(crate) fn lua_checks(checks: &str) {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("checks.lua");
     std::fs::write(

@@ -15,6 +15,7 @@ mod data_loss;
 mod decoders;
 mod logstreamer;
 mod lua_filters;
+mod lua_encoders;
 mod lua_library;
 mod metrics;
 mod process;

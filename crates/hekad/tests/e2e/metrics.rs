@@ -691,9 +691,9 @@ c.close((err) => process.exit(err ? 1 : 0));
 
 /// A carbon-cache of Debian's graphite-carbon, in the foreground, storing into `dir/whisper`
 /// with one-second points for an hour.
-struct Carbon {
+pub(crate) struct Carbon {
     dir: PathBuf,
-    line_port: u16,
+    pub(crate) line_port: u16,
     udp_port: u16,
     config: PathBuf,
     daemon: Option<Daemon>,
@@ -701,7 +701,7 @@ struct Carbon {
 }
 
 impl Carbon {
-    fn new(dir: &Path) -> Carbon {
+    pub(crate) fn new(dir: &Path) -> Carbon {
         let dir = dir.join("carbon");
         std::fs::create_dir_all(dir.join("whisper")).unwrap();
         std::fs::create_dir_all(dir.join("log")).unwrap();
@@ -740,7 +740,7 @@ impl Carbon {
     }
 
     /// Starts carbon-cache and waits until both its line receivers listen.
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let program = which("carbon-cache");
         let config = format!("--config={}", self.config.display());
         let pid = format!("--pidfile={}", self.dir.join("carbon.pid").display());
@@ -769,7 +769,7 @@ impl Carbon {
     }
 
     /// The points whisper-fetch reads from the file of `metric`, from `from` to `until`.
-    fn fetch(&self, metric: &str, from: i64, until: i64) -> BTreeMap<i64, f64> {
+    pub(crate) fn fetch(&self, metric: &str, from: i64, until: i64) -> BTreeMap<i64, f64> {
         let file = self
             .dir
             .join("whisper")
