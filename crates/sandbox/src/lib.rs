@@ -612,6 +612,8 @@ fn io_text(e: &std::io::Error) -> String {
 }
 
 #[cfg(test)]
+mod library_decoder_tests;
+#[cfg(test)]
 mod library_tests;
 #[cfg(test)]
 mod tests;
