@@ -14,6 +14,7 @@ mod corpus;
 mod data_loss;
 mod decoders;
 mod logstreamer;
+mod lua_decoders;
 mod lua_library;
 mod metrics;
 mod process;
