@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use heka_message::{Field, Message, ValueType};
 
@@ -469,4 +468,258 @@ fn linux_decoders_read_real_kernel_files() {
         .expect("lo from the live file");
     assert_eq!(names(live), names(first("NetDevCopy")));
     assert!(integer(live, "receive_bytes") >= interfaces["lo"]["receive_bytes"]);
+}
+
+// ---- nginx -----------------------------------------------------------------------------------
+
+/// nginx's JSON access log format (`escape=json`), read by json.lua.
+const NGINX_JSON: &str = r#"{"time":"$time_iso8601","remote_addr":"$remote_addr","request":{"method":"$request_method","uri":"$request_uri","agent":"$http_user_agent"},"status":$status,"bytes":$body_bytes_sent,"request_time":$request_time}"#;
+
+/// A line of nginx's error log as the test reads it: time, level, pid, tid, connection, text.
+struct ErrorLine {
+    time: i64,
+    severity: i32,
+    pid: i32,
+    tid: f64,
+    connection: Option<f64>,
+    text: String,
+}
+
+fn parse_error_line(line: &str) -> ErrorLine {
+    let dt = jiff::civil::DateTime::strptime("%Y/%m/%d %H:%M:%S", &line[..19]).unwrap();
+    let time = jiff::tz::Offset::UTC
+        .to_timestamp(dt)
+        .unwrap()
+        .as_nanosecond() as i64;
+    let rest = &line[20..];
+    let (level, rest) = rest[1..].split_once("] ").unwrap();
+    let severity = [
+        "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+    ]
+    .iter()
+    .position(|l| *l == level)
+    .unwrap_or_else(|| panic!("level {level}")) as i32;
+    let (pid, rest) = rest.split_once('#').unwrap();
+    let (tid, rest) = rest.split_once(": ").unwrap();
+    let (connection, text) = match rest.strip_prefix('*') {
+        Some(r) => {
+            let (c, t) = r.split_once(' ').unwrap();
+            (Some(c.parse().unwrap()), t)
+        }
+        None => (None, rest),
+    };
+    ErrorLine {
+        time,
+        severity,
+        pid: pid.parse().unwrap(),
+        tid: tid.parse().unwrap(),
+        connection,
+        text: text.to_string(),
+    }
+}
+
+#[test]
+fn nginx_error_stub_status_and_json_logs_of_a_real_nginx() {
+    let (dir, logs, _state, html) = site();
+    let port = free_port();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {logs}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    log_format j escape=json '{NGINX_JSON}';
+    access_log {logs}/access.json j;
+    client_body_temp_path {d}/tmp;
+    proxy_temp_path {d}/tmp;
+    fastcgi_temp_path {d}/tmp;
+    uwsgi_temp_path {d}/tmp;
+    scgi_temp_path {d}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {html};
+        location = /nginx_status {{
+            stub_status;
+            access_log off;
+        }}
+    }}
+}}
+"#,
+            d = dir.path().display(),
+            logs = logs.display(),
+            html = html.display()
+        ),
+    )
+    .unwrap();
+    let prefix = dir.path().display().to_string();
+    let conf_arg = conf.display().to_string();
+    let error_arg = logs.join("error.log").display().to_string();
+    let mut nginx = Producer::start(
+        "nginx",
+        "nginx",
+        &["-p", &prefix, "-e", &error_arg, "-c", &conf_arg],
+        dir.path(),
+    );
+    nginx.wait_listening(port);
+    let started = now_ns();
+
+    let mut config = hekad_section();
+    config += &format!(
+        r#"
+[ErrorLog]
+type = "LogstreamerInput"
+log_directory = "{logs}"
+file_match = 'error\.log'
+check_data_interval = "20ms"
+decoder = "NginxErrorDecoder"
+
+[JsonLog]
+type = "LogstreamerInput"
+log_directory = "{logs}"
+file_match = 'access\.json'
+check_data_interval = "20ms"
+decoder = "JsonDecoder"
+
+[StubStatus]
+type = "ProcessInput"
+ticker_interval = 1
+decoder = "NginxStubStatusDecoder"
+[StubStatus.command.0]
+bin = "{curl}"
+args = ["-s", "http://127.0.0.1:{port}/nginx_status"]
+"#,
+        logs = logs.display(),
+        curl = which("curl").display(),
+    );
+    config += &decoder("NginxErrorDecoder", "nginx_error.lua", "");
+    config += &decoder("NginxStubStatusDecoder", "nginx_stub_status.lua", "");
+    config += &decoder(
+        "JsonDecoder",
+        "json.lua",
+        "type = \"nginx.json\"\nmap_fields = true\nTimestamp = \"time\"\ntimestamp_format = \"%Y-%m-%dT%H:%M:%S\"",
+    );
+    config += &file_output(
+        "Type == 'nginx.error' || Type == 'nginx_stub_status' || Type == 'nginx.json'",
+    );
+    let mut h = Hekad::start(&config);
+
+    // Requests for missing files make nginx log errors; each request is logged as JSON.
+    let n = 6;
+    for i in 0..n {
+        let path = if i % 2 == 0 {
+            format!("/missing/{i}")
+        } else {
+            "/index.html".to_string()
+        };
+        curl(port, &path, &format!("e2e \"agent\" {i}"), None);
+    }
+    let errors = || {
+        std::fs::read_to_string(logs.join("error.log"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let count = |got: &[Message], t: &[u8]| got.iter().filter(|m| m.type_bytes() == t).count();
+    // The error log's lines are read before the output, so each has its message by then.
+    let out = h.path("out.log");
+    let (got, lines) = wait_for("nginx's errors, requests and status pages", 30, || {
+        let lines = errors();
+        let got = read_framed(&out);
+        let done = count(&got, b"nginx.error") >= lines.len()
+            && count(&got, b"nginx.json") >= n
+            && count(&got, b"nginx_stub_status") >= 2
+            // A page polled after the test's requests.
+            && got.iter().any(|m| {
+                m.type_bytes() == b"nginx_stub_status"
+                    && m.find_first_field(b"requests").map(|f| f.value_double[0])
+                        > Some(n as f64)
+            });
+        done.then_some((got, lines))
+    });
+    assert!(h.stop().success(), "{}", h.stderr());
+    drop(nginx);
+
+    // Every line of the error log, exactly as the test reads it.
+    let got_errors: Vec<&Message> = got
+        .iter()
+        .filter(|m| m.type_bytes() == b"nginx.error")
+        .collect();
+    assert!(lines.len() >= n / 2, "{lines:?}");
+    assert!(got_errors.len() >= lines.len());
+    for (line, m) in lines.iter().zip(&got_errors) {
+        let want = parse_error_line(line);
+        assert_eq!(m.timestamp, want.time, "{line}");
+        assert_eq!(m.severity, Some(want.severity), "{line}");
+        assert_eq!(m.pid, Some(want.pid), "{line}");
+        assert_eq!(double(m, "tid"), want.tid, "{line}");
+        match want.connection {
+            Some(c) => assert_eq!(double(m, "connection"), c, "{line}"),
+            None => assert!(m.find_first_field(b"connection").is_none(), "{line}"),
+        }
+        // The record keeps its newline (TokenSplitter), and so does the Payload, as in Heka.
+        assert_eq!(
+            text(m.payload_bytes()),
+            format!("{}\n", want.text),
+            "{line}"
+        );
+        assert_eq!(m.logger_bytes(), b"ErrorLog");
+    }
+    let missing: Vec<&&Message> = got_errors
+        .iter()
+        .filter(|m| text(m.payload_bytes()).contains("/missing/"))
+        .collect();
+    assert_eq!(missing.len(), n / 2, "one error per missing file");
+    for m in missing {
+        assert_eq!(m.severity, Some(3), "{m:?}");
+        assert!(m.timestamp >= started - started % 1_000_000_000 && m.timestamp <= now_ns());
+    }
+
+    // The JSON access log: flattened fields, the time as Timestamp.
+    let json: Vec<&Message> = got
+        .iter()
+        .filter(|m| m.type_bytes() == b"nginx.json")
+        .collect();
+    for (i, m) in json.iter().enumerate() {
+        let missing = i % 2 == 0;
+        assert_eq!(string(m, "remote_addr"), "127.0.0.1");
+        assert_eq!(string(m, "request.method"), "GET");
+        let uri = if missing {
+            format!("/missing/{i}")
+        } else {
+            "/index.html".into()
+        };
+        assert_eq!(string(m, "request.uri"), uri);
+        assert_eq!(string(m, "request.agent"), format!("e2e \"agent\" {i}"));
+        assert_eq!(double(m, "status"), if missing { 404.0 } else { 200.0 });
+        assert!(double(m, "bytes") > 0.0);
+        assert!((0.0..60.0).contains(&double(m, "request_time")));
+        assert!(m.find_first_field(b"time").is_none());
+        assert_eq!(m.fields.len(), 7, "{m:?}");
+        assert!(m.timestamp >= started - started % 1_000_000_000 && m.timestamp <= now_ns());
+        assert_eq!(m.timestamp % 1_000_000_000, 0);
+    }
+
+    // stub_status pages polled by hekad itself: each poll is one more request.
+    let status: Vec<&Message> = got
+        .iter()
+        .filter(|m| m.type_bytes() == b"nginx_stub_status")
+        .collect();
+    for m in &status {
+        assert_eq!(names(m).len(), 7, "{m:?}");
+        assert!(double(m, "connections") >= 1.0, "curl's own connection");
+        assert!(double(m, "writing") >= 1.0, "the status page being written");
+        assert_eq!(double(m, "accepts"), double(m, "handled"));
+        // The test's own probe for the port was accepted without a request.
+        assert!(double(m, "requests") >= 1.0);
+    }
+    for w in status.windows(2) {
+        assert!(double(w[1], "requests") > double(w[0], "requests"), "{w:?}");
+        assert!(double(w[1], "accepts") > double(w[0], "accepts"), "{w:?}");
+    }
 }
