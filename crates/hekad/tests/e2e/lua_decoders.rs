@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use heka_message::{Field, Message, ValueType};
 
@@ -722,4 +723,178 @@ args = ["-s", "http://127.0.0.1:{port}/nginx_status"]
         assert!(double(w[1], "requests") > double(w[0], "requests"), "{w:?}");
         assert!(double(w[1], "accepts") > double(w[0], "accepts"), "{w:?}");
     }
+}
+
+// ---- MySQL and MariaDB slow query logs -----------------------------------------------------
+
+/// A LogstreamerInput tailing `file` in `dir` whose records start at "# User@Host:" lines, as
+/// Heka's docs split slow query logs, decoded by `decoder` (one of the library's).
+fn slow_log_config(dir: &Path, file: &str, decoder: &str) -> String {
+    let mut config = hekad_section();
+    config += &format!(
+        r#"
+[SlowLog]
+type = "LogstreamerInput"
+log_directory = "{dir}"
+file_match = '{file}'
+check_data_interval = "20ms"
+splitter = "SlowQuerySplitter"
+decoder = "SlowQueryDecoder"
+
+[SlowQuerySplitter]
+type = "RegexSplitter"
+delimiter = '\n(# User@Host:)'
+delimiter_eol = false
+"#,
+        dir = dir.display(),
+    );
+    config += &self::decoder("SlowQueryDecoder", decoder, "");
+    config + &file_output("Type =~ /slow-query$/")
+}
+
+/// Heka's MySQL slow query log records (lua_sandbox's src/test/lua/lpeg_mysql.lua at 97331863,
+/// the test data Heka 0.10's mysql module was tested with), in a file as MySQL writes them.
+#[test]
+fn mysql_slow_query_decodes_hekas_sample_log() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/data");
+    let mut h = Hekad::start(&slow_log_config(
+        &data,
+        r"mysql-slow\.log",
+        "mysql_slow_query.lua",
+    ));
+    // The last record is complete only when another starts: the sample's last one is held.
+    let got = wait_output(&h, "the sample's records", |got| got.len() >= 2);
+    assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(got.len(), 2, "{got:#?}");
+    for m in &got {
+        assert_eq!(m.type_bytes(), b"mysql.slow-query");
+        assert_eq!(m.logger_bytes(), b"SlowLog");
+        assert_eq!(m.hostname_bytes(), b"127.0.0.1");
+        assert_eq!(m.timestamp, 1_399_500_744_000_000_000);
+        assert_eq!(
+            text(m.payload_bytes()),
+            // The splitter drops the newline before the next "# User@Host:".
+            "/* [queryName=FIND_ITEMS] */ SELECT *\nFROM widget\nWHERE id = 10;"
+        );
+        let q = field(m, "Query_time");
+        assert_eq!(q.value_double, [2.964652]);
+        assert_eq!(q.representation_bytes(), b"s");
+        let l = field(m, "Lock_time");
+        assert_eq!(l.value_double, [0.00005]);
+        assert_eq!(l.representation_bytes(), b"s");
+        assert_eq!(double(m, "Rows_sent"), 251.0);
+        assert_eq!(double(m, "Rows_examined"), 9773.0);
+        assert_eq!(m.fields.len(), 4, "{m:?}");
+    }
+}
+
+/// Runs `sql` with the mariadb client against the server on `port`, over TCP.
+fn mariadb_client(port: u16, sql: &str) {
+    let out = Command::new(which("mariadb"))
+        .args(["--no-defaults", "-h", "127.0.0.1", "-P", &port.to_string()])
+        .args(["-u", "root", "-e", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{sql}: {out:?}");
+}
+
+#[test]
+fn mariadb_slow_query_decodes_a_private_mariadb_servers_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // A private server: its own datadir, socket and port; the machine's server is untouched.
+    let root = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let user = format!("--user={root}");
+    let datadir = format!("--datadir={}", data.display());
+    let install = Command::new(which("mariadb-install-db"))
+        .args(["--no-defaults", &datadir, &user])
+        .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{install:?}");
+    let port = free_port();
+    let d = dir.path().display();
+    let args = [
+        "--no-defaults".to_string(),
+        datadir,
+        user,
+        format!("--socket={d}/mariadb.sock"),
+        format!("--pid-file={d}/mariadb.pid"),
+        format!("--port={port}"),
+        "--bind-address=127.0.0.1".into(),
+        "--skip-log-bin".into(),
+        "--innodb-buffer-pool-size=8M".into(),
+        "--slow-query-log".into(),
+        format!("--slow-query-log-file={}/slow.log", logs.display()),
+        "--long-query-time=0".into(),
+        "--log-slow-verbosity=query_plan".into(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut server = Producer::start("mariadbd", "mariadbd", &args, dir.path());
+    server.wait_listening(port);
+    let started = now_ns();
+
+    let mut h = Hekad::start(&slow_log_config(
+        &logs,
+        r"slow\.log",
+        "mariadb_slow_query.lua",
+    ));
+    let queries = [
+        "create database heka_test",
+        "create table heka_test.t (id int primary key, v varchar(20))",
+        "insert into heka_test.t values (1, 'a'), (2, 'b')",
+        "select * from heka_test.t where v = 'b'",
+        "select sleep(0.05)",
+    ];
+    for q in queries {
+        mariadb_client(port, q);
+    }
+    // The record of this last query completes the one before it.
+    mariadb_client(port, "select 'last'");
+    let wanted = |m: &Message, q: &str| text(m.payload_bytes()).trim_end() == format!("{q};");
+    let got = wait_output(&h, "a message per query", |got| {
+        queries.iter().all(|q| got.iter().any(|m| wanted(m, q)))
+    });
+    assert!(h.stop().success(), "{}", h.stderr());
+    drop(server);
+
+    for m in &got {
+        assert_eq!(m.type_bytes(), b"mariadb.slow-query");
+        assert_eq!(m.hostname_bytes(), b"127.0.0.1", "{m:?}");
+        assert!(
+            m.timestamp >= started - started % 1_000_000_000 && m.timestamp <= now_ns(),
+            "{m:?}"
+        );
+        assert_eq!(m.timestamp % 1_000_000_000, 0);
+        for n in ["Query_time", "Lock_time"] {
+            let f = field(m, n);
+            assert_eq!(f.representation_bytes(), b"s");
+            assert!((0.0..60.0).contains(&f.value_double[0]), "{m:?}");
+        }
+        assert!(double(m, "Thread_id") > 0.0);
+        assert_eq!(string(m, "QC_hit"), "No");
+        for n in ["Rows_sent", "Rows_examined", "Rows_affected", "Bytes_sent"] {
+            assert!(double(m, n) >= 0.0, "{n}: {m:?}");
+        }
+    }
+    let find = |q: &str| got.iter().find(|m| wanted(m, q)).unwrap();
+    // Each query is its own client connection: the thread ids differ.
+    let threads: BTreeSet<u64> = queries
+        .iter()
+        .map(|q| double(find(q), "Thread_id") as u64)
+        .collect();
+    assert_eq!(threads.len(), queries.len());
+    assert_eq!(double(find(queries[2]), "Rows_affected"), 2.0);
+    let select = find(queries[3]);
+    assert_eq!(double(select, "Rows_sent"), 1.0);
+    assert_eq!(double(select, "Rows_examined"), 2.0);
+    assert_eq!(string(select, "Full_scan"), "Yes");
+    assert_eq!(string(select, "Full_join"), "No");
+    assert_eq!(double(select, "Merge_passes"), 0.0);
+    assert!(double(find(queries[4]), "Query_time") >= 0.05);
 }
