@@ -898,3 +898,183 @@ fn mariadb_slow_query_decodes_a_private_mariadb_servers_log() {
     assert_eq!(double(select, "Merge_passes"), 0.0);
     assert!(double(find(queries[4]), "Query_time") >= 0.05);
 }
+
+// ---- BIND ------------------------------------------------------------------------------------
+
+/// Asks named on `port` for `name` `rtype` with dig's `options`.
+fn dig(port: u16, name: &str, rtype: &str, options: &[&str]) {
+    let out = Command::new(which("dig"))
+        .args(["@127.0.0.1", "-p", &port.to_string(), name, rtype])
+        .args(options)
+        .args(["+tries=1", "+time=5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dig {name} {rtype}: {out:?}");
+}
+
+#[test]
+fn bind_query_log_decodes_a_real_named_query_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let port = free_port();
+    let d = dir.path().display();
+    std::fs::write(
+        dir.path().join("example.test.zone"),
+        "$TTL 300\n@ IN SOA ns.example.test. admin.example.test. 1 300 300 300 300\n@ IN NS ns.example.test.\nns IN A 127.0.0.1\nwww IN A 192.0.2.1\n@ IN MX 10 mail.example.test.\n",
+    )
+    .unwrap();
+    // The channel as bind_query_log.lua's docs ask for it.
+    let conf = dir.path().join("named.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"
+options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    querylog yes;
+}};
+controls {{ }};
+logging {{
+    channel query_log {{
+        file "{logs}/named_query.log" versions 3 size 5m;
+        severity info;
+        print-time yes;
+        print-severity yes;
+        print-category yes;
+    }};
+    category queries {{ query_log; }};
+}};
+zone "example.test" {{
+    type primary;
+    file "{d}/example.test.zone";
+}};
+"#,
+            logs = logs.display()
+        ),
+    )
+    .unwrap();
+    let conf_arg = conf.display().to_string();
+    let mut named = Producer::start("named", "named", &["-f", "-c", &conf_arg], dir.path());
+    named.wait_listening(port);
+
+    let mut config = hekad_section();
+    config += &format!(
+        r#"
+[BindQueryLogInput]
+type = "LogstreamerInput"
+log_directory = "{logs}"
+file_match = 'named_query\.log'
+check_data_interval = "20ms"
+decoder = "BindQueryLogDecoder"
+"#,
+        logs = logs.display()
+    );
+    config += &decoder(
+        "BindQueryLogDecoder",
+        "bind_query_log.lua",
+        "type = \"bind.query\"",
+    );
+    config += &file_output("Type == 'bind.query'");
+    let mut h = Hekad::start(&config);
+
+    // (name, type, dig options, flags the log must show)
+    let queries: [(&str, &str, &[&str], &[&str]); 5] = [
+        (
+            "www.example.test",
+            "A",
+            &[],
+            &["recursion requested", "EDNS used"],
+        ),
+        (
+            "example.test",
+            "MX",
+            &["+norecurse"],
+            &["recursion not requested"],
+        ),
+        (
+            "www.example.test",
+            "AAAA",
+            &["+tcp", "+dnssec"],
+            &["TCP used", "DNSSEC data wanted"],
+        ),
+        (
+            "example.test",
+            "SOA",
+            &["+cdflag"],
+            &["no DNSSEC validation check"],
+        ),
+        (
+            "test",
+            "TXT",
+            &["+noedns", "+nocookie"],
+            &["recursion requested"],
+        ),
+    ];
+    for (name, rtype, options, _) in &queries {
+        dig(port, name, rtype, options);
+    }
+    let log = logs.join("named_query.log");
+    let out = h.path("out.log");
+    let (got, lines) = wait_for("a message per query", 30, || {
+        let lines: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let got = read_framed(&out);
+        (lines.len() >= queries.len() && got.len() >= lines.len()).then_some((got, lines))
+    });
+    assert!(h.stop().success(), "{}", h.stderr());
+    drop(named);
+    assert_eq!(lines.len(), queries.len(), "{lines:#?}");
+    assert_eq!(got.len(), queries.len(), "{got:#?}");
+
+    for ((line, m), (name, rtype, _, flags)) in lines.iter().zip(&got).zip(&queries) {
+        // 03-Dec-2026 18:27:52.097 queries: info: client @0x… 127.0.0.1#35196 (…): query: …
+        let time = jiff::civil::DateTime::strptime("%d-%b-%Y %H:%M:%S", &line[..20]).unwrap();
+        let time = jiff::tz::Offset::UTC.to_timestamp(time).unwrap();
+        assert_eq!(m.timestamp, time.as_nanosecond() as i64, "{line}");
+        assert_eq!(m.type_bytes(), b"bind.query");
+        assert_eq!(
+            text(m.payload_bytes()),
+            format!("{line}\n"),
+            "the line as read"
+        );
+        assert_eq!(string(m, "FullQuery"), *name);
+        let (first, domain) = match name.split_once('.') {
+            Some((f, d)) => (f, Some(d)),
+            None => (*name, None),
+        };
+        assert_eq!(string(m, "QueryName"), first);
+        match domain {
+            Some(d) => assert_eq!(string(m, "QueryDomain"), d),
+            None => assert!(m.find_first_field(b"QueryDomain").is_none()),
+        }
+        assert_eq!(string(m, "RecordClass"), "IN");
+        assert_eq!(string(m, "RecordType"), *rtype);
+        for ip in ["ClientIP", "ServerRespondingIP"] {
+            assert_eq!(string(m, ip), "127.0.0.1");
+            assert_eq!(field(m, ip).representation_bytes(), b"ipv4");
+        }
+        let port = string(m, "ClientEphemeralPort");
+        assert!(line.contains(&format!("127.0.0.1#{port} ")), "{line}");
+        let got_flags = strings(m, "QueryFlags");
+        for f in *flags {
+            assert!(
+                got_flags.iter().any(|g| g == f),
+                "{f} in {got_flags:?}: {line}"
+            );
+        }
+        assert_eq!(
+            m.fields.len(),
+            if domain.is_some() { 9 } else { 8 },
+            "{m:?}"
+        );
+    }
+}
