@@ -1078,3 +1078,93 @@ decoder = "BindQueryLogDecoder"
         );
     }
 }
+
+// ---- GELF --------------------------------------------------------------------------------
+
+/// Python's graypy (target/test-peers/gelf, installed by `scripts/setup.sh test`).
+fn graypy_path() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-peers/gelf");
+    assert!(
+        p.join("graypy").is_dir(),
+        "{} is missing: run scripts/setup.sh test",
+        p.display()
+    );
+    p
+}
+
+/// Logs through graypy's GELFUDPHandler: record `i` has level WARNING, ERROR or INFO, the
+/// message "event <i>" and the extra fields user_id = i and tags = "t<i>".
+const GRAYPY_CLIENT: &str = r#"
+import logging, sys, os
+import graypy
+
+log = logging.getLogger("e2e.app")
+log.setLevel(logging.DEBUG)
+log.addHandler(graypy.GELFUDPHandler("127.0.0.1", int(sys.argv[1]), localname="gelf-host",
+                                     compress=False))
+levels = [logging.WARNING, logging.ERROR, logging.INFO]
+for i in range(int(sys.argv[2])):
+    log.log(levels[i % 3], "event %d", i, extra={"user_id": i, "tags": "t%d" % i})
+print(os.getpid())
+"#;
+
+#[test]
+fn graylog_extended_decodes_graypy_gelf_datagrams() {
+    let mut config = hekad_section();
+    config += r#"
+[GelfInput]
+type = "UdpInput"
+address = "127.0.0.1:0"
+decoder = "GraylogDecoder"
+"#;
+    config += &decoder("GraylogDecoder", "graylog_extended.lua", "type = \"gelf\"");
+    config += &file_output("Type == 'gelf'");
+    let mut h = Hekad::start(&config);
+    let port = h.listening("GelfInput");
+    let script = h.path("client.py");
+    std::fs::write(&script, GRAYPY_CLIENT).unwrap();
+
+    let n = 9;
+    let started = now_ns();
+    let out = Command::new(which("python3"))
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(n.to_string())
+        .env("PYTHONPATH", graypy_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "graypy: {out:?}");
+    let pid: f64 = text(&out.stdout).trim().parse().unwrap();
+    let got = wait_output(&h, "a message per log call", |got| got.len() >= n);
+    assert!(h.stop().success(), "{}", h.stderr());
+    assert_eq!(got.len(), n);
+
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.type_bytes(), b"gelf");
+        assert_eq!(m.logger_bytes(), b"GelfInput");
+        assert_eq!(m.hostname_bytes(), b"gelf-host");
+        assert_eq!(m.env_version_bytes(), b"1.0", "graypy writes GELF 1.0");
+        // Python's levels as syslog severities: WARNING 4, ERROR 3, INFO 6.
+        assert_eq!(m.severity, Some([4, 3, 6][i % 3]), "{m:?}");
+        assert!(m.timestamp >= started - 1_000_000 && m.timestamp <= now_ns());
+        assert_eq!(m.payload_bytes(), b"", "payload_keep is off");
+        assert_eq!(string(m, "short_message"), format!("event {i}"));
+        assert_eq!(string(m, "facility"), "e2e.app");
+        assert_eq!(string(m, "file"), script.display().to_string());
+        assert!(double(m, "line") > 0.0);
+        assert_eq!(double(m, "_pid"), pid);
+        assert_eq!(string(m, "_thread_name"), "MainThread");
+        assert_eq!(string(m, "_process_name"), "MainProcess");
+        assert_eq!(double(m, "_user_id"), i as f64);
+        assert_eq!(string(m, "_tags"), format!("t{i}"));
+        // graypy's nulls (_function of a module-level call, _stack_info) are dropped.
+        for gone in ["timestamp", "level", "host", "version", "_stack_info"] {
+            assert!(
+                m.find_first_field(gone.as_bytes()).is_none(),
+                "{gone}: {m:?}"
+            );
+        }
+    }
+    // The fractions of a second survive.
+    assert!(got.iter().any(|m| m.timestamp % 1_000_000_000 != 0));
+}
