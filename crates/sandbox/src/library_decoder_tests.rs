@@ -682,3 +682,27 @@ fn json_decoder_does_not_reuse_timestamps() {
     let second = run(r#"{"x":1}"#);
     assert_ne!(second.timestamp, 1_000_000_000, "{second:?}");
 }
+
+#[test]
+fn sfl4j_grammar() {
+    // lua_sandbox's samples (src/test/lua/lpeg_sfl4j.lua).
+    lua_checks(
+        r#"
+    local sfl4j = require "sfl4j"
+    local t = sfl4j.logevent_grammar:match("ERROR [2014-11-21 16:35:59,501] com.domain.client.jobs.OutgoingQueue: Error handling output file with job job-name\n")
+    check(t.severity, 3, "error"); check(t.timestamp, 1.416587759501e+18, "time")
+    check(t.class, "com.domain.client.jobs.OutgoingQueue", "class")
+    check(t.message, "Error handling output file with job job-name", "message")
+    check(t.stacktrace, "", "no stacktrace")
+    t = sfl4j.logevent_grammar:match("ERROR [2014-11-20 16:40:51,577] com.domain.substitute.UsersLoop: Error caught in user loop\n! java.net.SocketTimeoutException: Read timed out\n! at java.lang.Thread.run(Thread.java:744)\n    ")
+    check(t.timestamp, 1.416501651577e+18, "time 2"); check(t.message, "Error caught in user loop", "message 2")
+    check(t.stacktrace, "! java.net.SocketTimeoutException: Read timed out\n! at java.lang.Thread.run(Thread.java:744)\n", "stacktrace")
+    for lvl, sev in pairs{TRACE = 7, debug = 7, INFO = 6, warn = 4, FATAL = 0} do
+        check(sfl4j.logevent_grammar:match(lvl .. " [2014-11-21 16:35:59,] a.B: m\n").severity, sev, lvl)
+    end
+    check(sfl4j.logevent_grammar:match("INFO [2014-11-21 16:35:59,] a.B: m\n").timestamp, 1416587759e9, "no millis")
+    check(sfl4j.logevent_grammar:match("NOTICE [2014-11-21 16:35:59,501] a.B: m\n"), nil, "unknown level")
+    check(sfl4j.logevent_grammar:match("INFO [2014-11-21 16:35:59,501] a.B: m"), nil, "needs the newline")
+"#,
+    );
+}
