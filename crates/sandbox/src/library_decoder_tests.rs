@@ -706,3 +706,16 @@ fn sfl4j_grammar() {
 "#,
     );
 }
+
+#[test]
+fn slow_query_decoders_refuse_a_bad_truncate_sql() {
+    let script = share_dir().join("lua_decoders/mysql_slow_query.lua");
+    let config: toml::Table = toml::from_str("truncate_sql = 'x'").unwrap();
+    let err = Sandbox::start(settings(Kind::Decoder, script, config))
+        .err()
+        .expect("a string truncate_sql is refused at start");
+    assert!(
+        format!("{err:?}").contains("truncate_sql: a number of bytes is required"),
+        "{err:?}"
+    );
+}

@@ -4,9 +4,10 @@
 
 --[[
 Decodes one record of a MariaDB slow query log (the Payload): the "# User@Host:"
-line up to the end of the SQL statement. MariaDB's records add the fields Thread_id, Schema and QC_hit (and with
-log_slow_verbosity=query_plan Full_scan, Full_join, Tmp_table,
-Tmp_table_on_disk, Filesort, Filesort_on_disk, Merge_passes).
+line up to the end of the SQL statement. MariaDB's records add the fields
+Thread_id, Schema and QC_hit (and with log_slow_verbosity=query_plan
+Full_scan, Full_join, Tmp_table, Tmp_table_on_disk, Filesort,
+Filesort_on_disk, Merge_passes).
 
 Config:
 
@@ -49,6 +50,9 @@ local string = require "string"
 local mysql = require "mysql"
 
 local truncate_sql = read_config("truncate_sql")
+if truncate_sql ~= nil and type(truncate_sql) ~= "number" then
+    error("truncate_sql: a number of bytes is required", 0)
+end
 
 function process_message()
     local record = read_message("Payload")

@@ -4,7 +4,8 @@
 
 --[[
 Decodes one record of a MySQL slow query log (the Payload): the "# User@Host:"
-line up to the end of the SQL statement. Use mariadb_slow_query.lua for MariaDB's variant of the log.
+line up to the end of the SQL statement. Use mariadb_slow_query.lua for
+MariaDB's variant of the log.
 
 Config:
 
@@ -47,6 +48,9 @@ local string = require "string"
 local mysql = require "mysql"
 
 local truncate_sql = read_config("truncate_sql")
+if truncate_sql ~= nil and type(truncate_sql) ~= "number" then
+    error("truncate_sql: a number of bytes is required", 0)
+end
 
 function process_message()
     local record = read_message("Payload")
