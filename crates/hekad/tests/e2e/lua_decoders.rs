@@ -577,6 +577,7 @@ type = "LogstreamerInput"
 log_directory = "{logs}"
 file_match = 'error\.log'
 check_data_interval = "20ms"
+rescan_interval = "200ms"
 decoder = "NginxErrorDecoder"
 
 [JsonLog]
@@ -584,6 +585,7 @@ type = "LogstreamerInput"
 log_directory = "{logs}"
 file_match = 'access\.json'
 check_data_interval = "20ms"
+rescan_interval = "200ms"
 decoder = "JsonDecoder"
 
 [StubStatus]
@@ -738,6 +740,7 @@ type = "LogstreamerInput"
 log_directory = "{dir}"
 file_match = '{file}'
 check_data_interval = "20ms"
+rescan_interval = "200ms"
 splitter = "SlowQuerySplitter"
 decoder = "SlowQueryDecoder"
 
@@ -971,6 +974,7 @@ type = "LogstreamerInput"
 log_directory = "{logs}"
 file_match = 'named_query\.log'
 check_data_interval = "20ms"
+rescan_interval = "200ms"
 decoder = "BindQueryLogDecoder"
 "#,
         logs = logs.display()
