@@ -116,7 +116,7 @@ fn wait_output(h: &Hekad, what: &str, done: impl Fn(&[Message]) -> bool) -> Vec<
 
 /// A kernel stats file, the decoder for it, and the name of its FilePollingInput.
 struct StatsFile {
-    input: &'static str,
+    input: String,
     path: PathBuf,
     decoder: &'static str,
 }
@@ -363,16 +363,16 @@ fn linux_decoders_read_real_kernel_files() {
         ("DiskStats", block_stat(), "linux_diskstats.lua"),
     ];
     let mut files: Vec<StatsFile> = Vec::new();
-    let mut copies: BTreeMap<&str, String> = BTreeMap::new();
+    let mut copies: BTreeMap<String, String> = BTreeMap::new();
     for (input, path, decoder) in live {
         // A snapshot copy: its values are known exactly.
-        let copy_input: &'static str = Box::leak(format!("{input}Copy").into_boxed_str());
-        let copy = dir.path().join(copy_input);
+        let copy_input = format!("{input}Copy");
+        let copy = dir.path().join(&copy_input);
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&copy, &text).unwrap();
-        copies.insert(copy_input, text);
+        copies.insert(copy_input.clone(), text);
         files.push(StatsFile {
-            input,
+            input: input.to_string(),
             path,
             decoder,
         });
@@ -398,7 +398,7 @@ fn linux_decoders_read_real_kernel_files() {
     std::fs::write(&netdev_copy, &netdev_text).unwrap();
     for (input, path, decoder) in files
         .iter()
-        .map(|f| (f.input, f.path.clone(), f.decoder))
+        .map(|f| (f.input.as_str(), f.path.clone(), f.decoder))
         .chain([
             ("NetDev", PathBuf::from("/proc/net/dev"), "linux_netdev.lua"),
             ("NetDevCopy", netdev_copy.clone(), "linux_netdev.lua"),
@@ -417,7 +417,7 @@ fn linux_decoders_read_real_kernel_files() {
     let got = wait_output(&h, "a message from every input", |got| {
         files
             .iter()
-            .map(|f| f.input)
+            .map(|f| f.input.as_str())
             .chain(["NetDev", "NetDevCopy"])
             .all(|i| got.iter().any(|m| m.logger_bytes() == i.as_bytes()))
             && got
@@ -433,8 +433,8 @@ fn linux_decoders_read_real_kernel_files() {
             .unwrap()
     };
     for f in &files {
-        let m = first(f.input);
-        match copies.get(f.input) {
+        let m = first(&f.input);
+        match copies.get(&f.input) {
             Some(copy) => check_snapshot(f, m, copy),
             None => check_live(f, m),
         }
