@@ -849,3 +849,52 @@ fn syslog_message_grammars() {
 "#,
     );
 }
+
+/// Checks the postfix module against every sample of `testdata/postfix_samples.lua`.
+const POSTFIX_CHECKS: &str = r#"
+    local pf = require "postfix"
+    local n = 0
+    for file, sample in pairs(tests) do
+        local program = string.gsub(string.lower(sample[1]), "_", "/", 1)
+        local got = pf.postfix_match(program, sample[2])
+        if not got then
+            check(nil, "a match", file)
+        else
+            n = n + 1
+            for k, want in pairs(sample[3]) do
+                local v = got[k]
+                if type(v) == "table" then v = v.value end
+                check(v, want, file .. " " .. k)
+            end
+        end
+    end
+    check(n, 108, "samples")
+    local t = pf.postfix_match("postfix/anvil", "statistics: max cache size 1 at Oct 26 18:13:50")
+    check(t.postfix_anvil_cache_size.value_type, 2, "integer field")
+    t = pf.postfix_match("postfix/smtpd", "connect from mail.example.com[192.0.2.7]:2525")
+    check(t.postfix_client_hostname.representation, "hostname", "hostname")
+    check(t.postfix_client_ip.representation, "ipv4", "ip"); check(t.postfix_client_port.value, 2525, "port")
+    -- With extract_keyvalue_data (lua_sandbox's own case).
+    t = pf.postfix_match("mta-in/discard", "25F2E5E061: to=<george.desantis@test.example.com>, relay=none, delay=0.05, delays=0.05/0/0/0, dsn=2.0.0, status=sent (test.example.com)", true)
+    check(t.postfix_queueid, "25F2E5E061", "queue id"); check(t.postfix_to, "george.desantis@test.example.com", "to")
+    check(t.postfix_relay, "none", "relay"); check(t.postfix_delay, 0.05, "delay")
+    check(t.postfix_delay_before_qmgr, 0.05, "before qmgr"); check(t.postfix_delay_transmission, 0, "transmission")
+    check(t.postfix_dsn, "2.0.0", "dsn"); check(t.postfix_status, "sent", "status")
+    check(t.postfix_keyvalue_data, nil, "split")
+    t = pf.postfix_match("postfix/qmgr", "0F5383D: from=<owner@postfix.org>, size=5360, nrcpt=1 (queue active)", true)
+    check(t.postfix_size.value, 5360, "size"); check(t.postfix_size.value_type, 2, "size integer")
+    check(t.postfix_from, "owner@postfix.org", "from")
+    t = pf.postfix_match("postfix/smtp", "7EE668039: to=<a@example.com>, relay=mx.example.com[192.0.2.1]:25, delay=3.6, delays=0.2/0.02/0.04/3.3, dsn=2.0.0, status=sent (250 ok)", true)
+    check(t.postfix_relay_hostname.value, "mx.example.com", "relay split"); check(t.postfix_relay_port.value, 25, "relay port")
+    check(pf.postfix_match("postfix/nope", "x"), nil, "unknown daemon")
+    check(pf.postfix_match("smtpd", "connect from [1.2.3.4]"), nil, "no daemon prefix")
+    check(pf.postfix_match("postfix/smtpd", "not postfix at all"), nil, "no match")
+"#;
+
+#[test]
+fn postfix_grammars() {
+    let samples = include_str!("../testdata/postfix_samples.lua");
+    lua_checks(&format!(
+        "    local tests = (function()\n{samples}\nend)()\n{POSTFIX_CHECKS}"
+    ));
+}
