@@ -886,6 +886,8 @@ const POSTFIX_CHECKS: &str = r#"
     check(t.postfix_from, "owner@postfix.org", "from")
     t = pf.postfix_match("postfix/smtp", "7EE668039: to=<a@example.com>, relay=mx.example.com[192.0.2.1]:25, delay=3.6, delays=0.2/0.02/0.04/3.3, dsn=2.0.0, status=sent (250 ok)", true)
     check(t.postfix_relay_hostname.value, "mx.example.com", "relay split"); check(t.postfix_relay_port.value, 25, "relay port")
+    t = pf.postfix_match("postfix/qmgr", "ABCDEF1234567890xY: removed")
+    check(t.postfix_queueid, "ABCDEF1234567890xY", "long queue id starting with hex")
     check(pf.postfix_match("postfix/nope", "x"), nil, "unknown daemon")
     check(pf.postfix_match("smtpd", "connect from [1.2.3.4]"), nil, "no daemon prefix")
     check(pf.postfix_match("postfix/smtpd", "not postfix at all"), nil, "no match")
