@@ -711,9 +711,9 @@ fn sfl4j_grammar() {
 fn slow_query_decoders_refuse_a_bad_truncate_sql() {
     let script = share_dir().join("lua_decoders/mysql_slow_query.lua");
     let config: toml::Table = toml::from_str("truncate_sql = 'x'").unwrap();
-    let err = Sandbox::start(settings(Kind::Decoder, script, config))
-        .err()
-        .expect("a string truncate_sql is refused at start");
+    let Err(err) = Sandbox::start(settings(Kind::Decoder, script, config)) else {
+        panic!("a string truncate_sql is refused at start");
+    };
     assert!(
         format!("{err:?}").contains("truncate_sql: a number of bytes is required"),
         "{err:?}"
