@@ -580,6 +580,15 @@ check_data_interval = "20ms"
 rescan_interval = "200ms"
 decoder = "NginxErrorDecoder"
 
+# The same log read as written in Tokyo's time (the host-level `tz` of SandboxDecoder).
+[ErrorLogTokyo]
+type = "LogstreamerInput"
+log_directory = "{logs}"
+file_match = 'error\.log'
+check_data_interval = "20ms"
+rescan_interval = "200ms"
+decoder = "NginxErrorDecoderTokyo"
+
 [JsonLog]
 type = "LogstreamerInput"
 log_directory = "{logs}"
@@ -600,6 +609,11 @@ args = ["-s", "http://127.0.0.1:{port}/nginx_status"]
         curl = which("curl").display(),
     );
     config += &decoder("NginxErrorDecoder", "nginx_error.lua", "");
+    config += &decoder(
+        "NginxErrorDecoderTokyo",
+        "nginx_error.lua",
+        "type = \"nginx.error.tokyo\"\ntz = \"Asia/Tokyo\"",
+    );
     config += &decoder("NginxStubStatusDecoder", "nginx_stub_status.lua", "");
     config += &decoder(
         "JsonDecoder",
@@ -607,7 +621,7 @@ args = ["-s", "http://127.0.0.1:{port}/nginx_status"]
         "type = \"nginx.json\"\nmap_fields = true\nTimestamp = \"time\"\ntimestamp_format = \"%Y-%m-%dT%H:%M:%S\"",
     );
     config += &file_output(
-        "Type == 'nginx.error' || Type == 'nginx_stub_status' || Type == 'nginx.json'",
+        "Type == 'nginx.error' || Type == 'nginx.error.tokyo' || Type == 'nginx_stub_status' || Type == 'nginx.json'",
     );
     let mut h = Hekad::start(&config);
 
@@ -635,6 +649,7 @@ args = ["-s", "http://127.0.0.1:{port}/nginx_status"]
         let lines = errors();
         let got = read_framed(&out);
         let done = count(&got, b"nginx.error") >= lines.len()
+            && count(&got, b"nginx.error.tokyo") >= lines.len()
             && count(&got, b"nginx.json") >= n
             && count(&got, b"nginx_stub_status") >= 2
             // A page polled after the test's requests.
@@ -672,6 +687,17 @@ args = ["-s", "http://127.0.0.1:{port}/nginx_status"]
             "{line}"
         );
         assert_eq!(m.logger_bytes(), b"ErrorLog");
+    }
+    // Asia/Tokyo is UTC+9 all year: the same wall clock is nine hours earlier.
+    let tokyo: Vec<&Message> = got
+        .iter()
+        .filter(|m| m.type_bytes() == b"nginx.error.tokyo")
+        .collect();
+    for (line, m) in lines.iter().zip(&tokyo) {
+        let want = parse_error_line(line);
+        assert_eq!(m.timestamp, want.time - 9 * 3_600_000_000_000, "{line}");
+        assert_eq!(m.severity, Some(want.severity), "{line}");
+        assert_eq!(m.logger_bytes(), b"ErrorLogTokyo");
     }
     let missing: Vec<&&Message> = got_errors
         .iter()
