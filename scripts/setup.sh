@@ -23,9 +23,12 @@ set -euo pipefail
 # CarbonOutput sends in crates/hekad/tests/e2e/metrics.rs (and lua_encoders.rs). influxdb
 # (InfluxDB 1.x): receives the Lua encoders' line protocol in tests/e2e/lua_encoders.rs.
 # nodejs, npm and python3-pip install the metrics test's peers from their registries (below).
+# mariadb-server (mariadbd, mariadb-install-db), bind9 (named), bind9-dnsutils (dig): the Lua
+# decoder tests (crates/hekad/tests/e2e/lua_decoders.rs) start their own private instances.
 packages=(gcc g++ tzdata procps lua-lpeg-dev lua-cjson-dev)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd graphite-carbon influxdb)
+    packages+=(libfaketime nginx apache2 rsyslog curl binutils man-db systemd graphite-carbon
+               influxdb mariadb-server bind9 bind9-dnsutils)
     # A node or pip already on the machine (another distribution of them) is used as it is.
     command -v node >/dev/null || packages+=(nodejs)
     command -v npm >/dev/null || packages+=(npm)
@@ -80,5 +83,13 @@ if [[ "${1:-}" == "test" ]]; then
         python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$peers/python" \
             statsd==4.0.1
         echo "$want" >"$peers/metrics-installed"
+    fi
+    # graypy (a GELF logging handler) from PyPI, pinned: the graylog_extended decoder's e2e test.
+    gelf=2.1.0
+    if [[ ! -f "$peers/gelf/graypy-$gelf.dist-info/METADATA" ]]; then
+        echo "setup: installing graypy $gelf into $peers/gelf"
+        rm -rf "$peers/gelf"
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$peers/gelf" \
+            "graypy==$gelf"
     fi
 fi

@@ -223,7 +223,7 @@ fn user_agents_are_normalised() {
 }
 
 /// Decodes `line` with the library's `decoder` configured by `config` (TOML).
-fn decode(decoder: &str, config: &str, line: &str) -> crate::Outcome {
+pub(crate) fn decode(decoder: &str, config: &str, line: &str) -> crate::Outcome {
     let script = share_dir().join("lua_decoders").join(decoder);
     let config: toml::Table = toml::from_str(config).unwrap();
     let mut sb = Sandbox::start(settings(Kind::Decoder, script, config))
@@ -234,7 +234,7 @@ fn decode(decoder: &str, config: &str, line: &str) -> crate::Outcome {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn injected(out: &crate::Outcome) -> Message {
+pub(crate) fn injected(out: &crate::Outcome) -> Message {
     let ms: Vec<_> = out
         .injected
         .iter()
@@ -247,7 +247,7 @@ fn injected(out: &crate::Outcome) -> Message {
     ms[0].clone()
 }
 
-fn field(m: &Message, name: &str) -> Field {
+pub(crate) fn field(m: &Message, name: &str) -> Field {
     m.find_first_field(name.as_bytes())
         .unwrap_or_else(|| panic!("no field {name} in {m:?}"))
         .clone()

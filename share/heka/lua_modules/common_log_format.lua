@@ -9,6 +9,7 @@ server's own log format string, and normalises user agents.
 build_nginx_grammar(log_format)   -- nginx `log_format` text -> grammar
 build_apache_grammar(log_format)  -- Apache `LogFormat` text -> grammar
 normalize_user_agent(ua)          -- -> browser, version, os (each may be nil)
+nginx_error_grammar               -- an nginx error log line -> a message table
 
 A grammar matches the start of a log line and captures a table of fields
 named after nginx's variables (Apache directives are mapped onto the same
@@ -27,6 +28,7 @@ local ip = require "ip_address"
 local tonumber = tonumber
 local error = error
 local ipairs = ipairs
+local pairs = pairs
 
 local P, R, S, C, Cg, Ct, Cc = lpeg.P, lpeg.R, lpeg.S, lpeg.C, lpeg.Cg, lpeg.Ct, lpeg.Cc
 local digit = R"09"
@@ -354,6 +356,26 @@ function M.build_apache_grammar(log_format)
     if #parts == 0 then return nil end
     return sequence(parts)
 end
+
+--[[ nginx error log --]]
+
+-- nginx's error levels as syslog severities.
+local nginx_error_level = P(false)
+for name, severity in pairs{debug = 7, info = 6, notice = 5, warn = 4, error = 3, crit = 2,
+                            alert = 1, emerg = 0} do
+    nginx_error_level = nginx_error_level + P(name) * Cc(severity)
+end
+
+-- "2014/03/01 11:29:39 [notice] 16842#0: *8878 using inherited sockets from \"6;\"":
+-- Timestamp, Severity (from the level), Pid, Fields {tid, connection (when
+-- "*N " is there)} and Payload (the rest of the line), as inject_message takes it.
+M.nginx_error_grammar = Ct(
+    Cg(dt.build_strftime_grammar("%Y/%m/%d %T") / dt.time_to_ns, "Timestamp")
+    * space * P"[" * Cg(nginx_error_level, "Severity") * P"]"
+    * space * Cg(integer, "Pid") * P"#"
+    * Cg(Ct(Cg(integer, "tid") * P": " * (P"*" * Cg(integer, "connection") * P" ")^-1),
+         "Fields")
+    * Cg(C(P(1)^0), "Payload"))
 
 --[[ User agents --]]
 

@@ -14,6 +14,7 @@ mod corpus;
 mod data_loss;
 mod decoders;
 mod logstreamer;
+mod lua_decoders;
 mod lua_filters;
 mod lua_encoders;
 mod lua_library;
