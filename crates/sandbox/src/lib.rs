@@ -615,9 +615,9 @@ fn io_text(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod library_decoder_tests;
 #[cfg(test)]
-mod library_filter_tests;
-#[cfg(test)]
 mod library_encoder_tests;
+#[cfg(test)]
+mod library_filter_tests;
 #[cfg(test)]
 mod library_tests;
 #[cfg(test)]
