@@ -297,6 +297,14 @@ impl ReadSide {
         }
     }
 
+    /// Forgets what was read past the committed cursor and reads it again (an output that
+    /// failed before writing it out).
+    pub(crate) fn rewind(&mut self) {
+        self.batch_end = None;
+        self.uncommitted = None;
+        self.reader.rewind();
+    }
+
     /// Waits for the feeder thread once it is done.
     pub(crate) fn join(&mut self) {
         if let Some(h) = self.feeder.take()

@@ -897,6 +897,13 @@ impl QueueReader {
         }
     }
 
+    /// Reads again from the committed cursor: what was read past it is read once more.
+    pub fn rewind(&mut self) {
+        self.file = None;
+        self.buf.clear();
+        self.pos = self.cursor();
+    }
+
     /// The committed cursor.
     pub fn cursor(&self) -> Position {
         self.shared.state.lock().cursor
