@@ -394,6 +394,7 @@ fn registry() -> Registry {
             framing: FramingDefault::Never,
             ticker: Ticker::Optional,
             can_exit: false,
+            buffering: None,
             build: |c| {
                 Ok(Box::new(CollectOutput {
                     cfg: c.options.parse()?,

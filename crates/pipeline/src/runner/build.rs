@@ -435,6 +435,8 @@ impl Builder<'_> {
         let mut encoder = None;
         let mut encoder_name = None;
         let mut use_framing = false;
+        // The plugin type's own disk queue defaults (TcpOutput's: on, 128 MiB segments).
+        let mut buffering_default = None;
         let (default_matcher, ticker_support, can_exit_default, plugin, rebuild): (
             _,
             _,
@@ -482,6 +484,7 @@ impl Builder<'_> {
                 FramingDefault::Always => true,
                 FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
             });
+            buffering_default = spec.buffering;
             let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
             let build = spec.build;
             (
@@ -515,8 +518,10 @@ impl Builder<'_> {
         };
         let tick = ticker(s, ticker_support, common.ticker_interval)?;
         let matcher = matcher(s, common.message_matcher.as_deref(), default_matcher)?;
-        let buffer = if common.use_buffering == Some(true) {
-            self.buffer(s, common.buffering.unwrap_or_default())?
+        let buffer = if common.use_buffering.unwrap_or(buffering_default.is_some()) {
+            // Heka compat: a `buffering` table replaces the type's defaults wholesale.
+            let config = common.buffering.or(buffering_default).unwrap_or_default();
+            self.buffer(s, config)?
         } else {
             None
         };
