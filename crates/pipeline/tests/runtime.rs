@@ -1378,3 +1378,111 @@ panic_in_shutdown = true
         "{acks:?}"
     );
 }
+
+/// Fills the queue of the output `out` under `base` with records `q0`, `q1`, … until it holds
+/// at least 37,000 bytes (90 % of 40,960 is 36,864); returns how many it wrote.
+fn prefill_queue(base: &Path) -> usize {
+    use heka_pipeline::runner::queue::{self, QueueOptions};
+    let options = QueueOptions {
+        max_file_size: 4096,
+        max_buffer_size: Some(40_960),
+        cursor_update_count: 1,
+        max_message_size: 2048,
+    };
+    let dir = queue::queue_dir(base, "out");
+    let (mut w, _r) = queue::open(&dir, options).unwrap();
+    let mut n = 0;
+    while w.queue_size() < 37_000 {
+        let mut m = heka_message::Message::default();
+        m.set_payload(format!("q{n}"));
+        w.append(&m.to_bytes(), 0).unwrap();
+        w.flush().unwrap();
+        n += 1;
+    }
+    n
+}
+
+/// LinesInput (its progress recorded in `<sink>-progress`) → a buffered CollectOutput `out`
+/// with a 40,960-byte queue.
+fn back_pressure_config(base: &Path, sink: &str, extra: &str, action: &str) -> String {
+    format!(
+        r#"
+[hekad]
+base_dir = "{}"
+max_message_size = 2048
+full_buffer_max_retries = 3
+[in]
+type = "LinesInput"
+lines = ["fresh"]
+progress_sink = "{sink}-progress"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "{sink}"
+use_buffering = true
+{extra}
+  [out.buffering]
+  max_file_size = 4096
+  max_buffer_size = 40960
+  full_action = "{action}"
+"#,
+        base.display()
+    )
+}
+
+#[test]
+fn a_queue_that_stays_back_pressured_at_start_shuts_hekad_down_before_the_inputs_start() {
+    let dir = tempfile::tempdir().unwrap();
+    prefill_queue(dir.path());
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-stuck",
+        "down = true",
+        "shutdown",
+    ));
+    let req = p
+        .shutdown_requests()
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(req.code, 1);
+    assert_eq!(
+        req.reason,
+        "Plugin 'out': back-pressure not resolving: triggering shutdown"
+    );
+    p.stop();
+    assert!(sink("bp-stuck-progress").is_empty(), "the input never ran");
+}
+
+#[test]
+fn a_back_pressured_queue_that_drains_at_start_lets_the_inputs_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let queued = prefill_queue(dir.path());
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-drains",
+        "",
+        "shutdown",
+    ));
+    let got = wait_sink("bp-drains", queued + 1);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(got.len(), queued + 1);
+    assert_eq!(got[0], ":q0");
+    assert_eq!(got[queued], ":fresh");
+}
+
+#[test]
+fn a_queue_that_stays_back_pressured_with_full_action_drop_lets_the_start_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    prefill_queue(dir.path());
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-drop",
+        "down = true",
+        "drop",
+    ));
+    // After its delay the input runs, though the queue is still back-pressured.
+    wait_len("bp-drop-progress", 1, 30);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+}

@@ -208,6 +208,8 @@ pub(crate) struct FoStats {
     pub(crate) injected: AtomicU64,
     /// Messages a full disk queue refused (`full_action` drop, shutdown, block at shutdown).
     pub(crate) queue_dropped: AtomicU64,
+    /// `use_buffering`: the queue's size, for the report.
+    pub(crate) queue: std::sync::OnceLock<crate::runner::queue::QueueSize>,
 }
 
 pub(crate) type Rebuild = Box<dyn Fn() -> Result<FoPlugin, String> + Send>;

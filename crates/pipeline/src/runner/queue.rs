@@ -304,6 +304,39 @@ pub fn open(dir: &Path, options: QueueOptions) -> Result<(QueueWriter, QueueRead
     Ok((writer, reader))
 }
 
+/// Reads a queue's size (see [`QueueWriter::size_handle`]).
+#[derive(Clone)]
+pub struct QueueSize {
+    shared: Arc<Shared>,
+    max: Option<u64>,
+}
+
+impl std::fmt::Debug for QueueSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueSize")
+            .field("dir", &self.shared.dir)
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+impl QueueSize {
+    /// Sum of the segment sizes (what counts against `max_buffer_size`).
+    pub fn bytes(&self) -> u64 {
+        self.shared.state.lock().total
+    }
+
+    /// Heka's `BackPressured`: the queue holds at least 90 % of `max_buffer_size` (never
+    /// without one).
+    pub fn back_pressured(&self) -> bool {
+        let Some(max) = self.max else {
+            return false;
+        };
+        let capacity = max / 10 * 9 + max % 10 * 9 / 10;
+        capacity > 0 && self.bytes() >= capacity
+    }
+}
+
 /// The writing end of a queue.
 pub struct QueueWriter {
     shared: Arc<Shared>,
@@ -405,6 +438,14 @@ impl QueueWriter {
     /// Sum of the segment sizes (what counts against `max_buffer_size`).
     pub fn queue_size(&self) -> u64 {
         self.shared.state.lock().total
+    }
+
+    /// A handle that reads the queue's size from other threads (the report, the start delay).
+    pub fn size_handle(&self) -> QueueSize {
+        QueueSize {
+            shared: self.shared.clone(),
+            max: self.options.max_buffer_size,
+        }
     }
 
     fn wake(&self) {
