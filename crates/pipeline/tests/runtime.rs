@@ -198,6 +198,8 @@ struct CollectConfig {
     panic_once: bool,
     /// `shutdown` panics (what it holds cannot be written out).
     panic_in_shutdown: bool,
+    /// Records what the output's encoder makes of each message (or its error) instead.
+    encode: bool,
 }
 
 /// Opens the gate of gated outputs.
@@ -213,7 +215,7 @@ impl Output for CollectOutput {
     fn process_message(
         &mut self,
         pack: &Pack,
-        _: &mut OutputContext<'_>,
+        ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
         if self.cfg.down {
             return Err(ProcessError::Retry("destination down".into()));
@@ -235,6 +237,15 @@ impl Output for CollectOutput {
             }
         }
         self.seen += 1;
+        if self.cfg.encode {
+            let mut out = Vec::new();
+            let what = match ctx.encode(pack, &mut out) {
+                Ok(_) => String::from_utf8_lossy(&out).into_owned(),
+                Err(e) => format!("error: {e}"),
+            };
+            record(&self.cfg.sink, what);
+            return Ok(());
+        }
         let m = pack.message();
         record(
             &self.cfg.sink,
@@ -264,6 +275,19 @@ impl Output for CollectOutput {
 #[serde(default, deny_unknown_fields)]
 struct PanicConfig {
     sink: String,
+}
+
+/// Encodes a message as its payload; panics on the payload "panic" (after writing some bytes).
+struct PanicEncoder;
+impl Encoder for PanicEncoder {
+    fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let payload = pack.message().payload_bytes();
+        out.extend_from_slice(payload);
+        if payload == b"panic" {
+            panic!("encoder test panic");
+        }
+        Ok(())
+    }
 }
 
 /// Records "run" in its sink, routes one line "run <n>", then panics.
@@ -383,7 +407,11 @@ fn registry() -> Registry {
                 build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
             },
         ],
-        encoders: vec![],
+        encoders: vec![EncoderSpec {
+            type_name: "PanicEncoder",
+            summary: "test",
+            build: |_| Ok(Box::new(PanicEncoder)),
+        }],
         outputs: vec![OutputSpec {
             type_name: "CollectOutput",
             summary: "test",
@@ -1485,4 +1513,26 @@ fn a_queue_that_stays_back_pressured_with_full_action_drop_lets_the_start_go_on(
     wait_len("bp-drop-progress", 1, 30);
     assert!(p.shutdown_requests().try_recv().is_err());
     p.stop();
+}
+
+#[test]
+fn an_encoder_that_panics_fails_that_message_only() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["a", "panic", "b"]
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-encoder"
+encoder = "PanicEncoder"
+encode = true
+"#);
+    let got = wait_sink("panic-encoder", 3);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(
+        got,
+        ["a", "error: encoder panicked: encoder test panic", "b"]
+    );
 }

@@ -122,11 +122,11 @@ impl OutputContext<'_> {
         };
         if !self.use_framing {
             let before = out.len();
-            encode_caught(enc, pack, out)?;
+            encode_caught(self.name, enc, pack, out)?;
             return Ok(out.len() > before);
         }
         self.scratch.clear();
-        encode_caught(enc, pack, self.scratch)?;
+        encode_caught(self.name, enc, pack, self.scratch)?;
         if self.scratch.is_empty() {
             return Ok(false);
         }
@@ -144,7 +144,7 @@ impl OutputContext<'_> {
             return Err(CodecError::new(format!("{} has no encoder", self.name)));
         };
         let before = out.len();
-        encode_caught(enc, pack, out)?;
+        encode_caught(self.name, enc, pack, out)?;
         Ok(out.len() > before)
     }
 
@@ -176,13 +176,18 @@ impl OutputContext<'_> {
 
 /// Encodes with `enc`; a panic in the encoder is an encoding error for this message (what it
 /// appended before it panicked is taken back).
-fn encode_caught(enc: &mut dyn Encoder, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
+fn encode_caught(
+    output: &str,
+    enc: &mut dyn Encoder,
+    pack: &Pack,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     let before = out.len();
     match catch_panic(|| enc.encode(pack, out)) {
         Ok(res) => res,
         Err(e) => {
             out.truncate(before);
-            tracing::error!("encoder {e}");
+            tracing::error!(plugin = %output, "encoder {e}");
             Err(CodecError::new(format!("encoder {e}")))
         }
     }
