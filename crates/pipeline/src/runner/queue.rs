@@ -991,6 +991,38 @@ mod tests {
     }
 
     #[test]
+    fn back_pressure_starts_at_ninety_percent_of_max_buffer_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = record_len(msg(0).len(), 0) as u64;
+        let options = QueueOptions {
+            max_file_size: 100 * one,
+            max_buffer_size: Some(10 * one),
+            ..opts()
+        };
+        let (mut w, mut r) = open(dir.path(), options).unwrap();
+        let size = w.size_handle();
+        for i in 0..8 {
+            w.append(&msg(i), 0).unwrap();
+        }
+        w.flush().unwrap();
+        assert_eq!(size.bytes(), 8 * one);
+        assert!(!size.back_pressured());
+        w.append(&msg(8), 0).unwrap();
+        w.flush().unwrap();
+        assert!(size.back_pressured(), "9 of 10 records");
+        // Reading alone frees nothing; the queue shrinks when a consumed segment goes.
+        let got = read_all(&mut r);
+        r.commit(got[8].end, 9);
+        assert!(size.back_pressured());
+        // Without a max_buffer_size there is never back-pressure.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, _r) = open(dir.path(), opts()).unwrap();
+        w.append(&msg(0), 0).unwrap();
+        w.flush().unwrap();
+        assert!(!w.size_handle().back_pressured());
+    }
+
+    #[test]
     fn records_are_heka_frames_with_a_checksum() {
         let mut out = Vec::new();
         encode_record(b"hello", &mut out);
