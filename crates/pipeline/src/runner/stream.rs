@@ -352,7 +352,18 @@ impl Stream {
         let mut off = 0;
         self.records.clear();
         while off < data.len() {
-            let s = self.splitter.find_record(&data[off..]);
+            let splitter = &mut self.splitter;
+            let s = match catch_panic(|| splitter.find_record(&data[off..])) {
+                Ok(s) => s,
+                Err(e) => {
+                    // A splitter that panicked may be left in any state, and so may its
+                    // view of these bytes: they are dropped and a new splitter goes on with
+                    // the next ones (on connection inputs this runs on a shared I/O thread).
+                    tracing::error!(input = %self.shared.input_name, "splitter {e}: {} bytes dropped, replacing it", data.len() - off);
+                    self.renew_splitter();
+                    return data.len();
+                }
+            };
             if s.consumed == 0 {
                 break;
             }
@@ -476,6 +487,19 @@ impl Stream {
 }
 
 impl Stream {
+    /// A new splitter instance in place of one that panicked (kept when none can be made).
+    fn renew_splitter(&mut self) {
+        match catch_panic(|| (self.shared.splitter)()) {
+            Ok(Ok(s)) => self.splitter = s,
+            Ok(Err(e)) => {
+                tracing::error!(input = %self.shared.input_name, "can't make a new splitter: {e}")
+            }
+            Err(e) => {
+                tracing::error!(input = %self.shared.input_name, "can't make a new splitter: {e}")
+            }
+        }
+    }
+
     /// A new decoder instance in place of one that panicked (kept when none can be made).
     fn renew_decoder(&mut self) {
         let Some(factory) = &self.shared.decoder else {
@@ -518,10 +542,13 @@ mod tests {
     use crate::plugin::{CodecError, Split};
     use crate::router::{Delivery, Lanes};
 
-    /// Splits on '\n' (a tiny fake of our own trait).
+    /// Splits on '\n' (a tiny fake of our own trait); panics on "PANIC".
     struct Lines;
     impl Splitter for Lines {
         fn find_record(&mut self, buf: &[u8]) -> Split {
+            if buf.starts_with(b"PANIC") {
+                panic!("splitter test panic");
+            }
             match memchr::memchr(b'\n', buf) {
                 Some(i) => Split {
                     consumed: i + 1,
@@ -690,6 +717,14 @@ mod tests {
         let got = payloads(&rx);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].len(), max_record_size(2048));
+    }
+
+    #[test]
+    fn a_splitter_that_panics_loses_the_rest_of_that_read_only() {
+        let (mut s, rx) = stream(opts(), false, false);
+        s.push_bytes(b"a\nPANIC\nlost\n");
+        s.push_bytes(b"b\n");
+        assert_eq!(payloads(&rx), vec![b"a\n".to_vec(), b"b\n".to_vec()]);
     }
 
     #[test]
