@@ -138,7 +138,7 @@ impl Backoff {
 /// that panics fails like one that returns an error and is restarted or stopped per its
 /// `retries` policy, while hekad and the other plugins go on. (The default panic hook has
 /// printed the panic and its location to stderr by then.)
-pub(crate) fn catch_panic<T>(call: impl FnOnce() -> T) -> Result<T, String> {
+pub fn catch_panic<T>(call: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|p| {
         let what = p
             .downcast_ref::<&str>()
