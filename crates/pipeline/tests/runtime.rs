@@ -1409,10 +1409,10 @@ panic_in_shutdown = true
 
 /// Fills the queue of the output `out` under `base` with records `q0`, `q1`, … until it holds
 /// at least 37,000 bytes (90 % of 40,960 is 36,864); returns how many it wrote.
-fn prefill_queue(base: &Path) -> usize {
+fn prefill_queue(base: &Path, max_file_size: u64) -> usize {
     use heka_pipeline::runner::queue::{self, QueueOptions};
     let options = QueueOptions {
-        max_file_size: 4096,
+        max_file_size,
         max_buffer_size: Some(40_960),
         cursor_update_count: 1,
         max_message_size: 2048,
@@ -1432,7 +1432,13 @@ fn prefill_queue(base: &Path) -> usize {
 
 /// LinesInput (its progress recorded in `<sink>-progress`) → a buffered CollectOutput `out`
 /// with a 40,960-byte queue.
-fn back_pressure_config(base: &Path, sink: &str, extra: &str, action: &str) -> String {
+fn back_pressure_config(
+    base: &Path,
+    sink: &str,
+    extra: &str,
+    action: &str,
+    max_file_size: u64,
+) -> String {
     format!(
         r#"
 [hekad]
@@ -1450,7 +1456,7 @@ sink = "{sink}"
 use_buffering = true
 {extra}
   [out.buffering]
-  max_file_size = 4096
+  max_file_size = {max_file_size}
   max_buffer_size = 40960
   full_action = "{action}"
 "#,
@@ -1461,12 +1467,13 @@ use_buffering = true
 #[test]
 fn a_queue_that_stays_back_pressured_at_start_shuts_hekad_down_before_the_inputs_start() {
     let dir = tempfile::tempdir().unwrap();
-    prefill_queue(dir.path());
+    prefill_queue(dir.path(), 4096);
     let p = run(&back_pressure_config(
         dir.path(),
         "bp-stuck",
         "down = true",
         "shutdown",
+        4096,
     ));
     let req = p
         .shutdown_requests()
@@ -1484,12 +1491,13 @@ fn a_queue_that_stays_back_pressured_at_start_shuts_hekad_down_before_the_inputs
 #[test]
 fn a_back_pressured_queue_that_drains_at_start_lets_the_inputs_start() {
     let dir = tempfile::tempdir().unwrap();
-    let queued = prefill_queue(dir.path());
+    let queued = prefill_queue(dir.path(), 4096);
     let p = run(&back_pressure_config(
         dir.path(),
         "bp-drains",
         "",
         "shutdown",
+        4096,
     ));
     let got = wait_sink("bp-drains", queued + 1);
     assert!(p.shutdown_requests().try_recv().is_err());
@@ -1502,12 +1510,13 @@ fn a_back_pressured_queue_that_drains_at_start_lets_the_inputs_start() {
 #[test]
 fn a_queue_that_stays_back_pressured_with_full_action_drop_lets_the_start_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    prefill_queue(dir.path());
+    prefill_queue(dir.path(), 4096);
     let p = run(&back_pressure_config(
         dir.path(),
         "bp-drop",
         "down = true",
         "drop",
+        4096,
     ));
     // After its delay the input runs, though the queue is still back-pressured.
     wait_len("bp-drop-progress", 1, 30);
@@ -1535,4 +1544,23 @@ encode = true
         got,
         ["a", "error: encoder panicked: encoder test panic", "b"]
     );
+}
+
+#[test]
+fn a_full_single_segment_queue_read_to_its_end_at_start_lets_the_inputs_start() {
+    // One segment: once delivered, its records no longer count, though the file stays until
+    // the cursor moves to a later segment (Heka counted it and shut down).
+    let dir = tempfile::tempdir().unwrap();
+    let queued = prefill_queue(dir.path(), 1 << 20);
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-one-segment",
+        "",
+        "shutdown",
+        1 << 20,
+    ));
+    let got = wait_sink("bp-one-segment", queued + 1);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(got[queued], ":fresh");
 }

@@ -326,14 +326,26 @@ impl QueueSize {
         self.shared.state.lock().total
     }
 
+    /// Bytes of the records after the committed cursor (not yet delivered).
+    pub fn pending(&self) -> u64 {
+        let st = self.shared.state.lock();
+        let from_cursor: u64 = st.files.range(st.cursor.file..).map(|(_, &n)| n).sum();
+        if st.files.contains_key(&st.cursor.file) {
+            from_cursor.saturating_sub(st.cursor.offset)
+        } else {
+            from_cursor
+        }
+    }
+
     /// Heka's `BackPressured`: the queue holds at least 90 % of `max_buffer_size` (never
-    /// without one).
+    /// without one) in records not yet delivered. (Heka counted every byte on disk, so a
+    /// queue read to its end but not yet rolled could stay "back-pressured".)
     pub fn back_pressured(&self) -> bool {
         let Some(max) = self.max else {
             return false;
         };
         let capacity = max / 10 * 9 + max % 10 * 9 / 10;
-        capacity > 0 && self.bytes() >= capacity
+        capacity > 0 && self.pending() >= capacity
     }
 }
 
@@ -1010,10 +1022,14 @@ mod tests {
         w.append(&msg(8), 0).unwrap();
         w.flush().unwrap();
         assert!(size.back_pressured(), "9 of 10 records");
-        // Reading alone frees nothing; the queue shrinks when a consumed segment goes.
+        // Reading alone changes nothing; once delivered, the records no longer count, though
+        // they stay on disk until their segment goes.
         let got = read_all(&mut r);
-        r.commit(got[8].end, 9);
         assert!(size.back_pressured());
+        r.commit(got[4].end, 5);
+        assert_eq!(size.pending(), 4 * one);
+        assert!(!size.back_pressured());
+        assert_eq!(size.bytes(), 9 * one);
         // Without a max_buffer_size there is never back-pressure.
         let dir = tempfile::tempdir().unwrap();
         let (mut w, _r) = open(dir.path(), opts()).unwrap();
