@@ -126,10 +126,14 @@ fn run(flags: &Flags) -> anyhow::Result<u8> {
         }
         return Ok(if checked.is_ok() { 0 } else { 1 });
     }
+    // Queues, journals and other state live in base_dir: before any plugin opens them, make
+    // sure no other hekad uses it.
+    let base_dir = &config.globals.base_dir;
+    std::fs::create_dir_all(base_dir)
+        .with_context(|| format!("creating base_dir {}", base_dir.display()))?;
+    let _lock = lock_base_dir(base_dir)?;
     let pipeline = Pipeline::build(&config, &heka_plugins::builtin())?;
     let g = pipeline.globals();
-    std::fs::create_dir_all(&g.base_dir)
-        .with_context(|| format!("creating base_dir {}", g.base_dir.display()))?;
     let pid_file = g.pid_file.clone();
     if let Some(p) = &pid_file {
         write_pid_file(p)?;
@@ -221,6 +225,48 @@ fn signal_channel() -> anyhow::Result<crossbeam_channel::Receiver<i32>> {
         })
         .context("starting the signal thread")?;
     Ok(rx)
+}
+
+/// Takes an exclusive lock on `<base_dir>/hekad.lock` (held until hekad exits, released by
+/// the kernel even after a SIGKILL) and writes our pid into it, so that a second hekad given
+/// the same base_dir refuses to start instead of writing into the same queues and journals.
+fn lock_base_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join("hekad.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => String::new(),
+                pid => format!(" (pid {pid})"),
+            };
+            bail!(
+                "base_dir {} is in use by another hekad{holder}: {} is locked; give each hekad its own base_dir",
+                dir.display(),
+                path.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!("can't write our pid into {}: {e}", path.display());
+    }
+    Ok(file)
 }
 
 /// Heka's `pid_file`: refuse to start when it names a live process.

@@ -418,6 +418,9 @@ pub struct OutputSpec {
     pub ticker: Ticker,
     /// Default of `can_exit` (true for sandboxes, whose config struct in Heka defaulted it so).
     pub can_exit: bool,
+    /// The type's own disk queue defaults: when set, `use_buffering` defaults to true and a
+    /// section without a `buffering` table uses these (Heka's TcpOutput).
+    pub buffering: Option<crate::config::BufferingConfig>,
     /// Builds an instance.
     pub build: BuildFn<dyn Output>,
 }

@@ -152,6 +152,9 @@ impl Filter for EchoFilter {
         if p == "die" {
             return Err(ProcessError::Fatal("asked to die".into()));
         }
+        if p == "panic" {
+            panic!("filter test panic");
+        }
         for _ in 0..self.0.copies {
             let mut m = ctx.new_message();
             m.set_type(self.0.echo_type.clone());
@@ -189,6 +192,14 @@ struct CollectConfig {
     down: bool,
     /// Writes everything out when the runner asks (`flush_requested`), whatever `hold_until`.
     obey_flush_request: bool,
+    /// Panics on a message with payload "panic": every time, or (`panic_once`) only the first
+    /// time the sink `<sink>-panics` is empty. Each panic is recorded there.
+    panic_on_panic: bool,
+    panic_once: bool,
+    /// `shutdown` panics (what it holds cannot be written out).
+    panic_in_shutdown: bool,
+    /// Records what the output's encoder makes of each message (or its error) instead.
+    encode: bool,
 }
 
 /// Opens the gate of gated outputs.
@@ -204,7 +215,7 @@ impl Output for CollectOutput {
     fn process_message(
         &mut self,
         pack: &Pack,
-        _: &mut OutputContext<'_>,
+        ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
         if self.cfg.down {
             return Err(ProcessError::Retry("destination down".into()));
@@ -218,7 +229,23 @@ impl Output for CollectOutput {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+        if self.cfg.panic_on_panic && pack.message().payload_bytes() == b"panic" {
+            let panics = format!("{}-panics", self.cfg.sink);
+            if !self.cfg.panic_once || sink_len(&panics) == 0 {
+                record(&panics, "panic".into());
+                panic!("output test panic");
+            }
+        }
         self.seen += 1;
+        if self.cfg.encode {
+            let mut out = Vec::new();
+            let what = match ctx.encode(pack, &mut out) {
+                Ok(_) => String::from_utf8_lossy(&out).into_owned(),
+                Err(e) => format!("error: {e}"),
+            };
+            record(&self.cfg.sink, what);
+            return Ok(());
+        }
         let m = pack.message();
         record(
             &self.cfg.sink,
@@ -235,6 +262,42 @@ impl Output for CollectOutput {
             self.cfg.hold_until = 0;
         }
         Ok(self.seen >= self.cfg.hold_until)
+    }
+    fn shutdown(&mut self, _: &mut OutputContext<'_>) -> Result<(), ProcessError> {
+        if self.cfg.panic_in_shutdown && self.seen < self.cfg.hold_until {
+            panic!("shutdown test panic");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct PanicConfig {
+    sink: String,
+}
+
+/// Encodes a message as its payload; panics on the payload "panic" (after writing some bytes).
+struct PanicEncoder;
+impl Encoder for PanicEncoder {
+    fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let payload = pack.message().payload_bytes();
+        out.extend_from_slice(payload);
+        if payload == b"panic" {
+            panic!("encoder test panic");
+        }
+        Ok(())
+    }
+}
+
+/// Records "run" in its sink, routes one line "run <n>", then panics.
+struct PanicInput(PanicConfig);
+impl Input for PanicInput {
+    fn run(&mut self, ctx: &mut InputContext) -> Result<(), ProcessError> {
+        record(&self.0.sink, "run".into());
+        let mut s = ctx.stream()?;
+        s.push_bytes(format!("run {}\n", sink_len(&self.0.sink)).as_bytes());
+        panic!("input test panic");
     }
 }
 
@@ -286,20 +349,30 @@ type = "NoSuchFilter"
 
 fn registry() -> Registry {
     Registry {
-        inputs: vec![InputSpec {
-            type_name: "LinesInput",
-            summary: "test",
-            default_splitter: "LineSplitter",
-            default_decoder: None,
-            can_exit: false,
-            build: |c| {
-                let cfg: LinesConfig = c.options.parse()?;
-                if cfg.resource_taken && !c.check_only {
-                    return Err(c.error(Some("resource_taken"), "the resource is taken"));
-                }
-                Ok(Box::new(LinesInput(cfg)))
+        inputs: vec![
+            InputSpec {
+                type_name: "LinesInput",
+                summary: "test",
+                default_splitter: "LineSplitter",
+                default_decoder: None,
+                can_exit: false,
+                build: |c| {
+                    let cfg: LinesConfig = c.options.parse()?;
+                    if cfg.resource_taken && !c.check_only {
+                        return Err(c.error(Some("resource_taken"), "the resource is taken"));
+                    }
+                    Ok(Box::new(LinesInput(cfg)))
+                },
             },
-        }],
+            InputSpec {
+                type_name: "PanicInput",
+                summary: "test",
+                default_splitter: "LineSplitter",
+                default_decoder: None,
+                can_exit: false,
+                build: |c| Ok(Box::new(PanicInput(c.options.parse()?))),
+            },
+        ],
         splitters: vec![SplitterSpec {
             type_name: "LineSplitter",
             summary: "test",
@@ -334,7 +407,11 @@ fn registry() -> Registry {
                 build: |c| Ok(Box::new(EchoFilter(c.options.parse()?))),
             },
         ],
-        encoders: vec![],
+        encoders: vec![EncoderSpec {
+            type_name: "PanicEncoder",
+            summary: "test",
+            build: |_| Ok(Box::new(PanicEncoder)),
+        }],
         outputs: vec![OutputSpec {
             type_name: "CollectOutput",
             summary: "test",
@@ -345,6 +422,7 @@ fn registry() -> Registry {
             framing: FramingDefault::Never,
             ticker: Ticker::Optional,
             can_exit: false,
+            buffering: None,
             build: |c| {
                 Ok(Box::new(CollectOutput {
                     cfg: c.options.parse()?,
@@ -1109,4 +1187,380 @@ use_buffering = true
     let cp = std::fs::read_to_string(dir.path().join("output_queue/out/checkpoint.txt")).unwrap();
     let cursor = heka_pipeline::runner::queue::Position::parse(&cp).unwrap();
     assert!(cursor.offset > 0, "{cp}");
+}
+
+#[test]
+fn a_panicking_input_is_restarted_per_retries_then_stopped_while_others_flow() {
+    let p = run(r#"
+[crashy]
+type = "PanicInput"
+sink = "panic-input-runs"
+can_exit = true
+  [crashy.retries]
+  max_retries = 2
+  delay = "10ms"
+  max_jitter = "0s"
+[steady]
+type = "LinesInput"
+count = 3
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-input-out"
+"#);
+    // The first run and two restarts, each routing its line before it panics.
+    wait_len("panic-input-out", 6, 10);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(sink("panic-input-runs").len(), 3, "max_retries = 2");
+    let mut got = sink("panic-input-out");
+    got.sort();
+    assert_eq!(got, [":l0", ":l1", ":l2", ":run 1", ":run 2", ":run 3"]);
+    // can_exit: hekad goes on.
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+}
+
+#[test]
+fn a_panicking_input_without_can_exit_shuts_hekad_down() {
+    let p = run(r#"
+[crashy]
+type = "PanicInput"
+sink = "panic-input-fatal-runs"
+  [crashy.retries]
+  max_retries = 1
+  delay = "10ms"
+  max_jitter = "0s"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-input-fatal-out"
+"#);
+    let req = p
+        .shutdown_requests()
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(req.code, 1);
+    assert!(req.reason.contains("crashy"), "{}", req.reason);
+    assert_eq!(sink("panic-input-fatal-runs").len(), 2);
+    p.stop();
+}
+
+#[test]
+fn a_panicking_filter_is_restarted_and_gets_the_rest_of_its_batch() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["a\npanic\nb\nc"]
+[phoenix]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+copies = 1
+echo_type = "echoed"
+  [phoenix.retries]
+  max_retries = 1
+  delay = "10ms"
+  max_jitter = "10ms"
+[out]
+type = "CollectOutput"
+message_matcher = "Type == 'echoed'"
+sink = "panic-filter-out"
+"#);
+    let got = wait_sink("panic-filter-out", 3);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(got, vec!["echoed:echo a", "echoed:echo b", "echoed:echo c"]);
+}
+
+#[test]
+fn a_filter_that_keeps_panicking_stops_after_its_retries_and_others_go_on() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["panic", "panic", "panic", "after"]
+[mortal]
+type = "EchoFilter"
+message_matcher = "Logger == 'in'"
+can_exit = true
+copies = 0
+echo_type = "x"
+  [mortal.retries]
+  max_retries = 2
+  delay = "10ms"
+  max_jitter = "0s"
+[terminated]
+type = "CollectOutput"
+message_matcher = "Type == 'heka.terminated'"
+sink = "panic-terminated"
+[all]
+type = "CollectOutput"
+message_matcher = "Logger == 'in'"
+sink = "panic-filter-others"
+"#);
+    let got = wait_sink("panic-terminated", 1);
+    assert_eq!(
+        wait_sink("panic-filter-others", 4),
+        [":panic", ":panic", ":panic", ":after"]
+    );
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(
+        got,
+        vec![
+            "heka.terminated:mortal (type EchoFilter) terminated. Error: panicked: filter test panic (Max retries exceeded)"
+        ]
+    );
+}
+
+#[test]
+fn a_panicking_output_is_restarted_with_the_message_it_failed_on() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["a", "panic", "b"]
+ack_sink = "panic-output-acks"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-output"
+panic_on_panic = true
+panic_once = true
+  [out.retries]
+  max_retries = 1
+  delay = "10ms"
+  max_jitter = "0s"
+"#);
+    assert_eq!(wait_sink("panic-output", 3), [":a", ":panic", ":b"]);
+    wait_for_ack("panic-output-acks", "acked 3");
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(sink("panic-output-panics").len(), 1);
+}
+
+#[test]
+fn an_output_that_keeps_panicking_stops_after_its_retries() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["a", "panic", "b"]
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-output-dead"
+panic_on_panic = true
+  [out.retries]
+  max_retries = 2
+  delay = "10ms"
+  max_jitter = "0s"
+[other]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-output-other"
+"#);
+    let req = p
+        .shutdown_requests()
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(req.code, 1);
+    assert!(
+        req.reason.contains("panicked: output test panic"),
+        "{}",
+        req.reason
+    );
+    // The first try and two restarts, each handed the message it failed on.
+    assert_eq!(sink("panic-output-dead-panics").len(), 3);
+    assert_eq!(sink("panic-output-dead"), [":a"]);
+    assert_eq!(wait_sink("panic-output-other", 3), [":a", ":panic", ":b"]);
+    p.stop();
+}
+
+#[test]
+fn what_a_panicking_output_held_unwritten_goes_to_the_restarted_one_before_any_ack() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["a", "panic", "b"]
+ack_sink = "panic-held-acks"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-held"
+hold_until = 2
+panic_on_panic = true
+panic_once = true
+panic_in_shutdown = true
+  [out.retries]
+  max_retries = 1
+  delay = "10ms"
+  max_jitter = "0s"
+"#);
+    // "a" was taken but not written when the output panicked (and its shutdown panicked
+    // too): the restarted output gets it again before the message it failed on.
+    assert_eq!(wait_sink("panic-held", 4), [":a", ":a", ":panic", ":b"]);
+    wait_for_ack("panic-held-acks", "acked 3");
+    p.stop();
+    let acks = sink("panic-held-acks");
+    let first = acks.iter().position(|a| a != "acked 0").unwrap();
+    // Nothing was acknowledged before the restarted output had written "a" and "panic".
+    assert!(
+        acks[first] == "acked 2" || acks[first] == "acked 3",
+        "{acks:?}"
+    );
+}
+
+/// Fills the queue of the output `out` under `base` with records `q0`, `q1`, … until it holds
+/// at least 37,000 bytes (90 % of 40,960 is 36,864); returns how many it wrote.
+fn prefill_queue(base: &Path, max_file_size: u64) -> usize {
+    use heka_pipeline::runner::queue::{self, QueueOptions};
+    let options = QueueOptions {
+        max_file_size,
+        max_buffer_size: Some(40_960),
+        cursor_update_count: 1,
+        max_message_size: 2048,
+    };
+    let dir = queue::queue_dir(base, "out");
+    let (mut w, _r) = queue::open(&dir, options).unwrap();
+    let mut n = 0;
+    while w.queue_size() < 37_000 {
+        let mut m = heka_message::Message::default();
+        m.set_payload(format!("q{n}"));
+        w.append(&m.to_bytes(), 0).unwrap();
+        w.flush().unwrap();
+        n += 1;
+    }
+    n
+}
+
+/// LinesInput (its progress recorded in `<sink>-progress`) → a buffered CollectOutput `out`
+/// with a 40,960-byte queue.
+fn back_pressure_config(
+    base: &Path,
+    sink: &str,
+    extra: &str,
+    action: &str,
+    max_file_size: u64,
+) -> String {
+    format!(
+        r#"
+[hekad]
+base_dir = "{}"
+max_message_size = 2048
+full_buffer_max_retries = 3
+[in]
+type = "LinesInput"
+lines = ["fresh"]
+progress_sink = "{sink}-progress"
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "{sink}"
+use_buffering = true
+{extra}
+  [out.buffering]
+  max_file_size = {max_file_size}
+  max_buffer_size = 40960
+  full_action = "{action}"
+"#,
+        base.display()
+    )
+}
+
+#[test]
+fn a_queue_that_stays_back_pressured_at_start_shuts_hekad_down_before_the_inputs_start() {
+    let dir = tempfile::tempdir().unwrap();
+    prefill_queue(dir.path(), 4096);
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-stuck",
+        "down = true",
+        "shutdown",
+        4096,
+    ));
+    let req = p
+        .shutdown_requests()
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(req.code, 1);
+    assert_eq!(
+        req.reason,
+        "Plugin 'out': back-pressure not resolving: triggering shutdown"
+    );
+    p.stop();
+    assert!(sink("bp-stuck-progress").is_empty(), "the input never ran");
+}
+
+#[test]
+fn a_back_pressured_queue_that_drains_at_start_lets_the_inputs_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let queued = prefill_queue(dir.path(), 4096);
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-drains",
+        "",
+        "shutdown",
+        4096,
+    ));
+    let got = wait_sink("bp-drains", queued + 1);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(got.len(), queued + 1);
+    assert_eq!(got[0], ":q0");
+    assert_eq!(got[queued], ":fresh");
+}
+
+#[test]
+fn a_queue_that_stays_back_pressured_with_full_action_drop_lets_the_start_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    prefill_queue(dir.path(), 4096);
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-drop",
+        "down = true",
+        "drop",
+        4096,
+    ));
+    // After its delay the input runs, though the queue is still back-pressured.
+    wait_len("bp-drop-progress", 1, 30);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+}
+
+#[test]
+fn an_encoder_that_panics_fails_that_message_only() {
+    let p = run(r#"
+[in]
+type = "LinesInput"
+lines = ["a", "panic", "b"]
+[out]
+type = "CollectOutput"
+message_matcher = "TRUE"
+sink = "panic-encoder"
+encoder = "PanicEncoder"
+encode = true
+"#);
+    let got = wait_sink("panic-encoder", 3);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(
+        got,
+        ["a", "error: encoder panicked: encoder test panic", "b"]
+    );
+}
+
+#[test]
+fn a_full_single_segment_queue_read_to_its_end_at_start_lets_the_inputs_start() {
+    // One segment: once delivered, its records no longer count, though the file stays until
+    // the cursor moves to a later segment (Heka counted it and shut down).
+    let dir = tempfile::tempdir().unwrap();
+    let queued = prefill_queue(dir.path(), 1 << 20);
+    let p = run(&back_pressure_config(
+        dir.path(),
+        "bp-one-segment",
+        "",
+        "shutdown",
+        1 << 20,
+    ));
+    let got = wait_sink("bp-one-segment", queued + 1);
+    assert!(p.shutdown_requests().try_recv().is_err());
+    p.stop();
+    assert_eq!(got[queued], ":fresh");
 }

@@ -170,6 +170,7 @@ address = "127.0.0.1:0"
 [TcpOutput]
 address = "127.0.0.1:1"
 message_matcher = "Type == 'to-tcp'"
+use_buffering = false
 
 [file]
 type = "FileOutput"

@@ -68,6 +68,8 @@ address = "127.0.0.1:0"
 type = "TcpOutput"
 message_matcher = "Type == 'e2e.test'"
 address = "{address}"
+# The in-memory path (TcpOutput queues on disk by default; that is tested in buffering.rs).
+use_buffering = false
 "#
     ))
 }

@@ -21,6 +21,7 @@ mod lua_library;
 mod metrics;
 mod process;
 mod producers;
+mod reliability;
 mod rotation;
 mod sandbox;
 mod sandbox_hostile;

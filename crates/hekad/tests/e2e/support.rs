@@ -69,7 +69,7 @@ impl Hekad {
     /// added to its environment.
     pub(crate) fn start_with_env(config: &str, env: &[(&str, &str)]) -> Hekad {
         let dir = tempfile::tempdir().unwrap();
-        let config = config.replace("{dir}", &dir.path().display().to_string());
+        let config = own_base_dir(config).replace("{dir}", &dir.path().display().to_string());
         let path = dir.path().join("hekad.toml");
         std::fs::write(&path, config).unwrap();
         let args = [format!("-config={}", path.display())];
@@ -159,6 +159,22 @@ impl Hekad {
     /// Waits for hekad to exit.
     pub(crate) fn wait_exit(&mut self, secs: u64) -> ExitStatus {
         wait_for("hekad to exit", secs, || self.child.try_wait().unwrap())
+    }
+}
+
+/// A config that names no `base_dir` gets `{dir}/cache`: hekad locks its base_dir, so tests
+/// running side by side must not share the default one.
+fn own_base_dir(config: &str) -> String {
+    if config.contains("base_dir") {
+        return config.to_string();
+    }
+    let line = "base_dir = \"{dir}/cache\"\n";
+    match config.find("[hekad]\n") {
+        Some(i) => {
+            let at = i + "[hekad]\n".len();
+            format!("{}{line}{}", &config[..at], &config[at..])
+        }
+        None => format!("[hekad]\n{line}{config}"),
     }
 }
 

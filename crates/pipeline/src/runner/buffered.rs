@@ -25,8 +25,8 @@ use crate::config::FullAction;
 use crate::pack::{Batch, Pack};
 use crate::router::{Delivery, Lanes, MAX_BATCH, Mask};
 use crate::runner::filter_output::{FoStats, SHUTDOWN_RETRY_GRACE};
-use crate::runner::queue::{Position, QueueError, QueueReader, QueueWriter, Record};
-use crate::runner::{ShutdownHandle, StopSignal};
+use crate::runner::queue::{Position, QueueError, QueueReader, QueueSize, QueueWriter, Record};
+use crate::runner::{Backoff, ShutdownHandle, StopSignal};
 
 /// A plugin's queue, as the builder opened it.
 pub(crate) struct Buffer {
@@ -297,6 +297,14 @@ impl ReadSide {
         }
     }
 
+    /// Forgets what was read past the committed cursor and reads it again (an output that
+    /// failed before writing it out).
+    pub(crate) fn rewind(&mut self) {
+        self.batch_end = None;
+        self.uncommitted = None;
+        self.reader.rewind();
+    }
+
     /// Waits for the feeder thread once it is done.
     pub(crate) fn join(&mut self) {
         if let Some(h) = self.feeder.take()
@@ -305,4 +313,54 @@ impl ReadSide {
             tracing::error!("queue feeder panicked");
         }
     }
+}
+
+/// A buffered plugin's queue, as the start delay sees it.
+pub(crate) struct StartCheck {
+    pub(crate) name: Arc<str>,
+    pub(crate) size: QueueSize,
+    pub(crate) full_action: FullAction,
+}
+
+/// Heka's start delay: while a buffered plugin's queue is back-pressured (it holds 90 % of its
+/// `max_buffer_size` or more, say after hekad stopped on a full queue), the inputs are not
+/// started yet: the plugin, already running, gets `retries` waits (250 ms doubling to 1 s, plus
+/// up to 500 ms) to drain it. A queue still back-pressured then with `full_action =
+/// "shutdown"` is why hekad shuts down (returned); with the other actions start-up goes on.
+pub(crate) fn delay_start(
+    queues: &[StartCheck],
+    retries: u32,
+    stop: &StopSignal,
+) -> Result<(), String> {
+    for q in queues {
+        if !q.size.back_pressured() {
+            continue;
+        }
+        tracing::warn!(plugin = %q.name, "Plugin '{}': Delaying start while trying to relieve back-pressure...", q.name);
+        let mut backoff = Backoff::new(
+            Duration::from_millis(250),
+            Duration::from_secs(1),
+            Duration::from_millis(500),
+            i64::from(retries),
+        );
+        while q.size.back_pressured() {
+            let Some(d) = backoff.next_delay() else {
+                break;
+            };
+            if stop.wait(d) {
+                return Ok(());
+            }
+        }
+        if !q.size.back_pressured() {
+            tracing::info!(plugin = %q.name, "Plugin '{}': back-pressure relieved", q.name);
+        } else if q.full_action == FullAction::Shutdown {
+            return Err(format!(
+                "Plugin '{}': back-pressure not resolving: triggering shutdown",
+                q.name
+            ));
+        } else {
+            tracing::warn!(plugin = %q.name, "Plugin '{}': back-pressure not resolving: starting anyway", q.name);
+        }
+    }
+    Ok(())
 }

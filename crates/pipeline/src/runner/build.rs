@@ -20,7 +20,7 @@ use crate::registry::{
     BuildContext, BuildFn, DecoderSections, Decoders, FramingDefault, Links, Registry, Ticker,
 };
 use crate::router::{self, Destination, Router};
-use crate::runner::buffered::Buffer;
+use crate::runner::buffered::{Buffer, StartCheck, delay_start};
 use crate::runner::dynamic::FilterControl;
 use crate::runner::filter_output::{Control, FoPlugin, FoRunner, FoStats, Rebuild};
 use crate::runner::input::{InputContext, InputRunner};
@@ -71,6 +71,7 @@ pub struct Pipeline {
     outputs: Vec<(FoRunner, FoPlugin)>,
     controls: Vec<Sender<Control>>,
     shutdown_rx: Receiver<ShutdownRequest>,
+    shutdown: ShutdownHandle,
     report: Report,
     control: FilterControl,
 }
@@ -435,6 +436,8 @@ impl Builder<'_> {
         let mut encoder = None;
         let mut encoder_name = None;
         let mut use_framing = false;
+        // The plugin type's own disk queue defaults (TcpOutput's: on, 128 MiB segments).
+        let mut buffering_default = None;
         let (default_matcher, ticker_support, can_exit_default, plugin, rebuild): (
             _,
             _,
@@ -482,6 +485,7 @@ impl Builder<'_> {
                 FramingDefault::Always => true,
                 FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
             });
+            buffering_default = spec.buffering;
             let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
             let build = spec.build;
             (
@@ -515,14 +519,19 @@ impl Builder<'_> {
         };
         let tick = ticker(s, ticker_support, common.ticker_interval)?;
         let matcher = matcher(s, common.message_matcher.as_deref(), default_matcher)?;
-        let buffer = if common.use_buffering == Some(true) {
-            self.buffer(s, common.buffering.unwrap_or_default())?
+        let buffer = if common.use_buffering.unwrap_or(buffering_default.is_some()) {
+            // Heka compat: a `buffering` table replaces the type's defaults wholesale.
+            let config = common.buffering.or(buffering_default).unwrap_or_default();
+            self.buffer(s, config)?
         } else {
             None
         };
         let ((main, inject), lanes) = router::lanes(self.globals.plugin_chansize);
         let (ctl, ctl_rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(FoStats::default());
+        if let Some(b) = &buffer {
+            let _ = stats.queue.set(b.writer.size_handle());
+        }
         let matched = Arc::new(router::MatchStats::default());
         report.entries.push(ReportEntry::filter_output(
             &s.name,
@@ -820,6 +829,7 @@ impl Pipeline {
             outputs: Vec::new(),
             controls: Vec::new(),
             shutdown_rx,
+            shutdown: shutdown.clone(),
             report: Report {
                 entries: Vec::new(),
                 dynamic: report,
@@ -883,20 +893,42 @@ impl Pipeline {
                 .name(name.chars().take(15).collect())
                 .spawn(f)
         };
+        let mut queues = Vec::new();
+        let mut check = |r: &FoRunner| {
+            if let Some(b) = &r.buffer {
+                queues.push(StartCheck {
+                    name: r.name.clone(),
+                    size: b.writer.size_handle(),
+                    full_action: b.full_action,
+                });
+            }
+        };
         let mut outputs = Vec::new();
         for (r, plugin) in self.outputs {
+            check(&r);
             let name = r.name.to_string();
             outputs.push((name.clone(), spawn(&name, Box::new(move || r.run(plugin)))?));
             tracing::info!("Output started: {name}");
         }
         let mut filters = Vec::new();
         for (r, plugin) in self.filters {
+            check(&r);
             let name = r.name.to_string();
             filters.push((name.clone(), spawn(&name, Box::new(move || r.run(plugin)))?));
             tracing::info!("Filter started: {name}");
         }
         let mut inputs = Vec::new();
-        for r in self.inputs {
+        let retries = self.globals.full_buffer_max_retries;
+        let start_inputs = match delay_start(&queues, retries, &self.draining) {
+            Ok(()) => self.inputs,
+            Err(reason) => {
+                // hekad shuts down without starting the inputs.
+                tracing::error!("{reason}");
+                self.shutdown.request(1, reason);
+                Vec::new()
+            }
+        };
+        for r in start_inputs {
             let name = r.ctx.name.to_string();
             inputs.push((name.clone(), spawn(&name, Box::new(move || r.run()))?));
             tracing::info!("Input started: {name}");

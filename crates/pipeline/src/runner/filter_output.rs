@@ -27,7 +27,7 @@ use crate::plugin::{CodecError, Encoder, Filter, Output, ProcessError};
 use crate::router::{self, Delivery, Lane, Lanes, Router, send_blocking};
 use crate::runner::buffered::{Buffer, Feeder, ReadSide};
 use crate::runner::dynamic::FilterControl;
-use crate::runner::{Backoff, ShutdownHandle, StopSignal};
+use crate::runner::{Backoff, ShutdownHandle, StopSignal, catch_panic};
 
 /// Why an injection was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,11 +122,11 @@ impl OutputContext<'_> {
         };
         if !self.use_framing {
             let before = out.len();
-            enc.encode(pack, out)?;
+            encode_caught(self.name, enc, pack, out)?;
             return Ok(out.len() > before);
         }
         self.scratch.clear();
-        enc.encode(pack, self.scratch)?;
+        encode_caught(self.name, enc, pack, self.scratch)?;
         if self.scratch.is_empty() {
             return Ok(false);
         }
@@ -144,7 +144,7 @@ impl OutputContext<'_> {
             return Err(CodecError::new(format!("{} has no encoder", self.name)));
         };
         let before = out.len();
-        enc.encode(pack, out)?;
+        encode_caught(self.name, enc, pack, out)?;
         Ok(out.len() > before)
     }
 
@@ -174,6 +174,25 @@ impl OutputContext<'_> {
     }
 }
 
+/// Encodes with `enc`; a panic in the encoder is an encoding error for this message (what it
+/// appended before it panicked is taken back).
+fn encode_caught(
+    output: &str,
+    enc: &mut dyn Encoder,
+    pack: &Pack,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let before = out.len();
+    match catch_panic(|| enc.encode(pack, out)) {
+        Ok(res) => res,
+        Err(e) => {
+            out.truncate(before);
+            tracing::error!(plugin = %output, "encoder {e}");
+            Err(CodecError::new(format!("encoder {e}")))
+        }
+    }
+}
+
 /// A filter or an output.
 pub(crate) enum FoPlugin {
     Filter(Box<dyn Filter>),
@@ -194,6 +213,8 @@ pub(crate) struct FoStats {
     pub(crate) injected: AtomicU64,
     /// Messages a full disk queue refused (`full_action` drop, shutdown, block at shutdown).
     pub(crate) queue_dropped: AtomicU64,
+    /// `use_buffering`: the queue's size, for the report.
+    pub(crate) queue: std::sync::OnceLock<crate::runner::queue::QueueSize>,
 }
 
 pub(crate) type Rebuild = Box<dyn Fn() -> Result<FoPlugin, String> + Send>;
@@ -270,6 +291,11 @@ struct Work {
     pending: bool,
     /// `use_buffering`: the plugin is fed from the disk queue.
     queue: Option<ReadSide>,
+    /// The plugin (new or restarted) has not had its `start` call yet.
+    start_pending: bool,
+    /// Acknowledged deliveries an output that failed had taken and could not write out: the
+    /// restarted output gets them first, so none is acknowledged unwritten.
+    replay: VecDeque<Delivery>,
 }
 
 /// How often an output with unwritten data is asked to flush while no batches arrive.
@@ -295,6 +321,8 @@ impl From<String> for Failure {
 
 /// What the runner does next.
 enum Event {
+    /// The plugin's `start` call is due.
+    Start,
     /// A delivery, and how many of its packs to skip.
     Delivery(Delivery, usize),
     Tick,
@@ -328,17 +356,19 @@ impl FoRunner {
             Some(d) => crossbeam_channel::tick(d),
             None => crossbeam_channel::never(),
         };
-        self.start(&mut plugin, &mut w);
+        w.start_pending = true;
         let reason = loop {
             let res = match self.next_event(&mut w, &tick) {
+                Event::Start => self.start(&mut plugin, &mut w),
                 Event::Delivery(d, skip) => self.delivery(&mut plugin, &mut w, d, skip),
                 Event::Tick => self.timer(&mut plugin, &mut w),
-                Event::Control(Control::Reload) => {
-                    if let FoPlugin::Output(o) = &mut plugin {
-                        o.reload(&mut self.output_ctx(false));
+                Event::Control(Control::Reload) => match &mut plugin {
+                    FoPlugin::Output(o) => {
+                        let ctx = &mut self.output_ctx(false);
+                        catch_panic(|| o.reload(ctx)).map_err(Failure::Fatal)
                     }
-                    Ok(())
-                }
+                    FoPlugin::Filter(_) => Ok(()),
+                },
                 Event::Idle => self
                     .flush_output(&mut plugin, &mut w)
                     .map_err(Failure::from),
@@ -352,7 +382,7 @@ impl FoRunner {
                     match self.restart() {
                         Ok(p) => {
                             plugin = p;
-                            self.start(&mut plugin, &mut w);
+                            w.start_pending = true;
                         }
                         Err(why) => break Some(format!("{e} ({why})")),
                     }
@@ -386,6 +416,13 @@ impl FoRunner {
     /// Injected messages first (the backlog, then the inject lane), then whatever is ready.
     /// `Closed` once both lanes are disconnected and empty: the router has let go of us.
     fn next_event(&self, w: &mut Work, tick: &Receiver<Instant>) -> Event {
+        if w.start_pending {
+            w.start_pending = false;
+            return Event::Start;
+        }
+        if let Some(d) = w.replay.pop_front() {
+            return Event::Delivery(d, 0);
+        }
         if let Some((d, skip)) = w.resume.take() {
             return Event::Delivery(d, skip);
         }
@@ -513,6 +550,7 @@ impl FoRunner {
             .resume
             .take()
             .map_or(0, |(d, skip)| d.len().saturating_sub(skip))
+            + w.replay.drain(..).map(|d| d.len()).sum::<usize>()
             + w.backlog.drain(..).map(|d| d.len()).sum::<usize>()
             + self
                 .lanes
@@ -553,12 +591,15 @@ impl FoRunner {
     }
 
     /// Lets a filter act once before its first message (and after each restart).
-    fn start(&mut self, plugin: &mut FoPlugin, w: &mut Work) {
+    fn start(&mut self, plugin: &mut FoPlugin, w: &mut Work) -> Result<(), Failure> {
         if let FoPlugin::Filter(f) = plugin {
             let budget = self.globals.max_timer_inject;
-            f.start(&mut self.filter_ctx(&mut w.injected, budget, 0));
+            let ctx = &mut self.filter_ctx(&mut w.injected, budget, 0);
+            let res = catch_panic(|| f.start(ctx));
             self.route_injected(w);
+            res.map_err(Failure::Fatal)?;
         }
+        Ok(())
     }
 
     /// A new plugin instance after the `retries` wait, or why there is none.
@@ -569,7 +610,7 @@ impl FoRunner {
             };
             // Shutting down cuts the wait short: one last try, so what is queued can drain.
             let draining = self.draining.wait(d);
-            match (self.rebuild)() {
+            match catch_panic(|| (self.rebuild)()).unwrap_or_else(Err) {
                 Ok(p) => {
                     tracing::info!(plugin = %self.name, "restarted");
                     return Ok(p);
@@ -582,20 +623,39 @@ impl FoRunner {
         }
     }
 
+    /// The plugin's last call. An output that cannot write out what it holds (its `shutdown`
+    /// fails or panics) has its acknowledged deliveries handed to the restarted output, and a
+    /// buffered one reads again from its committed cursor, so nothing is acknowledged or
+    /// committed unwritten.
     fn cleanup(&mut self, plugin: &mut FoPlugin, w: &mut Work) {
         match plugin {
             FoPlugin::Filter(f) => {
                 let budget = self.globals.max_timer_inject;
-                f.shutdown(&mut self.filter_ctx(&mut w.injected, budget, 0));
+                let ctx = &mut self.filter_ctx(&mut w.injected, budget, 0);
+                if let Err(e) = catch_panic(|| f.shutdown(ctx)) {
+                    tracing::error!(plugin = %self.name, "shutdown: {e}");
+                }
             }
-            FoPlugin::Output(o) => match o.shutdown(&mut self.output_ctx(true)) {
-                Ok(()) => {
-                    if let Some(q) = w.queue.as_mut() {
-                        q.written();
+            FoPlugin::Output(o) => {
+                let ctx = &mut self.output_ctx(true);
+                let res =
+                    catch_panic(|| o.shutdown(ctx)).unwrap_or_else(|e| Err(ProcessError::Fatal(e)));
+                match res {
+                    Ok(()) => {
+                        if let Some(q) = w.queue.as_mut() {
+                            q.written();
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(plugin = %self.name, "shutdown: {e}");
+                        if let Some(q) = w.queue.as_mut() {
+                            q.rewind();
+                            w.resume = None;
+                        }
+                        w.replay.extend(w.held.drain(..));
                     }
                 }
-                Err(e) => tracing::error!(plugin = %self.name, "shutdown: {e}"),
-            },
+            }
         }
         if let Some(q) = w.queue.as_mut() {
             q.reader.save();
@@ -692,7 +752,9 @@ impl FoRunner {
             || queued
                 >= crate::router::MAX_BATCH as u64 * self.globals.plugin_chansize.max(1) as u64
             || w.held_since.is_some_and(|t| t.elapsed() >= MAX_HOLD_TIME);
-        match o.flush(&mut self.output_ctx(force)) {
+        let ctx = &mut self.output_ctx(force);
+        let res = catch_panic(|| o.flush(ctx)).unwrap_or_else(|e| Err(ProcessError::Fatal(e)));
+        match res {
             Ok(done) => {
                 w.pending = !done;
                 if done {
@@ -720,15 +782,17 @@ impl FoRunner {
             let res = match plugin {
                 FoPlugin::Filter(f) => {
                     let budget = self.globals.max_process_inject;
-                    let r = f.process_message(
-                        pack,
-                        &mut self.filter_ctx(&mut w.injected, budget, pack.loop_count),
-                    );
+                    let ctx = &mut self.filter_ctx(&mut w.injected, budget, pack.loop_count);
+                    let r = catch_panic(|| f.process_message(pack, ctx));
                     self.route_injected(w);
                     r
                 }
-                FoPlugin::Output(o) => o.process_message(pack, &mut self.output_ctx(false)),
-            };
+                FoPlugin::Output(o) => {
+                    let ctx = &mut self.output_ctx(false);
+                    catch_panic(|| o.process_message(pack, ctx))
+                }
+            }
+            .unwrap_or_else(|e| Err(ProcessError::Fatal(e)));
             match res {
                 Ok(()) => return Ok(()),
                 Err(ProcessError::Drop(e)) => {
@@ -778,12 +842,17 @@ impl FoRunner {
         let res = match plugin {
             FoPlugin::Filter(f) => {
                 let budget = self.globals.max_timer_inject;
-                let r = f.timer_event(&mut self.filter_ctx(&mut w.injected, budget, 0), now);
+                let ctx = &mut self.filter_ctx(&mut w.injected, budget, 0);
+                let r = catch_panic(|| f.timer_event(ctx, now));
                 self.route_injected(w);
                 r
             }
-            FoPlugin::Output(o) => o.timer_event(&mut self.output_ctx(false), now),
-        };
+            FoPlugin::Output(o) => {
+                let ctx = &mut self.output_ctx(false);
+                catch_panic(|| o.timer_event(ctx, now))
+            }
+        }
+        .unwrap_or_else(|e| Err(ProcessError::Fatal(e)));
         let res = res.and_then(|()| self.flush_output(plugin, w).map_err(ProcessError::Fatal));
         match res {
             Ok(()) => Ok(()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::config::Globals;
 use crate::plugin::{Input, ProcessError};
 use crate::runner::stream::{Stream, StreamShared};
-use crate::runner::{Backoff, ShutdownHandle, StopSignal};
+use crate::runner::{Backoff, ShutdownHandle, StopSignal, catch_panic};
 
 /// What an input gets from its runner.
 pub struct InputContext {
@@ -122,7 +122,8 @@ impl InputRunner {
     pub(crate) fn run(mut self) {
         let name = self.ctx.name.clone();
         loop {
-            let res = self.input.run(&mut self.ctx);
+            let res = catch_panic(|| self.input.run(&mut self.ctx))
+                .unwrap_or_else(|e| Err(ProcessError::Fatal(e)));
             if self.ctx.stopping() {
                 if let Err(e) = res {
                     tracing::debug!(input = %name, "stopped with: {e}");
@@ -167,7 +168,7 @@ impl InputRunner {
                 return Err("stopping".into());
             }
             tracing::info!(input = %self.ctx.name, "restarting");
-            match (self.rebuild)() {
+            match catch_panic(|| (self.rebuild)()).unwrap_or_else(Err) {
                 Ok(i) => {
                     self.input = i;
                     return Ok(());

@@ -134,6 +134,21 @@ impl Backoff {
     }
 }
 
+/// Runs a call into a plugin, turning a panic into an error that names it, so that a plugin
+/// that panics fails like one that returns an error and is restarted or stopped per its
+/// `retries` policy, while hekad and the other plugins go on. (The default panic hook has
+/// printed the panic and its location to stderr by then.)
+pub fn catch_panic<T>(call: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        format!("panicked: {what}")
+    })
+}
+
 pub(crate) fn stop_signal() -> Arc<StopSignal> {
     Arc::new(StopSignal::default())
 }
@@ -155,6 +170,20 @@ mod tests {
             let d = forever.next_delay().unwrap();
             assert!(d < ms(7));
         }
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_naming_it() {
+        assert_eq!(catch_panic(|| 7), Ok(7));
+        assert_eq!(
+            catch_panic(|| -> u8 { panic!("boom") }),
+            Err("panicked: boom".to_string())
+        );
+        let n = 3;
+        assert_eq!(
+            catch_panic(|| -> u8 { panic!("boom {n}") }),
+            Err("panicked: boom 3".to_string())
+        );
     }
 
     #[test]

@@ -304,6 +304,51 @@ pub fn open(dir: &Path, options: QueueOptions) -> Result<(QueueWriter, QueueRead
     Ok((writer, reader))
 }
 
+/// Reads a queue's size (see [`QueueWriter::size_handle`]).
+#[derive(Clone)]
+pub struct QueueSize {
+    shared: Arc<Shared>,
+    max: Option<u64>,
+}
+
+impl std::fmt::Debug for QueueSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueSize")
+            .field("dir", &self.shared.dir)
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+impl QueueSize {
+    /// Sum of the segment sizes (what counts against `max_buffer_size`).
+    pub fn bytes(&self) -> u64 {
+        self.shared.state.lock().total
+    }
+
+    /// Bytes of the records after the committed cursor (not yet delivered).
+    pub fn pending(&self) -> u64 {
+        let st = self.shared.state.lock();
+        let from_cursor: u64 = st.files.range(st.cursor.file..).map(|(_, &n)| n).sum();
+        if st.files.contains_key(&st.cursor.file) {
+            from_cursor.saturating_sub(st.cursor.offset)
+        } else {
+            from_cursor
+        }
+    }
+
+    /// Heka's `BackPressured`: the queue holds at least 90 % of `max_buffer_size` (never
+    /// without one) in records not yet delivered. (Heka counted every byte on disk, so a
+    /// queue read to its end but not yet rolled could stay "back-pressured".)
+    pub fn back_pressured(&self) -> bool {
+        let Some(max) = self.max else {
+            return false;
+        };
+        let capacity = max / 10 * 9 + max % 10 * 9 / 10;
+        capacity > 0 && self.pending() >= capacity
+    }
+}
+
 /// The writing end of a queue.
 pub struct QueueWriter {
     shared: Arc<Shared>,
@@ -405,6 +450,14 @@ impl QueueWriter {
     /// Sum of the segment sizes (what counts against `max_buffer_size`).
     pub fn queue_size(&self) -> u64 {
         self.shared.state.lock().total
+    }
+
+    /// A handle that reads the queue's size from other threads (the report, the start delay).
+    pub fn size_handle(&self) -> QueueSize {
+        QueueSize {
+            shared: self.shared.clone(),
+            max: self.options.max_buffer_size,
+        }
     }
 
     fn wake(&self) {
@@ -897,6 +950,13 @@ impl QueueReader {
         }
     }
 
+    /// Reads again from the committed cursor: what was read past it is read once more.
+    pub fn rewind(&mut self) {
+        self.file = None;
+        self.buf.clear();
+        self.pos = self.cursor();
+    }
+
     /// The committed cursor.
     pub fn cursor(&self) -> Position {
         self.shared.state.lock().cursor
@@ -940,6 +1000,42 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn back_pressure_starts_at_ninety_percent_of_max_buffer_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = record_len(msg(0).len(), 0) as u64;
+        let options = QueueOptions {
+            max_file_size: 100 * one,
+            max_buffer_size: Some(10 * one),
+            ..opts()
+        };
+        let (mut w, mut r) = open(dir.path(), options).unwrap();
+        let size = w.size_handle();
+        for i in 0..8 {
+            w.append(&msg(i), 0).unwrap();
+        }
+        w.flush().unwrap();
+        assert_eq!(size.bytes(), 8 * one);
+        assert!(!size.back_pressured());
+        w.append(&msg(8), 0).unwrap();
+        w.flush().unwrap();
+        assert!(size.back_pressured(), "9 of 10 records");
+        // Reading alone changes nothing; once delivered, the records no longer count, though
+        // they stay on disk until their segment goes.
+        let got = read_all(&mut r);
+        assert!(size.back_pressured());
+        r.commit(got[4].end, 5);
+        assert_eq!(size.pending(), 4 * one);
+        assert!(!size.back_pressured());
+        assert_eq!(size.bytes(), 9 * one);
+        // Without a max_buffer_size there is never back-pressure.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, _r) = open(dir.path(), opts()).unwrap();
+        w.append(&msg(0), 0).unwrap();
+        w.flush().unwrap();
+        assert!(!w.size_handle().back_pressured());
     }
 
     #[test]

@@ -28,6 +28,8 @@ const SHOWN: &[&str] = &[
     "ConnectionsAccepted",
     "InChanCapacity",
     "InChanLength",
+    // Not Heka's: the bytes in a buffered plugin's disk queue.
+    "QueueBytes",
     "MatchChanCapacity",
     "MatchChanLength",
     "MatchAvgDuration",
@@ -197,7 +199,7 @@ impl Report {
                 } => {
                     let samples = matched.samples.load(Ordering::Relaxed);
                     let match_avg = matched.sample_ns.load(Ordering::Relaxed) / samples.max(1);
-                    let fields = vec![
+                    let mut fields = vec![
                         ("InChanCapacity", count(main.capacity().unwrap_or(0) as u64)),
                         ("InChanLength", count((main.len() + inject.len()) as u64)),
                         ("MatchAvgDuration", count(match_avg)),
@@ -210,6 +212,9 @@ impl Report {
                             count(stats.injected.load(Ordering::Relaxed)),
                         ),
                     ];
+                    if let Some(q) = stats.queue.get() {
+                        fields.push(("QueueBytes", count(q.bytes())));
+                    }
                     if *output {
                         outputs.push((e.name.clone(), fields));
                     } else {

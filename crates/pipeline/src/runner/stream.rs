@@ -30,8 +30,9 @@ use heka_message::{Field, Message, framing::max_record_size};
 
 use crate::config::ConfigError;
 use crate::pack::{AckTracker, Pack};
-use crate::plugin::{Decoded, Decoder, Splitter};
+use crate::plugin::{CodecError, Decoded, Decoder, Splitter};
 use crate::router::{self, Lane, MAX_BATCH, Pending, Router};
+use crate::runner::catch_panic;
 
 /// Read size of [`Stream::read_from`].
 const MIN_READ: usize = 64 * 1024;
@@ -351,7 +352,18 @@ impl Stream {
         let mut off = 0;
         self.records.clear();
         while off < data.len() {
-            let s = self.splitter.find_record(&data[off..]);
+            let splitter = &mut self.splitter;
+            let s = match catch_panic(|| splitter.find_record(&data[off..])) {
+                Ok(s) => s,
+                Err(e) => {
+                    // A splitter that panicked may be left in any state, and so may its
+                    // view of these bytes: they are dropped and a new splitter goes on with
+                    // the next ones (on connection inputs this runs on a shared I/O thread).
+                    tracing::error!(input = %self.shared.input_name, "splitter {e}: {} bytes dropped, replacing it", data.len() - off);
+                    self.renew_splitter();
+                    return data.len();
+                }
+            };
             if s.consumed == 0 {
                 break;
             }
@@ -435,7 +447,19 @@ impl Stream {
 
     fn decode_and_batch(&mut self, mut pack: Pack) {
         if let Some(d) = self.decoder.as_mut() {
-            match d.decode(&mut pack, &mut self.extra) {
+            let extra = &mut self.extra;
+            let res = match catch_panic(|| d.decode(&mut pack, extra)) {
+                Ok(res) => res,
+                Err(e) => {
+                    // A decoder that panicked may be left in any state: the stream goes on
+                    // with a new one, and the message is a decode failure.
+                    tracing::error!(input = %self.shared.input_name, "decoder {e}: replacing it");
+                    self.extra.clear();
+                    self.renew_decoder();
+                    Err(CodecError::new(format!("decoder {e}")))
+                }
+            };
+            match res {
                 Ok(Decoded::Keep) => self.batch.push(pack),
                 Ok(Decoded::Drop) => {}
                 Err(e) => {
@@ -458,6 +482,37 @@ impl Stream {
         }
         if self.batch.len() >= MAX_BATCH {
             self.flush();
+        }
+    }
+}
+
+impl Stream {
+    /// A new splitter instance in place of one that panicked (kept when none can be made).
+    fn renew_splitter(&mut self) {
+        match catch_panic(|| (self.shared.splitter)()) {
+            Ok(Ok(s)) => self.splitter = s,
+            Ok(Err(e)) => {
+                tracing::error!(input = %self.shared.input_name, "can't make a new splitter: {e}")
+            }
+            Err(e) => {
+                tracing::error!(input = %self.shared.input_name, "can't make a new splitter: {e}")
+            }
+        }
+    }
+
+    /// A new decoder instance in place of one that panicked (kept when none can be made).
+    fn renew_decoder(&mut self) {
+        let Some(factory) = &self.shared.decoder else {
+            return;
+        };
+        match catch_panic(|| factory()) {
+            Ok(Ok(d)) => self.decoder = Some(d),
+            Ok(Err(e)) => {
+                tracing::error!(input = %self.shared.input_name, "can't make a new decoder: {e}")
+            }
+            Err(e) => {
+                tracing::error!(input = %self.shared.input_name, "can't make a new decoder: {e}")
+            }
         }
     }
 }
@@ -487,10 +542,13 @@ mod tests {
     use crate::plugin::{CodecError, Split};
     use crate::router::{Delivery, Lanes};
 
-    /// Splits on '\n' (a tiny fake of our own trait).
+    /// Splits on '\n' (a tiny fake of our own trait); panics on "PANIC".
     struct Lines;
     impl Splitter for Lines {
         fn find_record(&mut self, buf: &[u8]) -> Split {
+            if buf.starts_with(b"PANIC") {
+                panic!("splitter test panic");
+            }
             match memchr::memchr(b'\n', buf) {
                 Some(i) => Split {
                     consumed: i + 1,
@@ -502,10 +560,20 @@ mod tests {
         }
     }
 
-    /// Fails on payloads starting with "bad".
-    struct Picky;
+    /// Fails on payloads starting with "bad", panics on "panic" and is broken after that.
+    #[derive(Default)]
+    struct Picky {
+        broken: bool,
+    }
     impl Decoder for Picky {
         fn decode(&mut self, pack: &mut Pack, _: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
+            if self.broken {
+                return Err(CodecError::new("broken"));
+            }
+            if pack.message().payload_bytes().starts_with(b"panic") {
+                self.broken = true;
+                panic!("decoder test panic");
+            }
             if pack.message().payload_bytes().starts_with(b"bad") {
                 return Err(CodecError::new("bad line"));
             }
@@ -528,7 +596,7 @@ mod tests {
             splitter: Arc::new(|| Ok(Box::new(Lines) as Box<dyn Splitter>)),
             splitter_options: opts,
             decoder: decoder.then(|| -> Factory<dyn Decoder> {
-                Arc::new(|| Ok(Box::new(Picky) as Box<dyn Decoder>))
+                Arc::new(|| Ok(Box::new(Picky::default()) as Box<dyn Decoder>))
             }),
             send_decode_failures: send_failures,
             log_decode_failures: false,
@@ -649,6 +717,35 @@ mod tests {
         let got = payloads(&rx);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].len(), max_record_size(2048));
+    }
+
+    #[test]
+    fn a_splitter_that_panics_loses_the_rest_of_that_read_only() {
+        let (mut s, rx) = stream(opts(), false, false);
+        s.push_bytes(b"a\nPANIC\nlost\n");
+        s.push_bytes(b"b\n");
+        assert_eq!(payloads(&rx), vec![b"a\n".to_vec(), b"b\n".to_vec()]);
+    }
+
+    #[test]
+    fn a_decoder_that_panics_fails_one_message_and_is_replaced() {
+        let (mut s, rx) = stream(opts(), true, true);
+        s.push_bytes(b"one\npanic\ntwo\n");
+        let msgs: Vec<Message> = rx
+            .try_iter()
+            .flat_map(|d| d.packs().map(|p| p.message().clone()).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[0].type_bytes(), b"line");
+        assert_eq!(
+            msgs[1].field_value(b"decode_error"),
+            Some(Some(heka_message::FieldValue::String(
+                b"decoder panicked: decoder test panic"
+            )))
+        );
+        // The broken instance is gone: the next record decodes.
+        assert_eq!(msgs[2].type_bytes(), b"line");
+        assert_eq!(s.shared.stats.decode_failures.load(Ordering::Relaxed), 1);
     }
 
     #[test]

@@ -390,7 +390,9 @@ fn host(
 ) {
     let mut delays = RetryOptions::default().delays();
     loop {
-        match run_engine(settings, outputs, stop, label) {
+        // A panic fails the run like an error: the process is run again after the delay.
+        let run = heka_pipeline::runner::catch_panic(|| run_engine(settings, outputs, stop, label));
+        match run.unwrap_or_else(Err) {
             Ok(()) => {
                 if stop.is_stopped() {
                     return;

@@ -336,4 +336,33 @@ mod tests {
         ));
         assert!(e.contains("can't listen on"), "{e}");
     }
+
+    #[test]
+    fn a_connection_worker_that_panics_fails_the_input_which_is_restarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.log");
+        let running = start(&format!(
+            "[crashy_tcp]\ntype = 'TcpInput'\naddress = '127.0.0.1:0'\n\
+             [crashy_tcp.retries]\ndelay = '10ms'\nmax_jitter = '0s'\n{}",
+            file_output(&out)
+        ));
+        let port = bound_port(&running, "crashy_tcp");
+        *crate::support::reactor::PANIC_IN_WORKER.lock().unwrap() = Some("crashy_tcp".into());
+        // The worker that gets this connection panics: the input fails and is restarted (on a
+        // new port: its address is port 0).
+        let _lost = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let port = wait_for("the restarted input to listen", || {
+            let p = bound_port(&running, "crashy_tcp");
+            (p != port).then_some(p)
+        });
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(&frame(&message("t", "after"), None)).unwrap();
+        let got = wait_for("the message", || {
+            let p = payloads(&read(&out));
+            (!p.is_empty()).then_some(p)
+        });
+        assert_eq!(got, ["after"]);
+        assert!(running.shutdown_requests().try_recv().is_err());
+        stop_within(running, 10);
+    }
 }

@@ -454,6 +454,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
     can_exit: false,
+    buffering: None,
     build,
 };
 

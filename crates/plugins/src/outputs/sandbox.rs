@@ -125,5 +125,6 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
     can_exit: true,
+    buffering: None,
     build,
 };

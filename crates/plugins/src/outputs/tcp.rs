@@ -27,7 +27,10 @@
 //! `[<name>.tls]` sub-table (client side: `root_cafile` or the system CAs, `server_name`
 //! (default: the host of `address`), `insecure_skip_verify`, and `cert_file`/`key_file` for
 //! a client certificate), `keep_alive`, `keep_alive_period` (seconds), `reconnect_after`
-//! (messages). The encoder defaults to `ProtobufEncoder`, framed.
+//! (messages). The encoder defaults to `ProtobufEncoder`, framed. As in Heka, `use_buffering`
+//! defaults to true, with a `[<name>.buffering]` of 128 MiB segments, no `max_buffer_size`,
+//! `full_action = "shutdown"` and `cursor_update_count = 50` (a `buffering` table replaces
+//! these defaults wholesale): set `use_buffering = false` for no disk queue.
 //!
 //! Delivery: the connection is made lazily; while it can't be made, each message is retried
 //! (the runner backs off up to a second), so nothing taken is lost. Encoded records are
@@ -51,8 +54,6 @@
 //!   (Heka refused the combination). `keep_alive` applies under TLS too.
 //! - Connection attempts time out after 5 s (Heka had no timeout).
 //! - Records are written per batch rather than one write per message.
-//! - `use_buffering` is off by default (Heka turned it on for TcpOutput, with 128 MiB
-//!   segments and `cursor_update_count = 50`): set it to get the disk queue.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -60,7 +61,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use heka_message::signing::{HmacHash, SigningConfig};
-use heka_pipeline::config::ConfigError;
+use heka_pipeline::config::{BufferingConfig, ConfigError, FullAction};
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{Output, OutputContext, ProcessError, SHUTDOWN_RETRY_GRACE};
 use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
@@ -521,6 +522,12 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     framing: FramingDefault::WhenProtobuf,
     ticker: Ticker::Optional,
     can_exit: false,
+    buffering: Some(BufferingConfig {
+        max_file_size: 128 * 1024 * 1024,
+        max_buffer_size: None,
+        full_action: FullAction::Shutdown,
+        cursor_update_count: 50,
+    }),
     build,
 };
 
@@ -579,7 +586,7 @@ mod tests {
         fn new(address: &str, output: &str) -> Rig {
             let running = start(&format!(
                 "[UdpInput]\naddress = '127.0.0.1:0'\n\
-                 [TcpOutput]\nmessage_matcher = 'TRUE'\naddress = '{address}'\n{output}"
+                 [TcpOutput]\nmessage_matcher = 'TRUE'\naddress = '{address}'\nuse_buffering = false\n{output}"
             ));
             let udp_port = bound_port(&running, "UdpInput");
             Rig {
@@ -699,5 +706,20 @@ mod tests {
         assert!(e.contains("invalid MinVersion: TLS99"), "{e}");
         let e = build_error("[TcpOutput]\nmessage_matcher = 'TRUE'\nlocal_address = 'nonsense'\n");
         assert!(e.contains("local_address"), "{e}");
+    }
+
+    #[test]
+    fn use_buffering_is_on_by_default_as_in_heka() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = start(&format!(
+            "[hekad]\nbase_dir = '{}'\n[UdpInput]\naddress = '127.0.0.1:0'\n\
+             [TcpOutput]\nmessage_matcher = 'TRUE'\naddress = '127.0.0.1:9'\n\
+             [off]\ntype = 'TcpOutput'\nmessage_matcher = 'TRUE'\naddress = '127.0.0.1:9'\n\
+             use_buffering = false\n",
+            dir.path().display()
+        ));
+        assert!(dir.path().join("output_queue/TcpOutput").is_dir());
+        assert!(!dir.path().join("output_queue/off").exists());
+        running.stop();
     }
 }

@@ -137,6 +137,7 @@ pub(super) const SPEC: OutputSpec = OutputSpec {
     framing: FramingDefault::Never,
     ticker: Ticker::Optional,
     can_exit: false,
+    buffering: None,
     build,
 };
 

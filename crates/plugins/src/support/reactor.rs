@@ -21,8 +21,8 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -161,13 +161,23 @@ pub(crate) fn serve(
         });
     }
     let stop = Arc::new(AtomicBool::new(false));
+    // Why a worker panicked: the input then fails, and its runner restarts it per `retries`.
+    let crashed: Crashed = Arc::default();
     let conns = ctx.connections();
     let n = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, MAX_WORKERS);
     let mut workers = Vec::with_capacity(n);
     for i in 0..n {
-        match start_worker(ctx.name(), i, stop.clone(), conns.clone(), opts.tls.clone()) {
+        let report = (crashed.clone(), waker.clone());
+        match start_worker(
+            ctx.name(),
+            i,
+            stop.clone(),
+            conns.clone(),
+            opts.tls.clone(),
+            report,
+        ) {
             Ok(w) => workers.push(w),
             Err(e) => {
                 stop_workers(&stop, workers);
@@ -190,6 +200,11 @@ pub(crate) fn serve(
                 continue;
             }
             break Err(fatal("poll", e));
+        }
+        if let Some(what) = crashed.lock().ok().and_then(|mut c| c.take()) {
+            break Err(ProcessError::Fatal(format!(
+                "a connection worker {what}: its connections are lost"
+            )));
         }
         if let Some(t) = paused_until {
             if Instant::now() < t {
@@ -296,12 +311,20 @@ impl AcceptFailures {
     }
 }
 
+/// Where a worker that panicked leaves why.
+type Crashed = Arc<Mutex<Option<String>>>;
+
+/// Unit tests: the worker of the input of this name panics at its next new connection.
+#[cfg(test)]
+pub(crate) static PANIC_IN_WORKER: Mutex<Option<String>> = Mutex::new(None);
+
 fn start_worker(
     input: &str,
     i: usize,
     stop: Arc<AtomicBool>,
     conns: Connections,
     tls: Option<Arc<ServerConfig>>,
+    (crashed, acceptor): (Crashed, Arc<Waker>),
 ) -> io::Result<Worker> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -325,7 +348,14 @@ fn start_worker(
             "{}-io{i}",
             input.chars().take(10).collect::<String>()
         ))
-        .spawn(move || w.run())?;
+        .spawn(move || {
+            if let Err(what) = heka_pipeline::runner::catch_panic(|| w.run()) {
+                if let Ok(mut c) = crashed.lock() {
+                    *c = Some(what);
+                }
+                let _ = acceptor.wake();
+            }
+        })?;
     Ok(Worker { tx, waker, thread })
 }
 
@@ -414,6 +444,14 @@ impl WorkerLoop {
     }
 
     fn take_new(&mut self) {
+        #[cfg(test)]
+        if let Ok(mut p) = PANIC_IN_WORKER.lock()
+            && p.as_deref() == Some(self.input.as_str())
+        {
+            *p = None;
+            drop(p);
+            panic!("worker test panic");
+        }
         while let Ok(nc) = self.rx.try_recv() {
             let id = self.free.pop().unwrap_or_else(|| {
                 self.slots.push(None);
