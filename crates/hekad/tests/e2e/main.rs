@@ -16,6 +16,7 @@ mod decoders;
 mod logstreamer;
 mod lua_library;
 mod metrics;
+mod native_access;
 mod process;
 mod producers;
 mod rotation;
