@@ -292,10 +292,7 @@ fn list<T>(
 ) -> Option<(usize, Vec<T>)> {
     let (mut e, first) = item(s, i)?;
     let mut out = vec![first];
-    loop {
-        let Some(after_sep) = lit(s, e, b", ").or_else(|| lit(s, e, b" : ")) else {
-            break;
-        };
+    while let Some(after_sep) = lit(s, e, b", ").or_else(|| lit(s, e, b" : ")) {
         let Some((next_end, v)) = item(s, after_sep) else {
             break;
         };
@@ -477,7 +474,7 @@ mod tests {
         );
         assert_eq!(
             r(Kind::UpstreamAddr, "- x"),
-            Some((1, Val::Strs(vec![0..1])))
+            Some((1, Val::Strs(std::iter::once(0..1).collect())))
         );
     }
 
