@@ -44,6 +44,11 @@ pub(crate) enum Setup {
     HekadLogfile,
     /// The same over many files, each its own logstream.
     HekadManyFiles,
+    /// hekad: LogstreamerInput → SandboxDecoder running `lua_decoders/nginx_access.lua` →
+    /// FileOutput with PayloadEncoder (the decoder keeps the line as the Payload).
+    HekadLogfileLua,
+    /// The same with the native NginxAccessDecoder.
+    HekadLogfileNative,
     /// rsyslogd: imfile → mmnormalize → omfile, the raw line (peers.md W2 but raw output).
     RsyslogLogfile,
     /// The same writing the parsed fields as JSON (peers.md W2 exactly).

@@ -67,6 +67,9 @@ pub(crate) struct FileOptions {
 /// PayloadEncoder writes the payload, the raw line (its `\n` included: TokenSplitter keeps the
 /// delimiter, so `append_newlines = false`).
 pub(crate) fn hekad_config(setup: Setup, s: &Scratch, log_dir: &Path, out: &Path) -> String {
+    if matches!(setup, Setup::HekadLogfileLua | Setup::HekadLogfileNative) {
+        return access_decoder_config(setup, s, log_dir, out);
+    }
     let (file_match, differentiator) = if setup == Setup::HekadManyFiles {
         // Each file its own logstream, named after the file.
         (r"(?P<Name>f\d+)\.log", "differentiator = [\"Name\"]\n")
@@ -112,6 +115,59 @@ encoder = "PayloadEncoder"
 append_newlines = false
 "#,
         base = quoted(&s.dir.join("base")),
+        log_dir = quoted(log_dir),
+        out = quoted(out),
+    )
+}
+
+/// The nginx `log_format` of the generated log (`combined`).
+pub(crate) const NGINX_LOG_FORMAT: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+
+/// The repository's `share/heka` (hekad's `share_dir` for the Lua decoder).
+const SHARE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../share/heka");
+
+/// The hekad config of the `nginx-lua` and `nginx-native` cases: LogstreamerInput →
+/// TokenSplitter → `lua_decoders/nginx_access.lua` (SandboxDecoder) or NginxAccessDecoder,
+/// both with the same `config` table → FileOutput with PayloadEncoder. `payload_keep` keeps
+/// the raw line as the Payload, so the output is the log again, as in the `e` cases.
+fn access_decoder_config(setup: Setup, s: &Scratch, log_dir: &Path, out: &Path) -> String {
+    let decoder = if setup == Setup::HekadLogfileLua {
+        "type = \"SandboxDecoder\"\nfilename = \"lua_decoders/nginx_access.lua\""
+    } else {
+        "type = \"NginxAccessDecoder\""
+    };
+    format!(
+        r#"[hekad]
+maxprocs = 2
+base_dir = "{base}"
+share_dir = "{share}"
+
+[nginx]
+type = "LogstreamerInput"
+log_directory = "{log_dir}"
+file_match = 'access\.log'
+splitter = "TokenSplitter"
+decoder = "nginx_decoder"
+
+[nginx_decoder]
+{decoder}
+
+[nginx_decoder.config]
+type = "nginx.access"
+payload_keep = true
+log_format = '{NGINX_LOG_FORMAT}'
+
+[data]
+type = "FileOutput"
+message_matcher = "Type == 'nginx.access'"
+path = "{out}"
+encoder = "PayloadEncoder"
+{FILE_OUTPUT_BATCHING}
+[PayloadEncoder]
+append_newlines = false
+"#,
+        base = quoted(&s.dir.join("base")),
+        share = quoted(Path::new(SHARE_DIR)),
         log_dir = quoted(log_dir),
         out = quoted(out),
     )
@@ -460,7 +516,10 @@ pub(crate) fn measure_daemon(
     };
     let json = c.setup == Setup::RsyslogLogfileJson;
     let args = match c.setup {
-        Setup::HekadLogfile | Setup::HekadManyFiles => {
+        Setup::HekadLogfile
+        | Setup::HekadManyFiles
+        | Setup::HekadLogfileLua
+        | Setup::HekadLogfileNative => {
             let conf = hekad_config(c.setup, &s, &log_dir, &out);
             let file = s.dir.join("hekad.toml");
             fs::write(&file, &conf)?;

@@ -45,8 +45,9 @@ options:
   --count N            data messages per case (default 5000000)
   --cases LIST         comma-separated case ids (default: all, in the order a, a-lines,
                        a-1000conns, b, c, c-buffered, b-40filters, c-1000conns, c-1000tls, d-hekad,
-                       d-rsyslog, e-cat, e-lines, e-hekad, e-rsyslog, e-rsyslog-json,
-                       f-hekad, f-rsyslog); `e`, `f`, `tcp` select groups
+                       d-rsyslog, e-cat, e-lines, e-hekad, e-rsyslog, e-rsyslog-json, nginx-lua,
+                       nginx-native, f-hekad, f-rsyslog); `e`, `f`, `nginx`, `tcp`
+                       select groups
   --log-size SIZE      size of the nginx log of the e cases (default 1G; K, M, G = 10^3..)
   --files N            files of the f cases (default 1000)
   --file-lines N       lines written to each file in the f cases (default 2000)
@@ -64,7 +65,7 @@ options:
   --keep               keep the scratch directory (configs, logs, output files)";
 
 /// All cases, in run order.
-const CASES: [Case; 18] = [
+const CASES: [Case; 20] = [
     Case {
         id: "a",
         what: "framed Heka messages -> sink (loopback limit)",
@@ -226,6 +227,26 @@ const CASES: [Case; 18] = [
         also_vs: None,
     },
     Case {
+        id: "nginx-lua",
+        what: "hekad LogstreamerInput -> TokenSplitter -> SandboxDecoder(lua_decoders/nginx_access.lua, payload_keep) -> FileOutput(PayloadEncoder: the raw line)",
+        workload: Workload::Logfile,
+        setup: Setup::HekadLogfileLua,
+        limit: Some("e-cat"),
+        target: Target::Rate(150_000.0),
+        connections: 0,
+        also_vs: None,
+    },
+    Case {
+        id: "nginx-native",
+        what: "as nginx-lua with the native NginxAccessDecoder",
+        workload: Workload::Logfile,
+        setup: Setup::HekadLogfileNative,
+        limit: Some("e-cat"),
+        target: Target::VsPeer("nginx-lua", 5.0),
+        connections: 0,
+        also_vs: None,
+    },
+    Case {
         id: "f-hekad",
         what: "as e-hekad over 1,000 files appended to in turn, each file its own logstream",
         workload: Workload::ManyFiles,
@@ -344,7 +365,7 @@ impl Options {
                     let mut cases: Vec<&'static Case> = Vec::new();
                     for id in v.split(',').filter(|s| !s.is_empty()) {
                         let group: Vec<&'static Case> = match id {
-                            "e" | "f" => CASES
+                            "e" | "f" | "nginx" => CASES
                                 .iter()
                                 .filter(|c| c.id.starts_with(&format!("{id}-")))
                                 .collect(),
@@ -702,12 +723,13 @@ fn run_file_case(
             .map(PathBuf::from)
             .find(|p| p.is_file()),
         Setup::ReadLines => env::current_exe().ok(),
-        Setup::HekadLogfile | Setup::HekadManyFiles => {
-            match o.hekad.as_ref().filter(|p| p.is_file()) {
-                Some(p) => Some(p.clone()),
-                None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
-            }
-        }
+        Setup::HekadLogfile
+        | Setup::HekadManyFiles
+        | Setup::HekadLogfileLua
+        | Setup::HekadLogfileNative => match o.hekad.as_ref().filter(|p| p.is_file()) {
+            Some(p) => Some(p.clone()),
+            None => return Outcome::Skipped("no hekad binary (pass --hekad)".into()),
+        },
         _ => {
             if !o.rsyslogd.is_file() {
                 return Outcome::Skipped(format!(
@@ -769,6 +791,8 @@ fn run_case(case: &Case, o: &Options, stream: &Stream, dir: PathBuf, configs: &P
         | Setup::ReadLines
         | Setup::HekadLogfile
         | Setup::HekadManyFiles
+        | Setup::HekadLogfileLua
+        | Setup::HekadLogfileNative
         | Setup::RsyslogLogfile
         | Setup::RsyslogLogfileJson
         | Setup::RsyslogManyFiles => {

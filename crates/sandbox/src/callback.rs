@@ -106,3 +106,44 @@ unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
         ffi::lua_error(state)
     }
 }
+
+/// Heka's instruction limit as Lua's own count hook: after `limit` VM instructions the script
+/// fails with `instruction_limit exceeded`. Setting it restarts the count. Set through the C
+/// API rather than mlua's `set_hook`, which registers a callback object on every call (that
+/// cost as much as the script's own call did).
+pub(crate) fn arm_count_limit(lua: &Lua, limit: u32) {
+    let count = c_int::try_from(limit).unwrap_or(c_int::MAX);
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: the state is live while mlua's lock is held; lua_sethook only stores the
+        // hook, its mask and its count.
+        unsafe {
+            ffi::lua_sethook(
+                raw.state(),
+                Some(instruction_limit_hook),
+                ffi::LUA_MASKCOUNT,
+                count,
+            )
+        };
+    });
+}
+
+/// Removes any hook of the main thread (through the C API: see [`arm_count_limit`]).
+pub(crate) fn disarm_hook(lua: &Lua) {
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: as in `arm_count_limit`.
+        unsafe { ffi::lua_sethook(raw.state(), None, 0, 0) };
+    });
+}
+
+/// The count hook: raises Heka's error text as a Lua string error.
+unsafe extern "C-unwind" fn instruction_limit_hook(
+    state: *mut ffi::lua_State,
+    _ar: *mut ffi::lua_Debug,
+) {
+    // SAFETY: a hook runs inside the Lua call that triggered it; lua_error unwinds to that
+    // call's pcall, as a script's own error() does.
+    unsafe {
+        ffi::lua_pushstring(state, c"instruction_limit exceeded".as_ptr());
+        ffi::lua_error(state);
+    }
+}

@@ -496,6 +496,7 @@ fn set_limits(lua: &Lua, limits: Limits) {
 fn lift_limits(lua: &Lua) {
     let _ = lua.set_memory_limit(0);
     lua.remove_hook();
+    callback::disarm_hook(lua);
 }
 
 /// Lua's count hook fires after `limit` VM instructions; (re)setting it restarts the count.
@@ -516,39 +517,65 @@ fn arm_instruction_limit(lua: &Lua, limit: u32, stop: Option<Arc<AtomicBool>>) {
                 Ok(mlua::VmState::Continue)
             },
         ),
-        (limit, _) => lua.set_hook(HookTriggers::new().every_nth_instruction(limit), |_, _| {
-            Err(mlua::Error::runtime(INSTRUCTION_LIMIT))
-        }),
+        (limit, _) => {
+            callback::arm_count_limit(lua, limit);
+            return;
+        }
     };
     if let Err(e) = hooked {
         tracing::error!("cannot set the instruction limit: {e}");
     }
 }
 
-/// Heka's error text for the instruction limit.
-const INSTRUCTION_LIMIT: &str = "instruction_limit exceeded";
-
 /// Calls the global function `name` with `arg` (none when nil) under the instruction limit
 /// (or, for an input, watching its stop flag).
 fn call(
     lua: &Lua,
-    name: &str,
+    name: &'static str,
     arg: Value,
     instructions: u32,
     stop: Option<Arc<AtomicBool>>,
 ) -> Result<mlua::MultiValue, String> {
-    let f: Value = lua.globals().raw_get(name).map_err(|e| error_text(&e))?;
+    let f: Value = lua
+        .globals()
+        .raw_get(entry_name(lua, name)?)
+        .map_err(|e| error_text(&e))?;
     let Value::Function(f) = f else {
         return Err("function was not found".into());
     };
+    let polled = stop.is_some();
     arm_instruction_limit(lua, instructions, stop);
     let r = call_function(&f, arg);
-    lua.remove_hook();
+    if polled {
+        lua.remove_hook();
+    } else {
+        callback::disarm_hook(lua);
+    }
     if r.is_err() {
         // Lua 5.1 has no emergency collection: free what the failed call left.
         let _ = lua.gc_collect();
     }
     r.map_err(|e| error_text(&e))
+}
+
+/// The Lua strings of the entry points' names, made once per state: looking a global up by a
+/// Rust `&str` makes a new Lua string, through a protected call, every time.
+struct EntryNames(Vec<(&'static str, mlua::LuaString)>);
+
+fn entry_name(lua: &Lua, name: &'static str) -> Result<mlua::LuaString, String> {
+    if let Some(names) = lua.app_data_ref::<EntryNames>()
+        && let Some((_, s)) = names.0.iter().find(|(n, _)| *n == name)
+    {
+        return Ok(s.clone());
+    }
+    let s = lua.create_string(name).map_err(|e| error_text(&e))?;
+    match lua.app_data_mut::<EntryNames>() {
+        Some(mut names) => names.0.push((name, s.clone())),
+        None => {
+            lua.set_app_data(EntryNames(vec![(name, s.clone())]));
+        }
+    }
+    Ok(s)
 }
 
 fn call_function(f: &Function, arg: Value) -> mlua::Result<mlua::MultiValue> {

@@ -19,6 +19,7 @@ mod lua_encoders;
 mod lua_filters;
 mod lua_library;
 mod metrics;
+mod native_access;
 mod process;
 mod producers;
 mod reliability;

@@ -2,6 +2,7 @@
 //! Heka's message template, polling inputs' ticker, the sandbox plugins' shared options, Go's
 //! number parsing (carbon lines, statsd values), statsd stats and their sink.
 
+pub(crate) mod access_log;
 pub(crate) mod captures;
 pub(crate) mod gonum;
 pub(crate) mod gotime;
