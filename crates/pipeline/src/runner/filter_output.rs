@@ -651,6 +651,10 @@ impl FoRunner {
                         if let Some(q) = w.queue.as_mut() {
                             q.rewind();
                             w.resume = None;
+                        } else if let Some((d, _)) = w.resume.take() {
+                            // The packs of the failed batch it took before failing were not
+                            // written either: the restarted output gets the whole batch.
+                            w.resume = Some((d, 0));
                         }
                         w.replay.extend(w.held.drain(..));
                     }
