@@ -12,7 +12,7 @@ use std::process::Command;
 
 use heka_message::{Field, Message, ValueType};
 
-use crate::producers::{Producer, curl, free_port, now_ns, site, which};
+use crate::producers::{Producer, curl, free_port, now_ns, site, start_nginx, which};
 use crate::support::*;
 
 /// The repository's `share/heka`, hekad's `share_dir` in these tests.
@@ -523,50 +523,18 @@ fn parse_error_line(line: &str) -> ErrorLine {
 fn nginx_error_stub_status_and_json_logs_of_a_real_nginx() {
     let (dir, logs, _state, html) = site();
     let port = free_port();
-    let conf = dir.path().join("nginx.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {logs}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    log_format j escape=json '{NGINX_JSON}';
-    access_log {logs}/access.json j;
-    client_body_temp_path {d}/tmp;
-    proxy_temp_path {d}/tmp;
-    fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp;
-    scgi_temp_path {d}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {html};
-        location = /nginx_status {{
-            stub_status;
-            access_log off;
-        }}
-    }}
-}}
-"#,
-            d = dir.path().display(),
-            logs = logs.display(),
-            html = html.display()
-        ),
-    )
-    .unwrap();
-    let prefix = dir.path().display().to_string();
-    let conf_arg = conf.display().to_string();
-    let error_arg = logs.join("error.log").display().to_string();
-    let mut nginx = Producer::start(
-        "nginx",
-        "nginx",
-        &["-p", &prefix, "-e", &error_arg, "-c", &conf_arg],
+    let nginx = start_nginx(
         dir.path(),
+        port,
+        &html,
+        &logs.join("error.log"),
+        "info",
+        &format!(
+            "log_format j escape=json '{NGINX_JSON}';\n    access_log {}/access.json j;",
+            logs.display()
+        ),
+        "location = /nginx_status { stub_status; access_log off; }",
     );
-    nginx.wait_listening(port);
     let started = now_ns();
 
     let mut config = hekad_section();

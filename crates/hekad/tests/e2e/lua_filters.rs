@@ -73,42 +73,17 @@ fn cbuf_text(
     text
 }
 
-/// nginx (as lua_library.rs runs it) writing `combined` lines to `logs/access.log`.
+/// nginx writing `combined` lines to `logs/access.log`.
 fn start_nginx(dir: &Path, logs: &Path, html: &Path, port: u16) -> Producer {
-    let conf = dir.join("nginx.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/nginx-error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {logs}/access.log combined;
-    client_body_temp_path {d}/tmp;
-    proxy_temp_path {d}/tmp;
-    fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp;
-    scgi_temp_path {d}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {html};
-    }}
-}}
-"#,
-            d = dir.display(),
-            logs = logs.display(),
-            html = html.display()
-        ),
+    crate::producers::start_nginx(
+        dir,
+        port,
+        html,
+        &dir.join("nginx-error.log"),
+        "",
+        &format!("access_log {}/access.log combined;", logs.display()),
+        "",
     )
-    .unwrap();
-    let prefix = dir.display().to_string();
-    let conf_arg = conf.display().to_string();
-    let mut nginx = Producer::start("nginx", "nginx", &["-p", &prefix, "-c", &conf_arg], dir);
-    nginx.wait_listening(port);
-    nginx
 }
 
 /// nginx's access log → LogstreamerInput → nginx_access → http_status: the graph counts the

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use heka_message::{Field, Message, ValueType};
 
-use crate::producers::{Producer, curl, free_port, now_ns, site};
+use crate::producers::{Producer, curl, free_port, now_ns, site, start_nginx};
 use crate::support::*;
 
 /// The repository's `share/heka`, hekad's `share_dir` in these tests.
@@ -185,45 +185,18 @@ const NGINX_FORMAT: &str = r#"$remote_addr - $remote_user [$time_local] "$reques
 fn nginx_access_decodes_a_real_nginx_log() {
     let (dir, logs, state, html) = site();
     let port = free_port();
-    let conf = dir.path().join("nginx.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/nginx-error.log;
-events {{ worker_connections 64; }}
-http {{
-    log_format heka '{NGINX_FORMAT}';
-    access_log {logs}/access.log heka;
-    client_body_temp_path {d}/tmp;
-    proxy_temp_path {d}/tmp;
-    fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp;
-    scgi_temp_path {d}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {html};
-    }}
-}}
-"#,
-            d = dir.path().display(),
-            logs = logs.display(),
-            html = html.display()
-        ),
-    )
-    .unwrap();
-    let prefix = dir.path().display().to_string();
-    let conf_arg = conf.display().to_string();
-    let mut nginx = Producer::start(
-        "nginx",
-        "nginx",
-        &["-p", &prefix, "-c", &conf_arg],
+    let _nginx = start_nginx(
         dir.path(),
+        port,
+        &html,
+        &dir.path().join("nginx-error.log"),
+        "",
+        &format!(
+            "log_format heka '{NGINX_FORMAT}';\n    access_log {}/access.log heka;",
+            logs.display()
+        ),
+        "",
     );
-    nginx.wait_listening(port);
 
     let started = now_ns();
     let mut h = Hekad::start(&tail_config(

@@ -265,11 +265,20 @@ pub(crate) fn site() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     (dir, logs, state, html)
 }
 
-#[test]
-fn nginx_access_log_through_rotation() {
-    let (dir, logs, state, html) = site();
-    let port = free_port();
-    let conf = dir.path().join("nginx.conf");
+/// Starts nginx in the foreground serving `html` on 127.0.0.1:`port`, with its prefix, pid and
+/// temporary files in `dir`, its errors in `error_log` (at `error_level`, "" for nginx's
+/// default), and `http` and `server` added to those blocks (the tests' `log_format` and
+/// `access_log` lines, `location`s). Returns once it listens.
+pub(crate) fn start_nginx(
+    dir: &Path,
+    port: u16,
+    html: &Path,
+    error_log: &Path,
+    error_level: &str,
+    http: &str,
+    server: &str,
+) -> Producer {
+    let conf = dir.join("nginx.conf");
     std::fs::write(
         &conf,
         format!(
@@ -277,10 +286,10 @@ fn nginx_access_log_through_rotation() {
 daemon off;
 worker_processes 1;
 pid {d}/nginx.pid;
-error_log {d}/nginx-error.log;
+error_log {error} {error_level};
 events {{ worker_connections 64; }}
 http {{
-    access_log {logs}/access.log combined;
+    {http}
     client_body_temp_path {d}/tmp;
     proxy_temp_path {d}/tmp;
     fastcgi_temp_path {d}/tmp;
@@ -289,24 +298,42 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {html};
+        {server}
     }}
 }}
 "#,
-            d = dir.path().display(),
-            logs = logs.display(),
+            d = dir.display(),
+            error = error_log.display(),
             html = html.display()
         ),
     )
     .unwrap();
-    let prefix = dir.path().display().to_string();
+    let prefix = dir.display().to_string();
     let conf_arg = conf.display().to_string();
+    let error_arg = error_log.display().to_string();
     let mut nginx = Producer::start(
         "nginx",
         "nginx",
-        &["-p", &prefix, "-c", &conf_arg],
-        dir.path(),
+        &["-p", &prefix, "-e", &error_arg, "-c", &conf_arg],
+        dir,
     );
     nginx.wait_listening(port);
+    nginx
+}
+
+#[test]
+fn nginx_access_log_through_rotation() {
+    let (dir, logs, state, html) = site();
+    let port = free_port();
+    let nginx = start_nginx(
+        dir.path(),
+        port,
+        &html,
+        &dir.path().join("nginx-error.log"),
+        "",
+        &format!("access_log {}/access.log combined;", logs.display()),
+        "",
+    );
 
     let started = now_ns();
     let mut h = Hekad::start(&access_log_config("nginx", &logs, &state));
