@@ -17,7 +17,7 @@
 //! `circular_buffer`, `struct`, `bloom_filter`, `hyperloglog` and `cuckoo_filter` are ours
 //! (`crate::modules`). Other names are `.lua` files under the module directories.
 
-// The only unsafe code of the crate: opening the two C libraries linked by build.rs.
+// Unsafe code: opening the two C libraries linked by build.rs, and `gmtime_r`/`strftime`.
 #![allow(unsafe_code)]
 
 use std::path::Path;
@@ -113,37 +113,14 @@ pub(crate) fn install(lua: &Lua, settings: &Settings) -> mlua::Result<()> {
     Ok(())
 }
 
-/// `os.date` formats in UTC unless asked otherwise with `!` already; `os.time(t)` reads `t`
-/// as UTC.
+/// `os.date` formats in UTC (with or without `!`); `os.time(t)` reads `t` as UTC.
+///
+/// `os.date` is ours rather than Lua's: Lua 5.1's calls `gmtime`, whose one static result
+/// is shared by every thread, so two sandboxes formatting dates at once could mix their
+/// times (seen: an alert stamped with another message's hour). Ours uses `gmtime_r` and
+/// formats each conversion with `strftime` as Lua 5.1 does.
 fn utc_os(lua: &Lua, os: &Table) -> mlua::Result<()> {
-    let date: Function = os.raw_get("date")?;
-    os.raw_set(
-        "date",
-        host_function(
-            lua,
-            move |lua, args: MultiValue| -> HostResult<MultiValue> {
-                let mut args: Vec<Value> = args.into_iter().collect();
-                match args.first() {
-                    Some(Value::String(f)) => {
-                        let f = f.as_bytes().to_vec();
-                        if !f.starts_with(b"!") {
-                            let mut utc = b"!".to_vec();
-                            utc.extend_from_slice(&f);
-                            args[0] = Value::String(lua.create_string(utc)?);
-                        }
-                    }
-                    None | Some(Value::Nil) => {
-                        if args.is_empty() {
-                            args.push(Value::Nil);
-                        }
-                        args[0] = Value::String(lua.create_string("!%c")?);
-                    }
-                    _ => {}
-                }
-                Ok(date.call::<MultiValue>(MultiValue::from_iter(args))?)
-            },
-        )?,
-    )?;
+    os.raw_set("date", host_function(lua, os_date)?)?;
     let time: Function = os.raw_get("time")?;
     os.raw_set(
         "time",
@@ -188,6 +165,98 @@ fn utc_os(lua: &Lua, os: &Table) -> mlua::Result<()> {
         })?,
     )?;
     Ok(())
+}
+
+/// Lua 5.1's `os.date([format [, time]])`, always in UTC, thread-safe.
+fn os_date(lua: &Lua, args: MultiValue) -> HostResult<Value> {
+    let mut args = args.into_iter();
+    let format: Vec<u8> = match args.next() {
+        None | Some(Value::Nil) => b"%c".to_vec(),
+        Some(Value::String(s)) => s.as_bytes().to_vec(),
+        Some(v @ (Value::Integer(_) | Value::Number(_))) => match lua.coerce_string(v)? {
+            Some(s) => s.as_bytes().to_vec(),
+            None => b"%c".to_vec(),
+        },
+        Some(other) => {
+            return fail(format!(
+                "bad argument #1 to 'date' (string expected, got {})",
+                other.type_name()
+            ));
+        }
+    };
+    let secs: f64 = match args.next() {
+        None | Some(Value::Nil) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs() as f64),
+        Some(Value::Integer(n)) => n as f64,
+        Some(Value::Number(n)) => n,
+        Some(v @ Value::String(_)) => match lua.coerce_number(v.clone())? {
+            Some(n) => n,
+            None => {
+                return fail(format!(
+                    "bad argument #2 to 'date' (number expected, got {})",
+                    v.type_name()
+                ));
+            }
+        },
+        Some(other) => {
+            return fail(format!(
+                "bad argument #2 to 'date' (number expected, got {})",
+                other.type_name()
+            ));
+        }
+    };
+    let format = format.strip_prefix(b"!").unwrap_or(&format);
+    // C truncates the double to time_t; out of range there is no date (Lua answers nil).
+    if !secs.is_finite() || secs.abs() > 1e17 {
+        return Ok(Value::Nil);
+    }
+    let t = secs.trunc() as libc::time_t;
+    // SAFETY: an all-zero `tm` is a valid value (its zone pointer is null).
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live locals; gmtime_r writes only `tm`.
+    if unsafe { libc::gmtime_r(&t, &mut tm) }.is_null() {
+        return Ok(Value::Nil);
+    }
+    if format.starts_with(b"*t") {
+        let table = lua.create_table()?;
+        table.raw_set("sec", tm.tm_sec)?;
+        table.raw_set("min", tm.tm_min)?;
+        table.raw_set("hour", tm.tm_hour)?;
+        table.raw_set("day", tm.tm_mday)?;
+        table.raw_set("month", tm.tm_mon + 1)?;
+        table.raw_set("year", i64::from(tm.tm_year) + 1900)?;
+        table.raw_set("wday", tm.tm_wday + 1)?;
+        table.raw_set("yday", tm.tm_yday + 1)?;
+        table.raw_set("isdst", tm.tm_isdst > 0)?;
+        return Ok(Value::Table(table));
+    }
+    let mut out = Vec::with_capacity(format.len() + 16);
+    let mut rest = format;
+    while let Some((&c, tail)) = rest.split_first() {
+        rest = tail;
+        match (c, rest.split_first()) {
+            (b'%', Some((&spec, tail))) => {
+                rest = tail;
+                // Lua 5.1 hands strftime one conversion at a time.
+                let conversion = [b'%', spec, 0];
+                let mut buf = [0u8; 200];
+                // SAFETY: `conversion` is NUL-terminated, `buf` is writable for its length
+                // and `tm` was filled by gmtime_r.
+                let n = unsafe {
+                    libc::strftime(
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        conversion.as_ptr().cast(),
+                        &tm,
+                    )
+                };
+                out.extend_from_slice(&buf[..n.min(buf.len())]);
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(Value::String(lua.create_string(out)?))
 }
 
 /// Days from 1970-01-01 to the first of month `m` (1–12) of year `y` (proleptic Gregorian).

@@ -709,6 +709,68 @@ fn environment_has_only_the_base_library_until_required() {
 }
 
 #[test]
+fn os_date_formats_in_utc_and_answers_lua_51s_forms() {
+    let f = Fixture::new();
+    let mut sb = f.start(
+        Kind::Filter,
+        r#"
+        require "os"; require "string"
+        function process_message()
+            local t = os.date("*t", 1400077218.5)
+            add_to_payload(os.date("!%Y-%m-%dT%H:%M:%SZ", 1400077218.5), "|",
+                os.date("%c %j %p %a %b %% %", 1400077218), "|",
+                string.format("%d-%d-%d %d:%d:%d %d %d %s", t.year, t.month, t.day, t.hour,
+                    t.min, t.sec, t.wday, t.yday, tostring(t.isdst)), "|",
+                tostring(os.date("%Y", 1e300)), "|", os.date("%Y", "86400"), "|",
+                type(os.date()), "|", tostring(pcall(os.date, "%Y", {})))
+            inject_payload()
+            return 0
+        end"#,
+    );
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!(
+        payloads(&out),
+        [
+            "2014-05-14T14:20:18Z|Wed May 14 14:20:18 2014 134 PM Wed May % %|\
+          2014-5-14 14:20:18 4 134 false|nil|1970|string|false"
+        ]
+    );
+}
+
+/// Lua 5.1's own `os.date` used `gmtime`'s one static result: sandboxes on other threads
+/// formatting at the same moment overwrote each other's hours.
+#[test]
+fn os_date_in_many_sandboxes_at_once_keeps_each_ones_time() {
+    let threads: Vec<_> = (0..4i64)
+        .map(|k| {
+            std::thread::spawn(move || {
+                let f = Fixture::new();
+                // Thread k formats k hours past midnight, 20,000 times.
+                let mut sb = f.start(
+                    Kind::Filter,
+                    &format!(
+                        r#"
+                        require "os"
+                        function process_message()
+                            local want = os.date("!%H:%M:%S", {k} * 3600)
+                            for i = 1, 20000 do
+                                local got = os.date("!%H:%M:%S", 1400025600 + {k} * 3600)
+                                if got ~= want then return -1, got end
+                            end
+                            return 0
+                        end"#
+                    ),
+                );
+                run(&mut sb, &sample()).map(|o| o.status)
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), Ok(0));
+    }
+}
+
+#[test]
 fn require_loads_modules_from_the_module_directory() {
     let f = Fixture::new();
     std::fs::create_dir_all(f.path("modules/sub")).unwrap();
