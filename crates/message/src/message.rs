@@ -77,6 +77,11 @@ impl Message {
         let _ = self.encode(out);
     }
 
+    /// The length of the protobuf encoding of this message, without encoding it.
+    pub fn encoded_size(&self) -> usize {
+        self.encoded_len()
+    }
+
     /// The protobuf encoding of this message.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.encode_to_vec()

@@ -55,7 +55,24 @@ where
     F: Fn(&Lua, MultiValue) -> HostResult<R> + mlua::MaybeSend + 'static,
     R: IntoLuaMulti,
 {
-    let inner = lua.create_function(move |lua, args: MultiValue| {
+    let inner = rust_function(lua, f)?;
+    // SAFETY: the closure only pops the function exec_raw pushed and pushes one C closure
+    // holding it as its upvalue, which exec_raw returns.
+    unsafe {
+        lua.exec_raw::<Function>(inner, |state| {
+            ffi::lua_pushcclosure(state, trampoline, 1);
+        })
+    }
+}
+
+/// `f` as an mlua function returning a status first: 0 and `f`'s results, or 1 (located) /
+/// 2 (plain) and the error text. [`call_rust`] turns that into results or a raised error.
+pub(crate) fn rust_function<F, R>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, MultiValue) -> HostResult<R> + mlua::MaybeSend + 'static,
+    R: IntoLuaMulti,
+{
+    lua.create_function(move |lua, args: MultiValue| {
         let (status, rest) = match f(lua, args) {
             Ok(r) => (0, r.into_lua_multi(lua)?),
             Err(HostError::Lua(e)) => return Err(e),
@@ -65,14 +82,7 @@ where
         let mut out = rest;
         out.push_front(Value::Integer(status));
         Ok(out)
-    })?;
-    // SAFETY: the closure only pops the function exec_raw pushed and pushes one C closure
-    // holding it as its upvalue, which exec_raw returns.
-    unsafe {
-        lua.exec_raw::<Function>(inner, |state| {
-            ffi::lua_pushcclosure(state, trampoline, 1);
-        })
-    }
+    })
 }
 
 fn one_string(lua: &Lua, s: String) -> mlua::Result<MultiValue> {
@@ -85,8 +95,21 @@ fn one_string(lua: &Lua, s: String) -> mlua::Result<MultiValue> {
 /// error text.
 unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C closure made by `host_function`, whose upvalue 1 is the
-    // Rust function; the stack operations stay within what Lua guarantees a C function
-    // (LUA_MINSTACK free slots: one is used).
+    // Rust function.
+    unsafe { call_rust(state) }
+}
+
+/// The body of a host function's C closure: calls the [`rust_function`] in upvalue 1 with the
+/// closure's arguments, then returns its results or raises its error (located at the
+/// script's line that called the closure).
+///
+/// # Safety
+/// `state` is running a C closure whose upvalue 1 is a [`rust_function`], with its arguments
+/// (and nothing else) on the stack. The caller holds no value with a destructor: the error
+/// unwinds (longjmp) through it.
+pub(crate) unsafe fn call_rust(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: per the contract; the stack operations stay within what Lua guarantees a C
+    // function (LUA_MINSTACK free slots: one is used).
     unsafe {
         let n = ffi::lua_gettop(state);
         ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
@@ -125,6 +148,23 @@ pub(crate) fn arm_count_limit(lua: &Lua, limit: u32) {
             )
         };
     });
+}
+
+/// [`arm_count_limit`] on a raw state.
+///
+/// # Safety
+/// `state` is live and not running a hook.
+pub(crate) unsafe fn arm_count_limit_raw(state: *mut ffi::lua_State, limit: u32) {
+    let count = c_int::try_from(limit).unwrap_or(c_int::MAX);
+    // SAFETY: per the contract; lua_sethook only stores the hook, its mask and its count.
+    unsafe {
+        ffi::lua_sethook(
+            state,
+            Some(instruction_limit_hook),
+            ffi::LUA_MASKCOUNT,
+            count,
+        )
+    };
 }
 
 /// Removes any hook of the main thread (through the C API: see [`arm_count_limit`]).

@@ -4,13 +4,19 @@
 //! back in (through a metamethod) cannot trip over a borrow. Every function fails with a Lua
 //! string error (see [`crate::callback`]).
 
+// Unsafe code: the call's pack, borrowed for the call (`PackRef`), and the host cell's fixed
+// address (`host_cell`).
+#![allow(unsafe_code)]
+
+use std::cell::{RefCell, RefMut};
+
 use bytes::Bytes;
 use heka_message::{Field, FieldValue, Message, ValueType};
 use heka_pipeline::pack::Pack;
 use mlua::{Lua, MultiValue, Value};
 
-use crate::callback::{HostError, HostResult, fail, host_function};
-use crate::{InjectBudget, Injection, Injector, Kind, ParseTime, Settings, number, proto};
+use crate::callback::{HostError, HostResult, fail, host_function, rust_function};
+use crate::{InjectBudget, Injection, Injector, Kind, ParseTime, Settings, fast, number, proto};
 
 /// State the API functions share.
 pub(crate) struct Host {
@@ -18,8 +24,9 @@ pub(crate) struct Host {
     output_limit: usize,
     /// The payload buffer (`add_to_payload`, `inject_payload`).
     output: Vec<u8>,
-    /// The message of the current `process_message` call, as it came.
-    message: Option<Pack>,
+    /// The message of the current `process_message` call, as it came (borrowed from the
+    /// caller for the call's duration).
+    message: Option<PackRef>,
     /// The message as `write_message` changed it (a copy: the original stays as it was).
     written: Option<Message>,
     /// `written` at the call's first injection (decoders inherit its headers).
@@ -66,8 +73,13 @@ impl Host {
         self.injector = injector;
     }
 
-    pub(crate) fn begin_call(&mut self, message: Option<Pack>, budget: InjectBudget) {
-        self.message = message;
+    /// Starts a call with `message` as the current message.
+    ///
+    /// # Safety
+    /// `message` must stay alive and unchanged until [`Host::end_call`], which the caller
+    /// must reach (the sandbox calls both around one Lua call).
+    pub(crate) unsafe fn begin_call(&mut self, message: Option<&Pack>, budget: InjectBudget) {
+        self.message = message.map(|p| PackRef(std::ptr::NonNull::from(p)));
         self.written = None;
         self.written_at_inject = None;
         self.field_cursor = 0;
@@ -89,7 +101,7 @@ impl Host {
     fn current(&self) -> Option<&Message> {
         match (&self.written, &self.message) {
             (Some(m), _) => Some(m),
-            (None, Some(p)) => Some(p.message()),
+            (None, Some(p)) => Some(p.get().message()),
             (None, None) => None,
         }
     }
@@ -97,7 +109,7 @@ impl Host {
     /// The message `write_message` changes: a copy of the current one, made at the first write.
     fn writable(&mut self) -> Option<&mut Message> {
         if self.written.is_none() {
-            let m = self.message.as_ref()?.message().clone();
+            let m = self.message.as_ref()?.get().message().clone();
             self.written = Some(m);
         }
         self.written.as_mut()
@@ -134,9 +146,117 @@ impl Host {
     }
 }
 
-fn host(lua: &Lua) -> mlua::Result<mlua::AppDataRefMut<'_, Host>> {
-    lua.app_data_mut::<Host>()
-        .ok_or_else(|| mlua::Error::runtime("sandbox host state missing"))
+/// A value `read_message` returns, found without touching Lua (see [`crate::fast`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Read {
+    Nil,
+    Number(f64),
+    Bool(bool),
+    /// Bytes of the call's message (or of its written copy).
+    Str(*const u8, usize),
+}
+
+impl Read {
+    fn bytes(b: &[u8]) -> Read {
+        Read::Str(b.as_ptr(), b.len())
+    }
+}
+
+impl Host {
+    /// `read_message(name, fi, ai)` for the names and values that need nothing made: `None`
+    /// for `raw`, `framed` and `Uuid` (the full function answers those).
+    pub(crate) fn read_fast(&self, name: &[u8], fi: usize, ai: usize) -> Option<Read> {
+        let (Some(_), Some(m)) = (&self.message, self.current()) else {
+            return Some(Read::Nil);
+        };
+        Some(match name {
+            b"Type" => Read::bytes(m.type_bytes()),
+            b"Logger" => Read::bytes(m.logger_bytes()),
+            b"Payload" => Read::bytes(m.payload_bytes()),
+            b"EnvVersion" => Read::bytes(m.env_version_bytes()),
+            b"Hostname" => Read::bytes(m.hostname_bytes()),
+            b"Timestamp" => Read::Number(m.timestamp as f64),
+            b"Severity" => m.severity.map_or(Read::Nil, |s| Read::Number(f64::from(s))),
+            b"Pid" => m.pid.map_or(Read::Nil, |p| Read::Number(f64::from(p))),
+            b"raw" | b"framed" | b"Uuid" => return None,
+            n => match field_name(n).and_then(|f| m.find_field(f, fi)?.value(ai)) {
+                None | Some(FieldValue::Bytes([])) => Read::Nil,
+                Some(FieldValue::String(s) | FieldValue::Bytes(s)) => Read::bytes(s),
+                Some(FieldValue::Integer(i)) => Read::Number(i as f64),
+                Some(FieldValue::Double(d)) => Read::Number(d),
+                Some(FieldValue::Bool(b)) => Read::Bool(b),
+            },
+        })
+    }
+
+    /// `inject_message(table)` of a message built by [`crate::fast`]: false, having done
+    /// nothing, when the full function must answer (an input's injector, a used-up budget,
+    /// the output limit).
+    pub(crate) fn inject_fast(&mut self, message: Message) -> bool {
+        if self.injector.is_some() {
+            return false;
+        }
+        if let InjectBudget::AtMost(n) = self.budget
+            && self.injections >= n
+        {
+            return false;
+        }
+        if self.output_limit > 0 && message.encoded_size() > self.output_limit - 1 {
+            return false;
+        }
+        self.output.clear();
+        let injection = Injection::Message {
+            message,
+            has_uuid: true,
+            has_timestamp: true,
+        };
+        self.inject("inject_message", injection).is_ok()
+    }
+}
+
+/// The call's message, borrowed from [`Sandbox::process_message`]'s caller between
+/// [`Host::begin_call`] and [`Host::end_call`].
+///
+/// [`Sandbox::process_message`]: crate::Sandbox::process_message
+pub(crate) struct PackRef(std::ptr::NonNull<Pack>);
+
+// SAFETY: a PackRef is only dereferenced on the thread running the call that set it, while
+// the pack it points to is borrowed by that call (`begin_call`'s contract); `Pack` is `Sync`.
+unsafe impl Send for PackRef {}
+
+impl PackRef {
+    pub(crate) fn get(&self) -> &Pack {
+        // SAFETY: see `Host::begin_call`: the pack outlives the call that holds this.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// The host state in the Lua state's app data, boxed so that its address stays fixed for the
+/// state's life: the raw C functions of [`crate::fast`] hold that address.
+pub(crate) struct HostCell(pub(crate) Box<RefCell<Host>>);
+
+impl HostCell {
+    pub(crate) fn new(host: Host) -> HostCell {
+        HostCell(Box::new(RefCell::new(host)))
+    }
+}
+
+/// The address of the state's host cell (set once by `init`, never replaced or removed).
+pub(crate) fn host_cell(lua: &Lua) -> mlua::Result<&RefCell<Host>> {
+    let cell = lua
+        .app_data_ref::<HostCell>()
+        .ok_or_else(|| mlua::Error::runtime("sandbox host state missing"))?;
+    let ptr: *const RefCell<Host> = &*cell.0;
+    drop(cell);
+    // SAFETY: the box is in the state's app data from `init` until the state is dropped and
+    // is never replaced or removed, so it outlives `lua`'s borrow.
+    Ok(unsafe { &*ptr })
+}
+
+pub(crate) fn host(lua: &Lua) -> mlua::Result<RefMut<'_, Host>> {
+    host_cell(lua)?
+        .try_borrow_mut()
+        .map_err(|_| mlua::Error::runtime("sandbox host state busy"))
 }
 
 /// Registers the API functions for `kind` (Heka's availability matrix). `output` exists under
@@ -151,10 +271,18 @@ pub(crate) fn install(lua: &Lua, kind: Kind) -> mlua::Result<()> {
         host_function(lua, |lua, args| add_to_payload(lua, args, "output"))?,
     )?;
     if kind != Kind::Output {
-        g.raw_set("inject_message", host_function(lua, inject_message)?)?;
+        let full = rust_function(lua, inject_message)?;
+        g.raw_set(
+            "inject_message",
+            fast::closure(lua, full, fast::inject_message)?,
+        )?;
     }
     if kind != Kind::Input {
-        g.raw_set("read_message", host_function(lua, read_message)?)?;
+        let full = rust_function(lua, read_message)?;
+        g.raw_set(
+            "read_message",
+            fast::closure(lua, full, fast::read_message)?,
+        )?;
         g.raw_set("read_next_field", host_function(lua, read_next_field)?)?;
     }
     if kind.has_payload() {
@@ -278,8 +406,8 @@ fn read_message(lua: &Lua, args: MultiValue) -> HostResult<Value> {
         b"raw" => {
             // The bytes as they came, even after write_message (Heka's MsgBytes).
             let raw = match h.kind {
-                Kind::Decoder => pack.record().cloned(),
-                _ => Some(Bytes::from(pack.encoded().into_owned())),
+                Kind::Decoder => pack.get().record().cloned(),
+                _ => Some(Bytes::from(pack.get().encoded().into_owned())),
             };
             match raw {
                 Some(b) if !b.is_empty() => str_value(&b),
@@ -443,7 +571,7 @@ fn inject_message(lua: &Lua, args: MultiValue) -> HostResult<()> {
             };
             let mut h = host(lua)?;
             h.output.clear();
-            let size = built.message.to_bytes().len();
+            let size = built.message.encoded_size();
             if h.output_limit > 0 && size > h.output_limit - 1 {
                 return fail("inject_message() output_limit exceeded");
             }

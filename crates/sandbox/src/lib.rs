@@ -43,6 +43,7 @@
 mod callback;
 pub mod config;
 mod env;
+mod fast;
 mod host;
 mod modules;
 pub mod number;
@@ -233,6 +234,8 @@ pub struct Sandbox {
     settings: Settings,
     terminated: Option<String>,
     stop: Arc<AtomicBool>,
+    /// The registry reference of the name `process_message` (see [`fast::call_status`]).
+    process_name: std::ffi::c_int,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -266,11 +269,14 @@ impl Sandbox {
                 }
             }
         };
+        let process_name =
+            fast::name_ref(&lua, "process_message").map_err(|e| StartError(error_text(&e)))?;
         Ok(Sandbox {
             lua: Some(lua),
             settings,
             terminated: None,
             stop: Arc::new(AtomicBool::new(false)),
+            process_name,
         })
     }
 
@@ -283,7 +289,7 @@ impl Sandbox {
     /// collected into the call's [`Outcome`]).
     pub fn set_injector(&mut self, injector: Option<Injector>) {
         if let Some(lua) = &self.lua
-            && let Some(mut host) = lua.app_data_mut::<Host>()
+            && let Ok(mut host) = host::host(lua)
         {
             host.set_injector(injector);
         }
@@ -309,7 +315,7 @@ impl Sandbox {
         pack: &Pack,
         budget: InjectBudget,
     ) -> Result<Outcome, Terminated> {
-        self.call_process(Some(pack.clone()), budget)
+        self.call_process(Some(pack), budget)
     }
 
     /// An input's `process_message()`: no message; injections go to the [`Injector`] (or
@@ -320,27 +326,41 @@ impl Sandbox {
 
     fn call_process(
         &mut self,
-        pack: Option<Pack>,
+        pack: Option<&Pack>,
         budget: InjectBudget,
     ) -> Result<Outcome, Terminated> {
         const NAME: &str = "process_message";
         let lua = self.live()?;
         {
-            let Some(mut host) = lua.app_data_mut::<Host>() else {
+            let Ok(mut host) = host::host(lua) else {
                 return Err(Terminated("sandbox host state missing".into()));
             };
-            host.begin_call(pack, budget);
+            // SAFETY: `pack` is borrowed for this whole function, and `end_call` below runs
+            // on every path after the Lua call.
+            #[allow(unsafe_code)]
+            unsafe {
+                host.begin_call(pack, budget)
+            };
         }
-        let stop = self.stop_flag();
-        let result = call(
-            lua,
-            NAME,
-            Value::Nil,
-            self.settings.limits.instructions,
-            stop,
-        );
+        let result = if self.settings.kind == Kind::Input {
+            // An input's hook also watches its stop flag: mlua's hook does that.
+            let stop = self.stop_flag();
+            call(lua, NAME, Value::Nil, 0, stop).and_then(|v| returns(&v))
+        } else {
+            let limit = self.settings.limits.instructions;
+            match fast::call_status(lua, self.process_name, None, limit) {
+                Ok(r) => Ok(r),
+                Err(fast::CallError::NotFound) => Err("function was not found".to_string()),
+                Err(fast::CallError::Returns(why)) => Err(why.to_string()),
+                Err(fast::CallError::Lua(e)) => {
+                    // Lua 5.1 has no emergency collection: free what the failed call left.
+                    let _ = lua.gc_collect();
+                    Err(error_text(&e))
+                }
+            }
+        };
         let data = end_call(lua);
-        let (status, error) = match result.and_then(|v| returns(&v)) {
+        let (status, error) = match result {
             Ok(r) => r,
             Err(e) => return Err(self.fail(format!("{NAME}() {e}"))),
         };
@@ -373,10 +393,14 @@ impl Sandbox {
         const NAME: &str = "timer_event";
         let lua = self.live()?;
         {
-            let Some(mut host) = lua.app_data_mut::<Host>() else {
+            let Ok(mut host) = host::host(lua) else {
                 return Err(Terminated("sandbox host state missing".into()));
             };
-            host.begin_call(None, budget);
+            // SAFETY: no pack.
+            #[allow(unsafe_code)]
+            unsafe {
+                host.begin_call(None, budget)
+            };
         }
         let result = call(
             lua,
@@ -453,7 +477,7 @@ fn init(settings: &Settings, restore: bool) -> Result<Result<Lua, String>, Start
     let lua = Lua::new_with(libs, LuaOptions::default())
         .map_err(|e| StartError(format!("cannot create the Lua state: {e}")))?;
     let fail = |e: mlua::Error| StartError(error_text(&e));
-    lua.set_app_data(Host::new(settings));
+    lua.set_app_data(host::HostCell::new(Host::new(settings)));
     env::install(&lua, settings).map_err(fail)?;
     host::install(&lua, settings.kind).map_err(fail)?;
     let code = std::fs::read(&settings.script).map_err(|e| {
@@ -601,9 +625,9 @@ fn returns(values: &mlua::MultiValue) -> Result<(i32, Option<String>), String> {
 }
 
 fn end_call(lua: &Lua) -> host::CallData {
-    match lua.app_data_mut::<Host>() {
-        Some(mut h) => h.end_call(),
-        None => host::CallData {
+    match host::host(lua) {
+        Ok(mut h) => h.end_call(),
+        Err(_) => host::CallData {
             injected: Vec::new(),
             written: None,
             written_at_inject: None,

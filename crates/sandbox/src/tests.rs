@@ -296,6 +296,74 @@ fn inject_message_errors_are_heka_texts() {
     }
 }
 
+/// `inject_message(table)` answers common tables itself (`fast.rs`) and hands the rest to the
+/// full function; `encode_message` always reads tables with the full one (`proto.rs`). Both
+/// must make the same message, or fail with the same text, for every form of table.
+#[test]
+fn inject_message_fast_and_full_paths_agree_on_every_form() {
+    let f = Fixture::new();
+    let script = r#"
+        require "string"
+        local u = string.rep("u", 16)
+        local tables = {
+            {Uuid = u, Timestamp = 5e18, Type = "t", Logger = "l", Payload = "p",
+             EnvVersion = "e", Hostname = "h", Severity = 3.7, Pid = -2, Other = 1, [1] = 2},
+            {Uuid = u, Timestamp = 1, Type = 42, Severity = "6", Pid = "12"},
+            {Uuid = u, Timestamp = "77", Fields = {s = "x", n = 1.5, b = true, f = false}},
+            {Uuid = u, Timestamp = 2, Fields = {a = {value = "x", representation = "r"},
+             i = {value = 3.9, value_type = 2}, d = {value = 2, value_type = 3,
+             representation = 7}, by = {value = "z", value_type = 1},
+             bo = {value = true, value_type = 4}, st = {value = "q", value_type = 0},
+             vt = {value = 1, value_type = "2"}}},
+            {Uuid = u, Timestamp = 3, Fields = {arr = {1, 2, 3}, sarr = {"a", "b"},
+             obj = {value = {true, false}}}},
+            {Uuid = u, Timestamp = 4, Fields = {{name = "x", value = 1},
+             {name = "y", value = "s", representation = "r"}}},
+            {Uuid = "short", Timestamp = 6, Type = {}, Hostname = true, Fields = "no"},
+            {Uuid = u, Timestamp = 7, Fields = {}},
+            {Uuid = u, Timestamp = 8, Fields = {x = {value = "v", value_type = 2.5}}},
+            {Uuid = u, Timestamp = 9, Fields = {x = {value = 1, value_type = 9}}},
+            {Uuid = u, Timestamp = 10, Fields = {x = {value = false, value_type = 2}}},
+            {Uuid = u, Timestamp = 11, Fields = {x = {representation = "r"}}},
+            {Uuid = u, Timestamp = 12, Fields = {[3] = "x"}},
+            {Uuid = u, Timestamp = 13, Fields = {x = {1, "a"}}},
+            {Uuid = u, Timestamp = 14, Fields = {x = tostring}},
+        }
+        local function detail(e)
+            return (string.gsub(tostring(e), "^.-_message%(%) ", ""))
+        end
+        function process_message()
+            for i, t in ipairs(tables) do
+                local ok1, e1 = pcall(inject_message, t)
+                local ok2, bytes = pcall(encode_message, t)
+                if ok2 then inject_message(bytes) end
+                if ok1 ~= ok2 then return -1, i .. ": " .. tostring(e1) .. " / " .. bytes end
+                if not ok1 and detail(e1) ~= detail(bytes) then
+                    return -1, i .. ": " .. e1 .. " / " .. bytes
+                end
+            end
+            return 0
+        end"#;
+    let mut sb = f.start(Kind::Decoder, script);
+    let out = run(&mut sb, &sample()).unwrap();
+    assert_eq!((out.status, out.error.as_deref()), (0, None));
+    let mut got = messages(&out.injected);
+    // Tables 1-8 succeed; 9-15 fail both ways.
+    assert_eq!(got.len(), 16, "{got:#?}");
+    for pair in got.chunks_mut(2) {
+        if pair[0].uuid.len() == 16 && pair[0].uuid.as_ref() != b"uuuuuuuuuuuuuuuu" {
+            // A random Uuid (the table's was not 16 bytes): only its length can agree.
+            assert_eq!(pair[1].uuid.len(), 16);
+            pair[1].uuid = pair[0].uuid.clone();
+        }
+        assert_eq!(pair[0], pair[1]);
+    }
+    assert_eq!(got[0].severity, Some(3));
+    assert_eq!(got[2].r#type.as_deref(), Some(&b"42"[..]));
+    assert_eq!(got[4].timestamp, 77);
+    assert_eq!(got[6].fields.len(), 7);
+}
+
 #[test]
 fn inject_message_takes_encoded_bytes_and_encode_decode_round_trip() {
     let f = Fixture::new();
