@@ -259,7 +259,7 @@ unsafe fn table_message(state: *mut ffi::lua_State, idx: c_int) -> Option<Messag
             Some(())
         })?;
     }
-    m.uuid = uuid.unwrap_or_else(|| Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes()));
+    m.uuid = uuid.unwrap_or_else(heka_message::new_uuid);
     m.timestamp = match timestamp {
         // Heka compat, as in `proto`: the same bits as an i64; whole seconds when absent.
         Some(n) => n as i64,

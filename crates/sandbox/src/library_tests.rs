@@ -83,6 +83,18 @@ fn date_time_grammars_give_nanoseconds() {
     check(dt.time_to_ns(dt.clf_timestamp:match("10/Feb/2014:08:46:41 -0800")), 1392050801e9, "clf")
     check(dt.time_to_ns(dt.clf_timestamp:match("29/Feb/2000:23:59:59 +0130")), 951863399e9, "clf leap day")
     check(dt.clf_timestamp:match("1/Feb/2014:08:46:41 -0800"), nil, "one-digit day")
+    -- clf_timestamp_ns (the access log grammars' fast path) agrees with the table form.
+    check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:41 -0800"), 1392050801e9, "clf ns")
+    for day = 0, 32 do
+        for _, mon in ipairs{"Jan", "Feb", "Mar", "Dec", "Foo"} do
+            for _, rest in ipairs{"2000:23:59:60 +0130", "1969:00:00:00 -2359", "2014:24:00:00 +0000",
+                                  "2014:08:61:00 -0800", "2014:08:46:41 *0000", "2014:08:46:41 +0160"} do
+                local s = string.format("%02d/%s/%s", day, mon, rest)
+                local t = dt.clf_timestamp:match(s)
+                check(dt.clf_timestamp_ns:match(s), t and dt.time_to_ns(t), s)
+            end
+        end
+    end
     check(dt.time_to_ns(nil), 0, "nil")
     check(dt.seconds_to_ns("1.5"), 1.5e9, "seconds")
     check(dt.time_to_ns(dt.mysql_timestamp:match("20140210164641")), 1392050801e9, "mysql")
@@ -157,6 +169,10 @@ fn common_log_format_builds_nginx_and_apache_grammars() {
     local f = g:match('www.example.com "GET /a\\"b HTTP/1.1" 0.005 10.0.0.1:80, 10.0.0.2:80 : unix:/s 0.001, -, 0.003 502, -, 200 10, 20 1392050801.250')
     check(f.host.value, "www.example.com", "hostname"); check(f.host.representation, "hostname", "hostname repr")
     check(f.request, 'GET /a\\"b HTTP/1.1', "escaped quote")
+    local g2 = clf.build_nginx_grammar('"$request" $status')
+    local f2 = g2:match('"a\\b c\\" d\\\\x" 200')
+    check(f2 and f2.request, 'a\\b c\\" d\\\\x', "lone backslashes and an escaped quote")
+    check(f2 and f2.status, 200, "status after backslashes")
     check(f.request_time.value, 0.005, "request_time"); check(f.request_time.representation, "s", "s")
     check(#f.upstream_addr, 3, "3 upstreams"); check(f.upstream_addr[3], "unix:/s", "unix socket")
     check(f.upstream_response_time.value[2], 0, "dash time"); check(f.upstream_response_time.value[3], 0.003, "time 3")

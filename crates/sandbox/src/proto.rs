@@ -16,7 +16,7 @@ pub(crate) fn table_to_message(lua: &Lua, t: &Table) -> Result<Built, String> {
     let get = |k: &str| -> Result<Value, String> { t.raw_get(k).map_err(|e| e.to_string()) };
     let uuid = match get("Uuid")? {
         Value::String(s) if s.as_bytes().len() == 16 => Bytes::copy_from_slice(&s.as_bytes()),
-        _ => Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes()),
+        _ => heka_message::new_uuid(),
     };
     let timestamp = match number(lua, get("Timestamp")?) {
         // Heka compat: cast to uint64 and written as a varint: the same bits as an i64.

@@ -59,7 +59,7 @@ local host = with_unit(C(ip.v4), "ipv4")
 
 local status = digit * digit * digit / tonumber
 
-local clf_time = dt.clf_timestamp / dt.time_to_ns
+local clf_time = dt.clf_timestamp_ns
 
 -- Alternation of the given words (captures nothing).
 local function one_of(words)
@@ -75,7 +75,9 @@ local request_method = one_of{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
 -- \" may appear).
 local function text_until(delimiter)
     if delimiter == '"' then
-        return (P'\\"' + (1 - P'"'))^0
+        -- Runs of plain characters as one span (as fast as LPeg gets), then \" or a
+        -- lone \: the same text as (P'\\"' + (1 - P'"'))^0, several times faster.
+        return ((1 - S'"\\')^1 + P'\\"' + P'\\')^0
     end
     return (1 - delimiter)^0
 end

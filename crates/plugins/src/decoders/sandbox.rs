@@ -96,7 +96,7 @@ impl Original {
     /// Fills in what `m` leaves unset.
     fn fill(&self, m: &mut Message, has_uuid: bool, has_timestamp: bool) {
         if !has_uuid {
-            m.uuid = Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            m.uuid = heka_message::new_uuid();
         }
         if !has_timestamp {
             m.timestamp = self.timestamp;

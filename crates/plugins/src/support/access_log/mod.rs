@@ -317,7 +317,7 @@ impl Decoder for AccessLogDecoder {
             self.transform_user_agent(&payload);
         }
         let message = Message {
-            uuid: Bytes::copy_from_slice(uuid::Uuid::new_v4().as_bytes()),
+            uuid: heka_message::new_uuid(),
             timestamp: self.timestamp(&payload),
             r#type: self.msg_type.clone().or_else(|| original.r#type.clone()),
             logger: original.logger.clone(),
