@@ -57,7 +57,10 @@ local host = with_unit(C(ip.v4), "ipv4")
     + with_unit(C(ip.v6), "ipv6")
     + with_unit(C(reg_name_char^1), "hostname")
 
-local status = digit * digit * digit / tonumber
+-- Three digits to their number through a table (what tonumber gives, without a call).
+local status_numbers = {}
+for i = 0, 999 do status_numbers[string.format("%03d", i)] = i end
+local status = digit * digit * digit / status_numbers
 
 local clf_time = dt.clf_timestamp_ns
 
