@@ -129,6 +129,7 @@ fn nginx_decoder(type_name: &str) -> Result<Box<dyn Decoder>> {
         check_only: false,
         decoders: Default::default(),
         links: &Default::default(),
+        stats: Default::default(),
     })?;
     Ok(decoder)
 }

@@ -17,3 +17,4 @@ pub mod plugin;
 pub mod registry;
 pub mod router;
 pub mod runner;
+pub mod stats;

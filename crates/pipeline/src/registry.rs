@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 
 use crate::config::{ConfigError, Globals, PluginKind, PluginOptions, Section};
 use crate::plugin::{Decoder, Encoder, Filter, Input, Output, Splitter};
+use crate::stats::StatsSlot;
 
 /// What a plugin's build function gets.
 pub struct BuildContext<'a> {
@@ -33,6 +34,9 @@ pub struct BuildContext<'a> {
     pub decoders: Decoders<'a>,
     /// What plugins share by section name (see [`Links`]).
     pub links: &'a Arc<Links>,
+    /// Where the plugin publishes fields of its own for the report ([`StatsSlot::publish`]);
+    /// detached (shown nowhere) for sub-decoders and check builds.
+    pub stats: StatsSlot,
 }
 
 impl BuildContext<'_> {
@@ -542,6 +546,7 @@ mod tests {
             check_only: false,
             decoders: Decoders::default(),
             links: &links,
+            stats: Default::default(),
         };
         // Asked for before the target is built: found once it publishes.
         let wanted: Link<String> = ctx.link("accumulator", "acc", "a string");

@@ -379,12 +379,13 @@ pub(crate) enum CallError {
 
 /// Calls the global function named by `name` (a [`name_ref`]) with `arg` (none when `None`)
 /// under the instruction limit (0: none), straight through Lua's C API; returns the status
-/// and the error string it returned.
+/// and the error string it returned. `usage` notes the call's memory and instructions.
 pub(crate) fn call_status(
     lua: &Lua,
     name: c_int,
     arg: Option<f64>,
     instructions: u32,
+    usage: &crate::stats::Usage,
 ) -> Result<(i32, Option<String>), CallError> {
     lua.exec_raw_lua(|raw| {
         let state = raw.state();
@@ -410,6 +411,8 @@ pub(crate) fn call_status(
                 crate::callback::arm_count_limit_raw(state, instructions);
             }
             let code = ffi::lua_pcall(state, nargs, 2, 0);
+            // Before the hook is disarmed: its count gives the instructions the call ran.
+            usage.note_state(state, instructions);
             if instructions > 0 {
                 ffi::lua_sethook(state, None, 0, 0);
             }

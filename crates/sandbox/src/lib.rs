@@ -38,7 +38,8 @@
 //! Parts: [`config`] (the TOML options every sandbox takes), `env` (the restricted globals and
 //! `require`), `host` (the API functions, `write_message` among them), `callback` (host
 //! functions fail with Lua strings, as lua_sandbox's did), `proto` (Lua tables ⇄ Heka
-//! messages), `preserve` (the preservation file), [`number`] (lua_sandbox's number format).
+//! messages), `preserve` (the preservation file), [`number`] (lua_sandbox's number format),
+//! `stats` (the [`Usage`] the report shows: memory, instructions per call, output).
 
 mod callback;
 pub mod config;
@@ -50,6 +51,7 @@ pub mod number;
 mod pattern;
 mod preserve;
 mod proto;
+mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +64,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Value};
 
 pub use config::SandboxConfig;
 use host::Host;
+pub use stats::Usage;
 
 /// Which plugin kind a sandbox serves: decides which API functions exist and which
 /// environment the script gets (Heka's availability matrix).
@@ -236,6 +239,7 @@ pub struct Sandbox {
     stop: Arc<AtomicBool>,
     /// The registry reference of the name `process_message` (see [`fast::call_status`]).
     process_name: std::ffi::c_int,
+    usage: Arc<Usage>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -271,12 +275,15 @@ impl Sandbox {
         };
         let process_name =
             fast::name_ref(&lua, "process_message").map_err(|e| StartError(error_text(&e)))?;
+        let usage = Arc::new(Usage::default());
+        usage.note_memory(&lua);
         Ok(Sandbox {
             lua: Some(lua),
             settings,
             terminated: None,
             stop: Arc::new(AtomicBool::new(false)),
             process_name,
+            usage,
         })
     }
 
@@ -298,6 +305,20 @@ impl Sandbox {
     /// The error that terminated the sandbox, if it was terminated.
     pub fn terminated(&self) -> Option<&str> {
         self.terminated.as_deref()
+    }
+
+    /// The sandbox's usage (memory, instructions, output), updated after every call.
+    pub fn usage(&self) -> &Arc<Usage> {
+        &self.usage
+    }
+
+    /// Keeps the usage in `usage` from now on (a plugin's, shown in the report), starting with
+    /// the memory the state holds now.
+    pub fn set_usage(&mut self, usage: Arc<Usage>) {
+        if let Some(lua) = &self.lua {
+            usage.note_memory(lua);
+        }
+        self.usage = usage;
     }
 
     /// Bytes the Lua state holds now (0 once terminated).
@@ -345,10 +366,10 @@ impl Sandbox {
         let result = if self.settings.kind == Kind::Input {
             // An input's hook also watches its stop flag: mlua's hook does that.
             let stop = self.stop_flag();
-            call(lua, NAME, Value::Nil, 0, stop).and_then(|v| returns(&v))
+            call(lua, NAME, Value::Nil, 0, stop, &self.usage).and_then(|v| returns(&v))
         } else {
             let limit = self.settings.limits.instructions;
-            match fast::call_status(lua, self.process_name, None, limit) {
+            match fast::call_status(lua, self.process_name, None, limit, &self.usage) {
                 Ok(r) => Ok(r),
                 Err(fast::CallError::NotFound) => Err("function was not found".to_string()),
                 Err(fast::CallError::Returns(why)) => Err(why.to_string()),
@@ -360,6 +381,7 @@ impl Sandbox {
             }
         };
         let data = end_call(lua);
+        self.usage.note_injections(&data.injected);
         let (status, error) = match result {
             Ok(r) => r,
             Err(e) => return Err(self.fail(format!("{NAME}() {e}"))),
@@ -408,8 +430,10 @@ impl Sandbox {
             Value::Number(ns as f64),
             self.settings.limits.instructions,
             None,
+            &self.usage,
         );
         let injected = end_call(lua).injected;
+        self.usage.note_injections(&injected);
         match result {
             Ok(_) => {
                 let _ = lua.gc_collect();
@@ -477,6 +501,7 @@ fn init(settings: &Settings, restore: bool) -> Result<Result<Lua, String>, Start
     let lua = Lua::new_with(libs, LuaOptions::default())
         .map_err(|e| StartError(format!("cannot create the Lua state: {e}")))?;
     let fail = |e: mlua::Error| StartError(error_text(&e));
+    stats::check_layout(&lua);
     lua.set_app_data(host::HostCell::new(Host::new(settings)));
     env::install(&lua, settings).map_err(fail)?;
     host::install(&lua, settings.kind).map_err(fail)?;
@@ -559,6 +584,7 @@ fn call(
     arg: Value,
     instructions: u32,
     stop: Option<Arc<AtomicBool>>,
+    usage: &Usage,
 ) -> Result<mlua::MultiValue, String> {
     let f: Value = lua
         .globals()
@@ -570,6 +596,7 @@ fn call(
     let polled = stop.is_some();
     arm_instruction_limit(lua, instructions, stop);
     let r = call_function(&f, arg);
+    usage.note_call(lua, if polled { 0 } else { instructions });
     if polled {
         lua.remove_hook();
     } else {

@@ -78,5 +78,6 @@ pub fn build_section<T: ?Sized>(
         check_only: false,
         decoders: Default::default(),
         links: &Default::default(),
+        stats: Default::default(),
     })
 }

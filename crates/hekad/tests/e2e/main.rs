@@ -27,6 +27,7 @@ mod rotation;
 mod sandbox;
 mod sandbox_hostile;
 mod sandbox_manager;
+mod sandbox_report;
 mod signals;
 mod tcp;
 mod tls;

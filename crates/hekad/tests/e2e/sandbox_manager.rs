@@ -182,12 +182,27 @@ fn sbmgr_loads_caps_limits_restores_after_a_restart_and_unloads() {
     assert!(exists(&h, "Ops-Counter.lua") && exists(&h, "Ops-Counter.toml"));
     send(port, &[counted(1), counted(2), counted(3)], None);
     wait_count(&h, 3);
-    // The loaded filter is in the report (SIGUSR1).
-    wait_for("Ops-Counter in the report", 20, || {
+    // The loaded filter is in the report (SIGUSR1), with its sandbox's fields; the manager
+    // counts the control messages it got.
+    let report = wait_for("Ops-Counter in the report", 20, || {
         h.signal(10);
         std::thread::sleep(std::time::Duration::from_millis(100));
-        h.stderr().contains("\nOps-Counter:\n").then_some(())
+        let r = crate::sandbox_report::last_report(&h.stderr())?;
+        let counter = r.get(&("Filters".to_string(), "Ops-Counter".to_string()))?;
+        (counter.get("ProcessMessageCount")? == "3").then_some(r)
     });
+    let filter = |name: &str| &report[&("Filters".to_string(), name.to_string())];
+    let counter = filter("Ops-Counter");
+    assert!(
+        crate::sandbox_report::number(counter, "Memory") > 0,
+        "{counter:?}"
+    );
+    let max = crate::sandbox_report::number(counter, "MaxInstructions");
+    assert!(max > 0 && max <= 10_000, "{counter:?}");
+    assert_eq!(
+        crate::sandbox_report::number(filter("Ops"), "ProcessMessageCount"),
+        1
+    );
 
     // The second filter asks for 100,000,000 instructions; the manager allows 10,000.
     load(&h, &config, "spinner", SPINNER, SPINNER_TOML);

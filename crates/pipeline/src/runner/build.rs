@@ -28,6 +28,7 @@ use crate::runner::queue::{self, QueueOptions};
 use crate::runner::report::{Report, ReportEntry};
 use crate::runner::stream::{Factory, SplitterOptions, StreamShared, StreamStats};
 use crate::runner::{Backoff, ShutdownHandle, ShutdownRequest, StopSignal, stop_signal};
+use crate::stats::StatsSlot;
 
 /// Every error found while building, in config order.
 #[derive(Debug)]
@@ -106,6 +107,27 @@ fn build_with_decoders<T: ?Sized>(
     check_only: bool,
     decoders: Decoders<'_>,
 ) -> Result<Box<T>, ConfigError> {
+    build_reporting(
+        build,
+        name,
+        t,
+        env,
+        check_only,
+        decoders,
+        StatsSlot::default(),
+    )
+}
+
+/// Builds an instance that publishes its report fields in `stats`.
+fn build_reporting<T: ?Sized>(
+    build: fn(&BuildContext<'_>) -> Result<Box<T>, ConfigError>,
+    name: &str,
+    t: &Template,
+    env: &Env,
+    check_only: bool,
+    decoders: Decoders<'_>,
+    stats: StatsSlot,
+) -> Result<Box<T>, ConfigError> {
     build(&BuildContext {
         name,
         section: &t.section,
@@ -114,6 +136,7 @@ fn build_with_decoders<T: ?Sized>(
         check_only,
         decoders,
         links: &env.links,
+        stats,
     })
     .map_err(|e| config::legacy::with_removed_hint(e, &t.section.type_name))
 }
@@ -247,6 +270,7 @@ impl Builder<'_> {
         &self,
         input: &Section,
         name: &str,
+        stats: &StatsSlot,
     ) -> Result<Factory<dyn Decoder>, ConfigError> {
         let t = self.template(name, PluginKind::Decoder).ok_or_else(|| {
             input.error(Some("decoder"), format!("no registered '{name}' decoder"))
@@ -261,9 +285,10 @@ impl Builder<'_> {
         let sections = self.decoders.clone();
         let decoders = Decoders::new(&*sections);
         build_with_decoders(build, &inst, &t, &env, self.check_only, decoders)?;
+        let stats = stats.clone();
         Ok(Arc::new(move || {
             let decoders = Decoders::new(&*sections);
-            build_with_decoders(build, &inst, &t, &env, false, decoders)
+            build_reporting(build, &inst, &t, &env, false, decoders, stats.clone())
         }))
     }
 
@@ -271,6 +296,7 @@ impl Builder<'_> {
         &self,
         output: &Section,
         name: &str,
+        stats: &StatsSlot,
     ) -> Result<(Box<dyn Encoder>, String), ConfigError> {
         let t = self.template(name, PluginKind::Encoder).ok_or_else(|| {
             output.error(
@@ -284,7 +310,15 @@ impl Builder<'_> {
             .ok_or_else(|| t.section.error(Some("type"), "no registered encoder type"))?;
         let inst = format!("{}-{}", output.name, name);
         Ok((
-            build_instance(spec.build, &inst, &t, &self.env, self.check_only)?,
+            build_reporting(
+                spec.build,
+                &inst,
+                &t,
+                &self.env,
+                self.check_only,
+                Decoders::default(),
+                stats.clone(),
+            )?,
             t.section.type_name.clone(),
         ))
     }
@@ -368,8 +402,9 @@ impl Builder<'_> {
             Some(d) if !no_decoder => Some(d.to_string()),
             _ => None,
         };
+        let decoder_stats = StatsSlot::default();
         let decoder = match &decoder_name {
-            Some(d) => Some(self.decoder_factory(s, d)?),
+            Some(d) => Some(self.decoder_factory(s, d, &decoder_stats)?),
             None => None,
         };
         let stats = Arc::new(StreamStats::default());
@@ -389,7 +424,16 @@ impl Builder<'_> {
             section: s.clone(),
             options,
         });
-        let input = build_instance(spec.build, &s.name, &t, &self.env, self.check_only)?;
+        let plugin_stats = StatsSlot::default();
+        let input = build_reporting(
+            spec.build,
+            &s.name,
+            &t,
+            &self.env,
+            self.check_only,
+            Decoders::default(),
+            plugin_stats.clone(),
+        )?;
         let build = spec.build;
         let g = self.env.clone();
         let name = s.name.clone();
@@ -398,6 +442,7 @@ impl Builder<'_> {
             stats,
             &splitter_name,
             decoder_name.as_deref(),
+            [plugin_stats.clone(), decoder_stats],
         ));
         Ok(Some(InputRunner {
             ctx: InputContext {
@@ -411,7 +456,9 @@ impl Builder<'_> {
             },
             input,
             rebuild: Box::new(move || {
-                build_instance(build, &name, &t, &g, false).map_err(|e| e.to_string())
+                let stats = plugin_stats.clone();
+                build_reporting(build, &name, &t, &g, false, Decoders::default(), stats)
+                    .map_err(|e| e.to_string())
             }),
             backoff: backoff(&common.retries),
             can_exit: common.can_exit.unwrap_or(spec.can_exit),
@@ -438,6 +485,9 @@ impl Builder<'_> {
         let mut use_framing = false;
         // The plugin type's own disk queue defaults (TcpOutput's: on, 128 MiB segments).
         let mut buffering_default = None;
+        let plugin_stats = StatsSlot::default();
+        let encoder_stats = StatsSlot::default();
+        let rebuild_stats = plugin_stats.clone();
         let (default_matcher, ticker_support, can_exit_default, plugin, rebuild): (
             _,
             _,
@@ -451,7 +501,7 @@ impl Builder<'_> {
             let mut encoder_type = String::new();
             match common.encoder.as_deref().or(spec.default_encoder) {
                 Some(e) => {
-                    let (enc, ty) = self.encoder(s, e)?;
+                    let (enc, ty) = self.encoder(s, e, &encoder_stats)?;
                     encoder = Some(enc);
                     encoder_name = Some(e.to_string());
                     encoder_type = ty;
@@ -473,7 +523,7 @@ impl Builder<'_> {
                             )
                         )
                     );
-                    let (enc, ty) = self.encoder(s, e)?;
+                    let (enc, ty) = self.encoder(s, e, &encoder_stats)?;
                     encoder = Some(enc);
                     encoder_name = Some(e.to_string());
                     encoder_type = ty;
@@ -486,7 +536,9 @@ impl Builder<'_> {
                 FramingDefault::WhenProtobuf => encoder_type == "ProtobufEncoder",
             });
             buffering_default = spec.buffering;
-            let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
+            let stats = plugin_stats.clone();
+            let d = Decoders::default();
+            let plugin = build_reporting(spec.build, &s.name, &t, &g, self.check_only, d, stats)?;
             let build = spec.build;
             (
                 spec.default_matcher,
@@ -494,7 +546,8 @@ impl Builder<'_> {
                 spec.can_exit,
                 FoPlugin::Output(plugin),
                 Box::new(move || {
-                    build_instance(build, &n, &t, &g, false)
+                    let (d, stats) = (Decoders::default(), rebuild_stats.clone());
+                    build_reporting(build, &n, &t, &g, false, d, stats)
                         .map(FoPlugin::Output)
                         .map_err(|e| e.to_string())
                 }),
@@ -503,7 +556,9 @@ impl Builder<'_> {
             let Some(spec) = self.registry.filter(&s.type_name) else {
                 return Ok(None);
             };
-            let plugin = build_instance(spec.build, &s.name, &t, &g, self.check_only)?;
+            let stats = plugin_stats.clone();
+            let d = Decoders::default();
+            let plugin = build_reporting(spec.build, &s.name, &t, &g, self.check_only, d, stats)?;
             let build = spec.build;
             (
                 spec.default_matcher,
@@ -511,7 +566,8 @@ impl Builder<'_> {
                 spec.can_exit,
                 FoPlugin::Filter(plugin),
                 Box::new(move || {
-                    build_instance(build, &n, &t, &g, false)
+                    let (d, stats) = (Decoders::default(), rebuild_stats.clone());
+                    build_reporting(build, &n, &t, &g, false, d, stats)
                         .map(FoPlugin::Filter)
                         .map_err(|e| e.to_string())
                 }),
@@ -540,6 +596,7 @@ impl Builder<'_> {
             stats.clone(),
             matched.clone(),
             encoder_name.as_deref(),
+            [plugin_stats, encoder_stats],
         ));
         let name: Arc<str> = s.name.as_str().into();
         let destination = Destination {
@@ -984,6 +1041,17 @@ impl Running {
     /// The all-report as Heka's text table (SIGUSR1).
     pub fn report_text(&self) -> String {
         self.report.text(&self.router)
+    }
+
+    /// Every field of one report component (`"Filters"`, `"counter"`), the ones the text
+    /// leaves out too; `None` when there is no such component.
+    pub fn report_fields(&self, category: &str, name: &str) -> Option<Vec<(&'static str, String)>> {
+        self.report
+            .fields(&self.router)
+            .into_iter()
+            .filter(|(c, _)| *c == category)
+            .flat_map(|(_, components)| components)
+            .find_map(|(n, fields)| (n == name).then_some(fields))
     }
 
     /// Stops in Heka's order: inputs; then filters (their channels drain, and what they inject

@@ -7,6 +7,12 @@
 //! fixed list of fields and in its order, then `========`. Numbers print as Go's `%v` of a
 //! float64 does (`1e+06` from a million up), as log scrapers written against Heka expect.
 //!
+//! Plugins add fields of their own ([`crate::stats`], Heka's `ReportingPlugin`): a plugin's
+//! field replaces the runner's of the same name (a SandboxFilter's `ProcessMessageCount` is
+//! its own count of calls). Like Heka's, the text shows only the fields of its fixed list;
+//! the others (`ProcessMessageFailures`, `ProcessMessageSamples`, …) are in
+//! [`Report::fields`].
+//!
 //! What Heka reports and we cannot: there are no pack pools (`inputRecycleChan`,
 //! `injectRecycleChan`), and no separate match channels.
 
@@ -20,6 +26,7 @@ use parking_lot::Mutex;
 use crate::router::{Delivery, Lanes, MatchStats, Router};
 use crate::runner::filter_output::FoStats;
 use crate::runner::stream::StreamStats;
+use crate::stats::{StatValue, StatsSlot};
 
 /// Heka's text report shows only these fields, in this order.
 const SHOWN: &[&str] = &[
@@ -64,6 +71,9 @@ enum Kind {
 pub(crate) struct ReportEntry {
     name: String,
     kind: Kind,
+    /// The plugin's own fields, and its decoder's or encoder's.
+    plugin: StatsSlot,
+    codec: StatsSlot,
 }
 
 impl ReportEntry {
@@ -72,9 +82,12 @@ impl ReportEntry {
         stats: Arc<StreamStats>,
         splitter: &str,
         decoder: Option<&str>,
+        [plugin, codec]: [StatsSlot; 2],
     ) -> ReportEntry {
         ReportEntry {
             name: name.to_string(),
+            plugin,
+            codec,
             kind: Kind::Input {
                 stats,
                 splitter: format!("{name}-{splitter}"),
@@ -90,9 +103,12 @@ impl ReportEntry {
         stats: Arc<FoStats>,
         matched: Arc<MatchStats>,
         encoder: Option<&str>,
+        [plugin, codec]: [StatsSlot; 2],
     ) -> ReportEntry {
         ReportEntry {
             name: name.to_string(),
+            plugin,
+            codec,
             kind: Kind::FilterOutput {
                 output,
                 main: lanes.main.clone(),
@@ -130,6 +146,25 @@ pub(crate) struct Report {
     pub(crate) entries: Vec<ReportEntry>,
     /// The filters started at run time (kept by [`crate::runner::dynamic::FilterControl`]).
     pub(crate) dynamic: Arc<Mutex<Vec<ReportEntry>>>,
+}
+
+/// `fields` with the plugin's own fields from `slot`: each replaces the runner's field of its
+/// name, or is added.
+fn with_plugin_fields(
+    mut fields: Vec<(&'static str, String)>,
+    slot: &StatsSlot,
+) -> Vec<(&'static str, String)> {
+    for (name, value) in slot.fields() {
+        let value = match value {
+            StatValue::Number(n) => go_number(n),
+            StatValue::Text(t) => t,
+        };
+        match fields.iter_mut().find(|(f, _)| *f == name) {
+            Some(f) => f.1 = value,
+            None => fields.push((name, value)),
+        }
+    }
+    fields
 }
 
 /// Go's `%v` of a float64 holding `n`: plain below a million, else shortest exponent form.
@@ -183,10 +218,10 @@ impl Report {
                             count(stats.connections_accepted.load(Ordering::Relaxed)),
                         ));
                     }
-                    inputs.push((e.name.clone(), fields));
+                    inputs.push((e.name.clone(), with_plugin_fields(fields, &e.plugin)));
                     splitters.push((splitter.clone(), Vec::new()));
                     if let Some(d) = decoder {
-                        decoders.push((d.clone(), Vec::new()));
+                        decoders.push((d.clone(), with_plugin_fields(Vec::new(), &e.codec)));
                     }
                 }
                 Kind::FilterOutput {
@@ -215,13 +250,14 @@ impl Report {
                     if let Some(q) = stats.queue.get() {
                         fields.push(("QueueBytes", count(q.bytes())));
                     }
+                    let fields = with_plugin_fields(fields, &e.plugin);
                     if *output {
                         outputs.push((e.name.clone(), fields));
                     } else {
                         filters.push((e.name.clone(), fields));
                     }
                     if let Some(enc) = encoder {
-                        encoders.push((enc.clone(), Vec::new()));
+                        encoders.push((enc.clone(), with_plugin_fields(Vec::new(), &e.codec)));
                     }
                 }
             }
@@ -236,6 +272,12 @@ impl Report {
             ("Outputs", outputs),
             ("Encoders", encoders),
         ]
+    }
+
+    /// Every component's fields by category (`Inputs`, `Decoders`, …), all of them: the text
+    /// shows only Heka's fixed list.
+    pub(crate) fn fields(&self, router: &Router) -> Vec<(&'static str, Vec<Component>)> {
+        self.categories(router)
     }
 
     /// The address the input `name` said it listens on, once it did.
@@ -298,6 +340,55 @@ mod tests {
         assert_eq!(go_number(1_234_567), "1.234567e+06");
     }
 
+    struct Fields(Vec<(&'static str, StatValue)>);
+
+    impl crate::stats::ReportFields for Fields {
+        fn fields(&self, out: &mut Vec<(&'static str, StatValue)>) {
+            out.extend(self.0.iter().cloned());
+        }
+    }
+
+    #[test]
+    fn plugins_add_their_own_fields() {
+        let (_tx, lanes) = crate::router::lanes(30);
+        let (plugin, codec) = (StatsSlot::default(), StatsSlot::default());
+        plugin.publish(|| {
+            Fields(vec![
+                ("Memory", StatValue::Number(2_500_000)),
+                // Replaces the runner's count.
+                ("ProcessMessageCount", StatValue::Number(7)),
+                // Not in Heka's text.
+                ("ProcessMessageFailures", StatValue::Number(1)),
+            ])
+        });
+        codec.publish(|| Fields(vec![("MaxOutput", StatValue::Text("12".into()))]));
+        let r = Report {
+            entries: vec![ReportEntry::filter_output(
+                "out",
+                true,
+                &lanes,
+                Default::default(),
+                Default::default(),
+                Some("enc"),
+                [plugin, codec],
+            )],
+            dynamic: Default::default(),
+        };
+        let router = Router::default();
+        assert!(r.text(&router).contains(
+            "\n====Outputs====\nout:\n    InChanCapacity: 30\n    InChanLength: 0\n    \
+             MatchAvgDuration: 0\n    ProcessMessageCount: 7\n    InjectMessageCount: 0\n    \
+             Memory: 2.5e+06\n\n====Encoders====\nout-enc:\n    MaxOutput: 12\n========\n"
+        ));
+        let fields = r.fields(&router);
+        let outputs = &fields.iter().find(|(c, _)| *c == "Outputs").unwrap().1;
+        assert!(
+            outputs[0]
+                .1
+                .contains(&("ProcessMessageFailures", "1".to_string()))
+        );
+    }
+
     #[test]
     fn layout_follows_heka() {
         let (_tx, lanes) = crate::router::lanes(30);
@@ -308,6 +399,7 @@ mod tests {
                     Default::default(),
                     "HekaFramingSplitter",
                     Some("ProtobufDecoder"),
+                    Default::default(),
                 ),
                 ReportEntry::filter_output(
                     "out",
@@ -316,6 +408,7 @@ mod tests {
                     Default::default(),
                     Default::default(),
                     Some("ProtobufEncoder"),
+                    Default::default(),
                 ),
             ],
             dynamic: Default::default(),

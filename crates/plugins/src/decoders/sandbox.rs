@@ -58,7 +58,9 @@ use heka_sandbox::config::{build_settings, sanitize_name};
 use heka_sandbox::{InjectBudget, Injection, Kind, Sandbox};
 
 use crate::support::gotime::Zone;
-use crate::support::sandbox::{config_tz, forgiving_time, rezone};
+use std::sync::Arc;
+
+use crate::support::sandbox::{Sampler, SandboxStats, config_tz, forgiving_time, rezone};
 
 /// A decoder running a Lua script.
 #[derive(Debug)]
@@ -69,6 +71,9 @@ struct SandboxDecoder {
     tz: Option<Zone>,
     /// The termination has been logged.
     reported: bool,
+    /// The report's fields.
+    stats: Arc<SandboxStats>,
+    sampler: Sampler,
 }
 
 /// The headers an injected message inherits from the incoming one.
@@ -137,7 +142,11 @@ impl SandboxDecoder {
 
 impl Decoder for SandboxDecoder {
     fn decode(&mut self, pack: &mut Pack, extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
-        let outcome = match self.sandbox.process_message(pack, InjectBudget::Unlimited) {
+        self.stats.count();
+        let started = self.sampler.start();
+        let result = self.sandbox.process_message(pack, InjectBudget::Unlimited);
+        self.sampler.done(&self.stats, started);
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => {
                 if !self.reported {
@@ -148,6 +157,7 @@ impl Decoder for SandboxDecoder {
             }
         };
         if outcome.status < 0 {
+            self.stats.failure();
             let err = outcome.error.unwrap_or_default();
             return Err(CodecError::new(if outcome.injected.is_empty() {
                 format!(
@@ -240,10 +250,13 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
     let (mut settings, _) = build_settings(ctx, Kind::Decoder, &sanitize_name(ctx.name))?;
     settings.parse_time = Some(forgiving_time);
     let tz = config_tz(ctx, &settings.config)?;
-    let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let mut sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let (stats, sampler) = SandboxStats::publish(ctx, Kind::Decoder, &mut sandbox);
     Ok(Box::new(SandboxDecoder {
         name: ctx.name.to_string(),
         sandbox,
+        stats,
+        sampler,
         tz,
         reported: false,
     }))
@@ -279,6 +292,7 @@ mod tests {
             check_only: false,
             decoders: Default::default(),
             links: &Default::default(),
+            stats: Default::default(),
         };
         build(&ctx).unwrap()
     }
@@ -436,6 +450,7 @@ tz = 'Europe/Paris'
             check_only: false,
             decoders: Default::default(),
             links: &Default::default(),
+            stats: Default::default(),
         };
         let Err(e) = build(&ctx) else {
             panic!("built with an unknown zone")
@@ -468,6 +483,7 @@ tz = 'Europe/Paris'
                 check_only: false,
                 decoders: Default::default(),
                 links: &Default::default(),
+                stats: Default::default(),
             };
             let Err(e) = build(&ctx) else {
                 panic!("{extra}: built")

@@ -48,18 +48,27 @@ use heka_pipeline::registry::{BuildContext, EncoderSpec};
 use heka_sandbox::config::{build_settings, sanitize_name};
 use heka_sandbox::{InjectBudget, Injection, Kind, Sandbox};
 
-use crate::support::sandbox::{config_tz, forgiving_time};
+use std::sync::Arc;
+
+use crate::support::sandbox::{Sampler, SandboxStats, config_tz, forgiving_time};
 
 /// An encoder running a Lua script.
 #[derive(Debug)]
 struct SandboxEncoder {
     name: String,
     sandbox: Sandbox,
+    /// The report's fields.
+    stats: Arc<SandboxStats>,
+    sampler: Sampler,
 }
 
 impl Encoder for SandboxEncoder {
     fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        let outcome = match self.sandbox.process_message(pack, InjectBudget::Unlimited) {
+        self.stats.count();
+        let started = self.sampler.start();
+        let result = self.sandbox.process_message(pack, InjectBudget::Unlimited);
+        self.sampler.done(&self.stats, started);
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => return Err(CodecError::new(format!("FATAL: {e}"))),
         };
@@ -68,7 +77,10 @@ impl Encoder for SandboxEncoder {
             0 => {}
             -2 => return Ok(()),
             s if s > 0 => return Err(CodecError::new(format!("FATAL: {error}"))),
-            _ => return Err(CodecError::new(format!("Failed serializing: {error}"))),
+            _ => {
+                self.stats.failure();
+                return Err(CodecError::new(format!("Failed serializing: {error}")));
+            }
         }
         match outcome.injected.into_iter().next_back() {
             Some(Injection::Payload { payload, .. }) => out.extend_from_slice(&payload),
@@ -96,10 +108,13 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Encoder>, ConfigError> {
     settings.parse_time = Some(forgiving_time);
     // Heka loaded the zone (failing on an unknown one) and never used it.
     config_tz(ctx, &settings.config)?;
-    let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let mut sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let (stats, sampler) = SandboxStats::publish(ctx, Kind::Encoder, &mut sandbox);
     Ok(Box::new(SandboxEncoder {
         name: ctx.name.to_string(),
         sandbox,
+        stats,
+        sampler,
     }))
 }
 
@@ -140,6 +155,7 @@ mod tests {
             check_only: false,
             decoders: Default::default(),
             links: &Default::default(),
+            stats: Default::default(),
         };
         build(&ctx).unwrap()
     }

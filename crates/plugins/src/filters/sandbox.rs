@@ -40,6 +40,9 @@
 //!   matches) terminates the filter when the call returns, not inside the script.
 //! - `profile` is accepted and ignored.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use heka_message::Field;
 use heka_pipeline::config::ConfigError;
 use heka_pipeline::pack::Pack;
@@ -47,6 +50,8 @@ use heka_pipeline::plugin::{Filter, FilterContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, FilterSpec, Ticker};
 use heka_sandbox::config::{build_settings, sanitize_name};
 use heka_sandbox::{InjectBudget, Injection, Kind, Sandbox};
+
+use crate::support::sandbox::{Sampler, SandboxStats};
 
 /// A filter running a Lua script.
 #[derive(Debug)]
@@ -57,6 +62,9 @@ struct SandboxFilter {
     timer_event_on_shutdown: bool,
     /// Why the sandbox stopped, once it has.
     terminated: Option<String>,
+    /// The report's fields.
+    stats: Arc<SandboxStats>,
+    sampler: Sampler,
 }
 
 impl SandboxFilter {
@@ -99,6 +107,7 @@ impl SandboxFilter {
             if let Err(e) = ctx.inject(m) {
                 return Err(self.terminate(format!("{call}() inject_message() {e}")));
             }
+            self.stats.injected();
         }
         Ok(())
     }
@@ -116,12 +125,17 @@ impl Filter for SandboxFilter {
         ctx: &mut FilterContext<'_>,
     ) -> Result<(), ProcessError> {
         let budget = InjectBudget::AtMost(self.max_process_inject);
-        let outcome = match self.sandbox.process_message(pack, budget) {
+        self.stats.count();
+        let started = self.sampler.start();
+        let result = self.sandbox.process_message(pack, budget);
+        self.sampler.done(&self.stats, started);
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => return Err(self.terminate(e.0)),
         };
         self.inject("process_message", outcome.injected, ctx)?;
         if outcome.status < 0 {
+            self.stats.failure();
             return Err(ProcessError::Drop(outcome.error.unwrap_or_else(|| {
                 format!("process_message() returned {}", outcome.status)
             })));
@@ -135,7 +149,10 @@ impl Filter for SandboxFilter {
         now_ns: i64,
     ) -> Result<(), ProcessError> {
         let budget = InjectBudget::AtMost(self.max_timer_inject);
-        match self.sandbox.timer_event(now_ns, budget) {
+        let started = Instant::now();
+        let result = self.sandbox.timer_event(now_ns, budget);
+        self.stats.timer_done(started);
+        match result {
             Ok(injected) => self.inject("timer_event", injected, ctx),
             Err(e) => Err(self.terminate(e.0)),
         }
@@ -166,9 +183,12 @@ impl Filter for SandboxFilter {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, ConfigError> {
     let (settings, cfg) = build_settings(ctx, Kind::Filter, &sanitize_name(ctx.name))?;
-    let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let mut sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let (stats, sampler) = SandboxStats::publish(ctx, Kind::Filter, &mut sandbox);
     Ok(Box::new(SandboxFilter {
         sandbox,
+        stats,
+        sampler,
         max_process_inject: ctx.globals.max_process_inject,
         max_timer_inject: ctx.globals.max_timer_inject,
         timer_event_on_shutdown: cfg.timer_event_on_shutdown,

@@ -36,12 +36,15 @@ use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use heka_message::{Field, FieldValue};
 use heka_pipeline::config::{ConfigError, Section, load_section, load_sections};
 use heka_pipeline::pack::Pack;
 use heka_pipeline::plugin::{Filter, FilterContext, ProcessError};
 use heka_pipeline::registry::{BuildContext, FilterSpec, Ticker};
+use heka_pipeline::stats::{ReportFields, StatValue};
 use heka_sandbox::Limits;
 use heka_sandbox::config::sanitize_name;
 use serde::Deserialize;
@@ -83,6 +86,7 @@ impl Default for ManagerConfig {
 struct SandboxManager {
     cfg: ManagerConfig,
     dir: PathBuf,
+    stats: Arc<ManagerStats>,
 }
 
 /// `<manager>-<filter>`, each part with non-word characters as `_` (Heka's `getSandboxName`).
@@ -113,7 +117,30 @@ fn capped(requested: Option<&toml::Value>, cap: u64) -> Option<toml::Value> {
     }
 }
 
+/// The manager's report fields (Heka's): the filters of this manager that run, and the
+/// control messages it got.
+#[derive(Debug, Default)]
+struct ManagerStats {
+    running_filters: AtomicU64,
+    process_message_count: AtomicU64,
+}
+
+impl ReportFields for ManagerStats {
+    fn fields(&self, out: &mut Vec<(&'static str, StatValue)>) {
+        let load = |a: &AtomicU64| StatValue::Number(a.load(Ordering::Relaxed));
+        out.push(("RunningFilters", load(&self.running_filters)));
+        out.push(("ProcessMessageCount", load(&self.process_message_count)));
+    }
+}
+
 impl SandboxManager {
+    /// Stores how many of this manager's filters run, for the report.
+    fn note_running(&self, ctx: &FilterContext<'_>) {
+        self.stats
+            .running_filters
+            .store(Self::running(ctx) as u64, Ordering::Relaxed);
+    }
+
     /// The prefix of this manager's filters (and of their files).
     fn prefix(ctx: &FilterContext<'_>) -> String {
         format!("{}-", sanitize_name(ctx.name()))
@@ -315,6 +342,7 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 impl Filter for SandboxManager {
     fn start(&mut self, ctx: &mut FilterContext<'_>) {
         self.restore(ctx);
+        self.note_running(ctx);
     }
 
     fn process_message(
@@ -322,6 +350,18 @@ impl Filter for SandboxManager {
         pack: &Pack,
         ctx: &mut FilterContext<'_>,
     ) -> Result<(), ProcessError> {
+        self.stats
+            .process_message_count
+            .fetch_add(1, Ordering::Relaxed);
+        let result = self.control(pack, ctx);
+        self.note_running(ctx);
+        result
+    }
+}
+
+impl SandboxManager {
+    /// Carries out one control message.
+    fn control(&self, pack: &Pack, ctx: &mut FilterContext<'_>) -> Result<(), ProcessError> {
         // Heka compat: Heka accepted unsigned control messages when the manager had no
         // `message_signer`; we never do.
         if pack.signer.is_none() {
@@ -367,7 +407,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, ConfigError> {
             .create(&dir)
             .map_err(|e| ctx.error(Some("working_directory"), format!("{}: {e}", dir.display())))?;
     }
-    Ok(Box::new(SandboxManager { cfg, dir }))
+    let stats = ctx.stats.publish(ManagerStats::default);
+    Ok(Box::new(SandboxManager { cfg, dir, stats }))
 }
 
 pub(super) const SPEC: FilterSpec = FilterSpec {
@@ -387,6 +428,7 @@ mod tests {
         SandboxManager {
             cfg,
             dir: PathBuf::from("/var/cache/hekad/sbxmgrs"),
+            stats: Arc::default(),
         }
     }
 

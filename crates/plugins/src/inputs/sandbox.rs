@@ -57,7 +57,9 @@ use heka_sandbox::config::{build_settings, sanitize_name};
 use heka_sandbox::{Injection, Kind, Sandbox, Terminated};
 
 use crate::support::gotime::Zone;
-use crate::support::sandbox::{config_tz, forgiving_time, rezone};
+use std::sync::Arc;
+
+use crate::support::sandbox::{SandboxStats, config_tz, forgiving_time, rezone};
 use crate::support::ticker::Ticker;
 
 /// An input running a Lua script.
@@ -65,6 +67,8 @@ use crate::support::ticker::Ticker;
 struct SandboxInput {
     sandbox: Sandbox,
     tz: Option<Zone>,
+    /// The report's fields.
+    stats: Arc<SandboxStats>,
 }
 
 impl SandboxInput {
@@ -75,6 +79,9 @@ impl SandboxInput {
         loop {
             match self.sandbox.process_input() {
                 Ok(outcome) => {
+                    if outcome.status < 0 {
+                        self.stats.failure();
+                    }
                     if outcome.status < 0
                         && let Some(e) = outcome.error.filter(|e| !e.is_empty())
                     {
@@ -103,6 +110,7 @@ impl Input for SandboxInput {
     fn run(&mut self, ctx: &mut InputContext) -> Result<(), ProcessError> {
         let mut stream = ctx.stream()?;
         let tz = self.tz.clone();
+        let stats = self.stats.clone();
         self.sandbox.set_injector(Some(Box::new(move |injection| {
             let mut message = match injection {
                 Injection::Message { message, .. } => message,
@@ -112,6 +120,8 @@ impl Input for SandboxInput {
             if let Some(tz) = &tz {
                 message.timestamp = rezone(message.timestamp, tz);
             }
+            // Heka counted the protobuf bytes the script injected.
+            stats.input_message(prost::Message::encoded_len(&message));
             stream.route_message(message);
             Ok(())
         })));
@@ -150,8 +160,9 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Input>, ConfigError> {
             );
         }
     }
-    let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
-    Ok(Box::new(SandboxInput { sandbox, tz }))
+    let mut sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let (stats, _) = SandboxStats::publish(ctx, Kind::Input, &mut sandbox);
+    Ok(Box::new(SandboxInput { sandbox, tz, stats }))
 }
 
 pub(super) const SPEC: InputSpec = InputSpec {

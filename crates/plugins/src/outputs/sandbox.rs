@@ -48,7 +48,10 @@ use heka_pipeline::registry::{BuildContext, FramingDefault, OutputSpec, Ticker};
 use heka_sandbox::config::{build_settings, sanitize_name};
 use heka_sandbox::{InjectBudget, Kind, Sandbox};
 
-use crate::support::sandbox::forgiving_time;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::support::sandbox::{Sampler, SandboxStats, forgiving_time};
 
 /// An output running a Lua script.
 #[derive(Debug)]
@@ -57,6 +60,9 @@ struct SandboxOutput {
     timer_event_on_shutdown: bool,
     /// The output has stopped for good.
     stopped: bool,
+    /// The report's fields.
+    stats: Arc<SandboxStats>,
+    sampler: Sampler,
 }
 
 impl SandboxOutput {
@@ -72,11 +78,23 @@ impl Output for SandboxOutput {
         pack: &Pack,
         _ctx: &mut OutputContext<'_>,
     ) -> Result<(), ProcessError> {
-        match self.sandbox.process_message(pack, InjectBudget::Unlimited) {
-            Ok(o) if o.status == 0 => Ok(()),
-            Ok(o) => Err(ProcessError::Drop(o.error.unwrap_or_else(|| {
-                format!("process_message() returned {}", o.status)
-            }))),
+        let started = self.sampler.start();
+        let result = self.sandbox.process_message(pack, InjectBudget::Unlimited);
+        self.sampler.done(&self.stats, started);
+        // As in Heka, the count is of messages the script took (status 0).
+        match result {
+            Ok(o) if o.status == 0 => {
+                self.stats.count();
+                Ok(())
+            }
+            Ok(o) => {
+                if o.status < 0 {
+                    self.stats.failure();
+                }
+                Err(ProcessError::Drop(o.error.unwrap_or_else(|| {
+                    format!("process_message() returned {}", o.status)
+                })))
+            }
             Err(e) => Err(self.fatal(e)),
         }
     }
@@ -86,7 +104,10 @@ impl Output for SandboxOutput {
         _ctx: &mut OutputContext<'_>,
         now_ns: i64,
     ) -> Result<(), ProcessError> {
-        match self.sandbox.timer_event(now_ns, InjectBudget::Unlimited) {
+        let started = Instant::now();
+        let result = self.sandbox.timer_event(now_ns, InjectBudget::Unlimited);
+        self.stats.timer_done(started);
+        match result {
             Ok(_) => Ok(()),
             Err(e) => Err(self.fatal(e)),
         }
@@ -107,9 +128,12 @@ impl Output for SandboxOutput {
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Output>, ConfigError> {
     let (mut settings, cfg) = build_settings(ctx, Kind::Output, &sanitize_name(ctx.name))?;
     settings.parse_time = Some(forgiving_time);
-    let sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let mut sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
+    let (stats, sampler) = SandboxStats::publish(ctx, Kind::Output, &mut sandbox);
     Ok(Box::new(SandboxOutput {
         sandbox,
+        stats,
+        sampler,
         timer_event_on_shutdown: cfg.timer_event_on_shutdown,
         stopped: false,
     }))

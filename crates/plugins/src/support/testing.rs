@@ -84,6 +84,7 @@ fn with_context<R>(
         check_only: false,
         decoders: Default::default(),
         links: &Default::default(),
+        stats: Default::default(),
     })
 }
 
@@ -114,6 +115,7 @@ impl DecoderSections for TestDecoders {
                 check_only,
                 decoders,
                 links: &Default::default(),
+                stats: Default::default(),
             })
         }))
     }
