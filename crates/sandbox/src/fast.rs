@@ -248,6 +248,7 @@ unsafe fn table_message(state: *mut ffi::lua_State, idx: c_int) -> Option<Messag
                     if array {
                         return None;
                     }
+                    m.fields.reserve(8);
                     each(state, fields, |state| {
                         let name = Bytes::copy_from_slice(string_at(state, -2)?);
                         m.fields.push(field(state, name)?);

@@ -36,6 +36,8 @@ pub(crate) struct Host {
     injected: Vec<Injection>,
     /// How many injections this call made (including those handed to the injector).
     injections: u32,
+    /// The largest output (payload or message encoding) this call injected.
+    largest_output: usize,
     budget: InjectBudget,
     config: toml::Table,
     /// Where injections go at once (inputs), instead of being collected for the caller.
@@ -44,7 +46,10 @@ pub(crate) struct Host {
 }
 
 /// What one call left behind.
+#[derive(Default)]
 pub(crate) struct CallData {
+    /// The largest output one injection of the call made (for `MaxOutput`).
+    pub(crate) largest_output: usize,
     pub(crate) injected: Vec<Injection>,
     pub(crate) written: Option<Message>,
     pub(crate) written_at_inject: Option<Message>,
@@ -62,6 +67,7 @@ impl Host {
             field_cursor: 0,
             injected: Vec::new(),
             injections: 0,
+            largest_output: 0,
             budget: InjectBudget::Unlimited,
             config: settings.config.clone(),
             injector: None,
@@ -85,6 +91,7 @@ impl Host {
         self.field_cursor = 0;
         self.budget = budget;
         self.injections = 0;
+        self.largest_output = 0;
         self.injected.clear();
     }
 
@@ -94,6 +101,7 @@ impl Host {
             injected: std::mem::take(&mut self.injected),
             written: self.written.take(),
             written_at_inject: self.written_at_inject.take(),
+            largest_output: std::mem::take(&mut self.largest_output),
         }
     }
 
@@ -124,13 +132,15 @@ impl Host {
         Ok(())
     }
 
-    fn inject(&mut self, what: &str, injection: Injection) -> HostResult<()> {
+    /// Injects what the script made; `size` is its output's length (a message's encoding).
+    fn inject(&mut self, what: &str, injection: Injection, size: usize) -> HostResult<()> {
         if let InjectBudget::AtMost(n) = self.budget
             && self.injections >= n
         {
             return fail(format!("{what}() exceeded InjectMessage count"));
         }
         self.injections += 1;
+        self.largest_output = self.largest_output.max(size);
         if self.written_at_inject.is_none() && self.kind == Kind::Decoder {
             self.written_at_inject = self.written.clone();
         }
@@ -201,7 +211,8 @@ impl Host {
         {
             return false;
         }
-        if self.output_limit > 0 && message.encoded_size() > self.output_limit - 1 {
+        let size = message.encoded_size();
+        if self.output_limit > 0 && size > self.output_limit - 1 {
             return false;
         }
         self.output.clear();
@@ -210,7 +221,7 @@ impl Host {
             has_uuid: true,
             has_timestamp: true,
         };
-        self.inject("inject_message", injection).is_ok()
+        self.inject("inject_message", injection, size).is_ok()
     }
 }
 
@@ -251,6 +262,26 @@ pub(crate) fn host_cell(lua: &Lua) -> mlua::Result<&RefCell<Host>> {
     // SAFETY: the box is in the state's app data from `init` until the state is dropped and
     // is never replaced or removed, so it outlives `lua`'s borrow.
     Ok(unsafe { &*ptr })
+}
+
+/// The address of a state's host cell, kept by the [`crate::Sandbox`] beside its state so
+/// that a call need not look it up in the app data.
+pub(crate) struct HostRef(std::ptr::NonNull<RefCell<Host>>);
+
+// SAFETY: the cell is only reached through `HostRef::get`, with the state that owns it, on the
+// thread that holds that state.
+unsafe impl Send for HostRef {}
+
+impl HostRef {
+    pub(crate) fn of(lua: &Lua) -> mlua::Result<HostRef> {
+        Ok(HostRef(std::ptr::NonNull::from(host_cell(lua)?)))
+    }
+
+    /// The cell, borrowed as long as `lua`, which must be the state this was made from.
+    pub(crate) fn get<'a>(&'a self, _lua: &'a Lua) -> &'a RefCell<Host> {
+        // SAFETY: the cell lives as long as the state (see `host_cell`), which `_lua` borrows.
+        unsafe { self.0.as_ref() }
+    }
 }
 
 pub(crate) fn host(lua: &Lua) -> mlua::Result<RefMut<'_, Host>> {
@@ -547,6 +578,7 @@ fn inject_payload(lua: &Lua, args: MultiValue) -> HostResult<()> {
         return Ok(());
     }
     let payload = Bytes::from(std::mem::take(&mut h.output));
+    let size = payload.len();
     h.inject(
         "inject_payload",
         Injection::Payload {
@@ -554,6 +586,7 @@ fn inject_payload(lua: &Lua, args: MultiValue) -> HostResult<()> {
             payload_type,
             payload_name,
         },
+        size,
     )
 }
 
@@ -563,6 +596,7 @@ fn inject_message(lua: &Lua, args: MultiValue) -> HostResult<()> {
         return fail(BAD_ARGS);
     }
     let kind = host(lua)?.kind;
+    let size;
     let injection = match args.front() {
         Some(Value::Table(t)) => {
             let built = match proto::table_to_message(lua, t) {
@@ -571,7 +605,7 @@ fn inject_message(lua: &Lua, args: MultiValue) -> HostResult<()> {
             };
             let mut h = host(lua)?;
             h.output.clear();
-            let size = built.message.encoded_size();
+            size = built.message.encoded_size();
             if h.output_limit > 0 && size > h.output_limit - 1 {
                 return fail("inject_message() output_limit exceeded");
             }
@@ -586,6 +620,7 @@ fn inject_message(lua: &Lua, args: MultiValue) -> HostResult<()> {
             if bytes.is_empty() {
                 return Ok(());
             }
+            size = bytes.len();
             if kind == Kind::Encoder {
                 // An encoder's output, verbatim.
                 Injection::Raw(Bytes::copy_from_slice(&bytes))
@@ -604,7 +639,7 @@ fn inject_message(lua: &Lua, args: MultiValue) -> HostResult<()> {
         }
         _ => return fail(BAD_ARGS),
     };
-    host(lua)?.inject("inject_message", injection)
+    host(lua)?.inject("inject_message", injection, size)
 }
 
 fn decode_message(lua: &Lua, args: MultiValue) -> HostResult<Value> {

@@ -240,6 +240,8 @@ pub struct Sandbox {
     /// The registry reference of the name `process_message` (see [`fast::call_status`]).
     process_name: std::ffi::c_int,
     usage: Arc<Usage>,
+    /// The state's host cell.
+    host: host::HostRef,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -277,6 +279,7 @@ impl Sandbox {
             fast::name_ref(&lua, "process_message").map_err(|e| StartError(error_text(&e)))?;
         let usage = Arc::new(Usage::default());
         usage.note_memory(&lua);
+        let host = host::HostRef::of(&lua).map_err(|e| StartError(error_text(&e)))?;
         Ok(Sandbox {
             lua: Some(lua),
             settings,
@@ -284,6 +287,7 @@ impl Sandbox {
             stop: Arc::new(AtomicBool::new(false)),
             process_name,
             usage,
+            host,
         })
     }
 
@@ -352,9 +356,10 @@ impl Sandbox {
     ) -> Result<Outcome, Terminated> {
         const NAME: &str = "process_message";
         let lua = self.live()?;
+        let cell = self.host.get(lua);
         {
-            let Ok(mut host) = host::host(lua) else {
-                return Err(Terminated("sandbox host state missing".into()));
+            let Ok(mut host) = cell.try_borrow_mut() else {
+                return Err(Terminated("sandbox host state busy".into()));
             };
             // SAFETY: `pack` is borrowed for this whole function, and `end_call` below runs
             // on every path after the Lua call.
@@ -380,8 +385,11 @@ impl Sandbox {
                 }
             }
         };
-        let data = end_call(lua);
-        self.usage.note_injections(&data.injected);
+        let data = match cell.try_borrow_mut() {
+            Ok(mut h) => h.end_call(),
+            Err(_) => host::CallData::default(),
+        };
+        self.usage.note_output(data.largest_output);
         let (status, error) = match result {
             Ok(r) => r,
             Err(e) => return Err(self.fail(format!("{NAME}() {e}"))),
@@ -432,8 +440,9 @@ impl Sandbox {
             None,
             &self.usage,
         );
-        let injected = end_call(lua).injected;
-        self.usage.note_injections(&injected);
+        let data = end_call(lua);
+        self.usage.note_output(data.largest_output);
+        let injected = data.injected;
         match result {
             Ok(_) => {
                 let _ = lua.gc_collect();
@@ -654,11 +663,7 @@ fn returns(values: &mlua::MultiValue) -> Result<(i32, Option<String>), String> {
 fn end_call(lua: &Lua) -> host::CallData {
     match host::host(lua) {
         Ok(mut h) => h.end_call(),
-        Err(_) => host::CallData {
-            injected: Vec::new(),
-            written: None,
-            written_at_inject: None,
-        },
+        Err(_) => host::CallData::default(),
     }
 }
 

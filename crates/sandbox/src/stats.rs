@@ -30,8 +30,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use mlua::{Lua, ffi};
 
-use crate::Injection;
-
 /// The usage of one sandbox (or of the instances of one plugin sharing it).
 #[derive(Debug, Default)]
 pub struct Usage {
@@ -109,17 +107,6 @@ impl Usage {
     /// Notes an output of `bytes` (an injection).
     pub fn note_output(&self, bytes: usize) {
         raise(&self.max_output, bytes as u64);
-    }
-
-    /// Notes the outputs of what a call injected.
-    pub(crate) fn note_injections(&self, injected: &[Injection]) {
-        for i in injected {
-            self.note_output(match i {
-                Injection::Message { message, .. } => prost::Message::encoded_len(message),
-                Injection::Raw(b) => b.len(),
-                Injection::Payload { payload, .. } => payload.len(),
-            });
-        }
     }
 }
 
