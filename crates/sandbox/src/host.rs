@@ -264,6 +264,18 @@ pub(crate) fn host_cell(lua: &Lua) -> mlua::Result<&RefCell<Host>> {
     Ok(unsafe { &*ptr })
 }
 
+/// Clears the call's message when dropped, so that no pointer to a pack outlives its call,
+/// even one a panic cut short.
+pub(crate) struct ForgetPack<'a>(pub(crate) &'a RefCell<Host>);
+
+impl Drop for ForgetPack<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut h) = self.0.try_borrow_mut() {
+            h.message = None;
+        }
+    }
+}
+
 /// The address of a state's host cell, kept by the [`crate::Sandbox`] beside its state so
 /// that a call need not look it up in the app data.
 pub(crate) struct HostRef(std::ptr::NonNull<RefCell<Host>>);

@@ -361,13 +361,15 @@ impl Sandbox {
             let Ok(mut host) = cell.try_borrow_mut() else {
                 return Err(Terminated("sandbox host state busy".into()));
             };
-            // SAFETY: `pack` is borrowed for this whole function, and `end_call` below runs
-            // on every path after the Lua call.
+            // SAFETY: `pack` is borrowed for this whole function; `end_call` below runs on
+            // every path after the Lua call, and `forget` lets go of the pack even when a
+            // panic unwinds through here.
             #[allow(unsafe_code)]
             unsafe {
                 host.begin_call(pack, budget)
             };
         }
+        let forget = host::ForgetPack(cell);
         let result = if self.settings.kind == Kind::Input {
             // An input's hook also watches its stop flag: mlua's hook does that.
             let stop = self.stop_flag();
@@ -389,6 +391,7 @@ impl Sandbox {
             Ok(mut h) => h.end_call(),
             Err(_) => host::CallData::default(),
         };
+        drop(forget);
         self.usage.note_output(data.largest_output);
         let (status, error) = match result {
             Ok(r) => r,
