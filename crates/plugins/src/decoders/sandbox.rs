@@ -271,30 +271,21 @@ pub(super) const SPEC: DecoderSpec = DecoderSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heka_pipeline::config::load_str;
+    use crate::support::testing::{TestSection, build_section};
 
     fn decoder(dir: &std::path::Path, script: &str, extra: &str) -> Box<dyn Decoder> {
         let path = dir.join("d.lua");
         std::fs::write(&path, script).unwrap();
-        let toml = format!(
-            "[hekad]\nbase_dir = '{}'\n[dec]\ntype = 'SandboxDecoder'\nfilename = '{}'\n{extra}",
-            dir.display(),
-            path.display()
-        );
-        let cfg = load_str(&toml, std::path::Path::new("t.toml")).unwrap();
-        let section = cfg.section("dec").unwrap();
-        let options = section.no_common().unwrap();
-        let ctx = BuildContext {
-            name: "dec",
-            section,
-            options: &options,
-            globals: &cfg.globals,
-            check_only: false,
-            decoders: Default::default(),
-            links: &Default::default(),
-            stats: Default::default(),
-        };
-        build(&ctx).unwrap()
+        build_section(
+            build,
+            TestSection {
+                name: "dec",
+                type_name: "SandboxDecoder",
+                options: &format!("filename = '{}'\n{extra}", path.display()),
+                hekad: &format!("base_dir = '{}'", dir.display()),
+            },
+        )
+        .unwrap()
     }
 
     fn record(payload: &str) -> Pack {
@@ -435,24 +426,19 @@ tz = 'Europe/Paris'
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.lua");
         std::fs::write(&path, script).unwrap();
-        let toml = format!(
-            "[dec]\ntype = 'SandboxDecoder'\nfilename = '{}'\n[dec.config]\ntz = 'Mars/Olympus'\n",
-            path.display()
+        let built = build_section(
+            build,
+            TestSection {
+                name: "dec",
+                type_name: "SandboxDecoder",
+                options: &format!(
+                    "filename = '{}'\n[dec.config]\ntz = 'Mars/Olympus'\n",
+                    path.display()
+                ),
+                hekad: "",
+            },
         );
-        let cfg = load_str(&toml, std::path::Path::new("t.toml")).unwrap();
-        let section = cfg.section("dec").unwrap();
-        let options = section.no_common().unwrap();
-        let ctx = BuildContext {
-            name: "dec",
-            section,
-            options: &options,
-            globals: &cfg.globals,
-            check_only: false,
-            decoders: Default::default(),
-            links: &Default::default(),
-            stats: Default::default(),
-        };
-        let Err(e) = build(&ctx) else {
+        let Err(e) = built else {
             panic!("built with an unknown zone")
         };
         assert!(e.to_string().contains("Mars/Olympus"), "{e}");
@@ -468,24 +454,16 @@ tz = 'Europe/Paris'
             ("memory_limit = 'lots'", "memory_limit"),
             ("", "x.lua:1:"),
         ] {
-            let toml = format!(
-                "[dec]\ntype = 'SandboxDecoder'\nfilename = '{}'\n{extra}",
-                path.display()
+            let built = build_section(
+                build,
+                TestSection {
+                    name: "dec",
+                    type_name: "SandboxDecoder",
+                    options: &format!("filename = '{}'\n{extra}", path.display()),
+                    hekad: "",
+                },
             );
-            let cfg = load_str(&toml, std::path::Path::new("t.toml")).unwrap();
-            let section = cfg.section("dec").unwrap();
-            let options = section.no_common().unwrap();
-            let ctx = BuildContext {
-                name: "dec",
-                section,
-                options: &options,
-                globals: &cfg.globals,
-                check_only: false,
-                decoders: Default::default(),
-                links: &Default::default(),
-                stats: Default::default(),
-            };
-            let Err(e) = build(&ctx) else {
+            let Err(e) = built else {
                 panic!("{extra}: built")
             };
             let e = e.to_string();

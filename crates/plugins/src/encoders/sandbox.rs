@@ -127,9 +127,9 @@ pub(super) const SPEC: EncoderSpec = EncoderSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::testing::{TestSection, build_section};
     use bytes::Bytes;
     use heka_message::{Field, Message};
-    use heka_pipeline::config::load_str;
 
     fn encoder(dir: &std::path::Path, script: &str) -> Box<dyn Encoder> {
         encoder_with(dir, script, "")
@@ -138,26 +138,19 @@ mod tests {
     fn encoder_with(dir: &std::path::Path, script: &str, extra: &str) -> Box<dyn Encoder> {
         let path = dir.join("e.lua");
         std::fs::write(&path, script).unwrap();
-        let toml = format!(
-            "[hekad]\nbase_dir = '{}'\n[enc]\ntype = 'SandboxEncoder'\nfilename = '{}'\n\
-             {extra}\n[enc.config]\nsep = '|'\n",
-            dir.display(),
-            path.display()
-        );
-        let cfg = load_str(&toml, std::path::Path::new("t.toml")).unwrap();
-        let section = cfg.section("enc").unwrap();
-        let options = section.no_common().unwrap();
-        let ctx = BuildContext {
-            name: "enc",
-            section,
-            options: &options,
-            globals: &cfg.globals,
-            check_only: false,
-            decoders: Default::default(),
-            links: &Default::default(),
-            stats: Default::default(),
-        };
-        build(&ctx).unwrap()
+        build_section(
+            build,
+            TestSection {
+                name: "enc",
+                type_name: "SandboxEncoder",
+                options: &format!(
+                    "filename = '{}'\n{extra}\n[enc.config]\nsep = '|'\n",
+                    path.display()
+                ),
+                hekad: &format!("base_dir = '{}'", dir.display()),
+            },
+        )
+        .unwrap()
     }
 
     fn pack(payload: &str) -> Pack {
