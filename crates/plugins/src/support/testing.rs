@@ -184,3 +184,11 @@ pub(crate) fn text_steps(steps: &[SplitStep]) -> Vec<(usize, String)> {
         })
         .collect()
 }
+
+/// A UDP port on 127.0.0.1 that was free a moment ago (for a test's UdpInput).
+pub(crate) fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free UDP port: {e}"))
+}
