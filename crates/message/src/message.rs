@@ -203,6 +203,17 @@ mod tests {
     use crate::field::ValueType;
 
     #[test]
+    fn interned_values_are_kept_once_and_equal_their_text() {
+        let a = intern(b"nginx.access");
+        let b = intern(b"nginx.access".to_vec().as_slice());
+        assert_eq!(a, &b"nginx.access"[..]);
+        // The same bytes in memory: kept once.
+        assert_eq!(a.as_ptr(), b.as_ptr());
+        assert_ne!(intern(b"other").as_ptr(), a.as_ptr());
+        assert_eq!(intern(b""), &b""[..]);
+    }
+
+    #[test]
     fn new_uuids_are_version_4_and_all_different_across_pool_refills() {
         // 1,000 UUIDs take four refills of the pool on this thread.
         let ids: Vec<Bytes> = (0..1000).map(|_| new_uuid()).collect();
@@ -302,6 +313,33 @@ mod tests {
         assert_eq!(m.find_all_fields(b"foo").count(), 2);
         assert_eq!(m.field_value(b"missing"), None);
     }
+}
+
+/// At most this many distinct values are kept by [`intern`].
+const INTERN_LIMIT: usize = 65_536;
+
+/// A `Bytes` of `value` that keeps no reference count: a value that many messages carry (a
+/// decoder's field names and type, an input's logger, hekad's hostname) is kept once for the
+/// life of the process, so that the thread building messages and the threads dropping them
+/// do not contend for one counter on every clone and drop. For values fixed by the config or
+/// by the names of the files and hosts hekad reads: at most 65,536 distinct values are kept,
+/// and past that a value is copied as usual.
+pub fn intern(value: &[u8]) -> Bytes {
+    static TABLE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<&'static [u8]>>> =
+        std::sync::OnceLock::new();
+    let mut table = TABLE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(kept) = table.get(value) {
+        return Bytes::from_static(kept);
+    }
+    if table.len() >= INTERN_LIMIT {
+        return Bytes::copy_from_slice(value);
+    }
+    let kept: &'static [u8] = Box::leak(value.to_vec().into_boxed_slice());
+    table.insert(kept);
+    Bytes::from_static(kept)
 }
 
 /// Random bytes from the operating system, taken 4 KiB at a time per thread.

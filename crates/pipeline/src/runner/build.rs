@@ -410,7 +410,7 @@ impl Builder<'_> {
         let stats = Arc::new(StreamStats::default());
         let streams = StreamShared {
             input_name: s.name.clone(),
-            logger: Bytes::from(s.name.clone()),
+            logger: heka_message::intern(s.name.as_bytes()),
             splitter,
             splitter_options,
             decoder,

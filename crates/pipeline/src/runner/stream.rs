@@ -151,8 +151,9 @@ impl Stream {
     /// Heka's pack decorator: sets Type and Hostname on the messages this stream builds from
     /// records (only when the splitter does not deliver message bytes).
     pub fn set_decoration(&mut self, message_type: Option<Bytes>, hostname: Option<Bytes>) {
-        self.decorate_type = message_type;
-        self.decorate_hostname = hostname;
+        // Every message of the stream carries them: kept without a reference count.
+        self.decorate_type = message_type.map(|t| heka_message::intern(&t));
+        self.decorate_hostname = hostname.map(|h| heka_message::intern(&h));
     }
 
     /// Sets the Pid of the messages this stream builds from records (only when the splitter
@@ -171,7 +172,7 @@ impl Stream {
     /// Sets the Logger of the messages this stream builds from records (default: the input's
     /// name), e.g. a LogstreamerInput's logstream name.
     pub fn set_logger(&mut self, logger: Bytes) {
-        self.logger = Some(logger);
+        self.logger = Some(heka_message::intern(&logger));
     }
 
     /// Whether the input's splitter delivers an incomplete final record at the end of the

@@ -105,7 +105,7 @@ impl AccessLogDecoder {
         .ok_or_else(required)?;
         let msg_type = match config.get("type") {
             None => None,
-            Some(toml::Value::String(s)) => Some(Bytes::from(s.clone())),
+            Some(toml::Value::String(s)) => Some(heka_message::intern(s.as_bytes())),
             Some(_) => return Err(ctx.error(Some("config"), "type must be a string")),
         };
         let tz = config_tz(ctx, &config)?;
@@ -150,7 +150,10 @@ impl AccessLogDecoder {
         AccessLogDecoder {
             steps,
             vals: vec![None; names.len()],
-            names: names.into_iter().map(Bytes::from).collect(),
+            names: names
+                .iter()
+                .map(|n| heka_message::intern(n.as_bytes()))
+                .collect(),
             time,
             user_agent,
             browser,
