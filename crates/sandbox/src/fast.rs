@@ -25,6 +25,7 @@ use mlua::{Function, Lua, ffi};
 
 use crate::callback::call_rust;
 use crate::host::{Host, Read, host_cell};
+use crate::proto;
 
 /// A raw Lua C function.
 type CFunction = unsafe extern "C-unwind" fn(*mut ffi::lua_State) -> c_int;
@@ -92,7 +93,7 @@ pub(crate) unsafe extern "C-unwind" fn read_message(state: *mut ffi::lua_State) 
     // SAFETY: Lua calls this as a closure made by `closure`.
     unsafe {
         match read_message_fast(state) {
-            Some(read) => push(state, read),
+            Some(found) => push(state, found),
             None => call_rust(state),
         }
     }
@@ -100,7 +101,7 @@ pub(crate) unsafe extern "C-unwind" fn read_message(state: *mut ffi::lua_State) 
 
 /// # Safety
 /// As [`host`].
-unsafe fn read_message_fast(state: *mut ffi::lua_State) -> Option<Read> {
+unsafe fn read_message_fast(state: *mut ffi::lua_State) -> Option<Found> {
     // SAFETY: per the contract; the arguments are at 1..=n.
     unsafe {
         let n = ffi::lua_gettop(state);
@@ -111,23 +112,38 @@ unsafe fn read_message_fast(state: *mut ffi::lua_State) -> Option<Read> {
         let fi = index_at(state, 2)?;
         let ai = index_at(state, 3)?;
         let h = host(state).try_borrow().ok()?;
-        h.read_fast(name, fi, ai)
+        Some(match h.read_fast(name, fi, ai)? {
+            Read::Nil => Found::Nil,
+            Read::Number(n) => Found::Number(n),
+            Read::Bool(b) => Found::Bool(b),
+            Read::Str(s) => Found::Str(s.as_ptr(), s.len()),
+        })
     }
+}
+
+/// A [`Read`] with its bytes as a bare pointer, so that the host's borrow can end before the
+/// string is made (making it may raise a memory error, which must unwind through no guard).
+#[derive(Clone, Copy)]
+enum Found {
+    Nil,
+    Number(f64),
+    Bool(bool),
+    Str(*const u8, usize),
 }
 
 /// Pushes what [`read_message_fast`] found; returns the number of results.
 ///
 /// # Safety
-/// `state` is running a C function; a [`Read::Str`] points into the call's message, which
+/// `state` is running a C function; a [`Found::Str`] points into the call's message, which
 /// nothing changes while the string is made.
-unsafe fn push(state: *mut ffi::lua_State, read: Read) -> c_int {
+unsafe fn push(state: *mut ffi::lua_State, found: Found) -> c_int {
     // SAFETY: per the contract; a memory error unwinds through no Rust value.
     unsafe {
-        match read {
-            Read::Nil => ffi::lua_pushnil(state),
-            Read::Number(n) => ffi::lua_pushnumber(state, n),
-            Read::Bool(b) => ffi::lua_pushboolean(state, c_int::from(b)),
-            Read::Str(p, len) => {
+        match found {
+            Found::Nil => ffi::lua_pushnil(state),
+            Found::Number(n) => ffi::lua_pushnumber(state, n),
+            Found::Bool(b) => ffi::lua_pushboolean(state, c_int::from(b)),
+            Found::Str(p, len) => {
                 ffi::lua_pushlstring(state, p.cast(), len);
             }
         }
@@ -326,22 +342,14 @@ unsafe fn field(state: *mut ffi::lua_State, name: Bytes) -> Option<Field> {
         } else {
             (scalar_at(state, top)?, None, None)
         };
-        let vt = match (&value, value_type) {
-            (Scalar::Str(_), None | Some(0)) => ValueType::String,
-            (Scalar::Str(_), Some(1)) => ValueType::Bytes,
-            (Scalar::Num(_), None | Some(3)) => ValueType::Double,
-            (Scalar::Num(_), Some(2)) => ValueType::Integer,
-            (Scalar::Bool(_), None | Some(4)) => ValueType::Bool,
-            // An invalid value_type: the full function raises the error.
-            _ => return None,
+        let kind = match value {
+            Scalar::Str(_) => proto::Scalar::Str,
+            Scalar::Num(_) => proto::Scalar::Num,
+            Scalar::Bool(_) => proto::Scalar::Bool,
         };
-        let mut f = Field {
-            name,
-            // Heka compat: STRING, the protobuf default, is left off the wire.
-            value_type: (vt != ValueType::String).then_some(vt as i32),
-            representation,
-            ..Field::default()
-        };
+        // An invalid value_type: the full function raises the error.
+        let vt = proto::field_type(kind, value_type).ok()?;
+        let mut f = proto::empty_field(name, vt, representation);
         match (vt, value) {
             (ValueType::String, Scalar::Str(s)) => f.value_string.push(Bytes::copy_from_slice(s)),
             (ValueType::Bytes, Scalar::Str(s)) => f.value_bytes.push(Bytes::copy_from_slice(s)),

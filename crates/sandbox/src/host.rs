@@ -158,40 +158,34 @@ impl Host {
 
 /// A value `read_message` returns, found without touching Lua (see [`crate::fast`]).
 #[derive(Clone, Copy)]
-pub(crate) enum Read {
+pub(crate) enum Read<'a> {
     Nil,
     Number(f64),
     Bool(bool),
     /// Bytes of the call's message (or of its written copy).
-    Str(*const u8, usize),
-}
-
-impl Read {
-    fn bytes(b: &[u8]) -> Read {
-        Read::Str(b.as_ptr(), b.len())
-    }
+    Str(&'a [u8]),
 }
 
 impl Host {
-    /// `read_message(name, fi, ai)` for the names and values that need nothing made: `None`
-    /// for `raw`, `framed` and `Uuid` (the full function answers those).
-    pub(crate) fn read_fast(&self, name: &[u8], fi: usize, ai: usize) -> Option<Read> {
+    /// `read_message(name, fi, ai)` for every name but `raw` and `Uuid`, whose values have to
+    /// be made (`None`: the full function answers those).
+    pub(crate) fn read_fast(&self, name: &[u8], fi: usize, ai: usize) -> Option<Read<'_>> {
         let (Some(_), Some(m)) = (&self.message, self.current()) else {
             return Some(Read::Nil);
         };
         Some(match name {
-            b"Type" => Read::bytes(m.type_bytes()),
-            b"Logger" => Read::bytes(m.logger_bytes()),
-            b"Payload" => Read::bytes(m.payload_bytes()),
-            b"EnvVersion" => Read::bytes(m.env_version_bytes()),
-            b"Hostname" => Read::bytes(m.hostname_bytes()),
+            b"Type" => Read::Str(m.type_bytes()),
+            b"Logger" => Read::Str(m.logger_bytes()),
+            b"Payload" => Read::Str(m.payload_bytes()),
+            b"EnvVersion" => Read::Str(m.env_version_bytes()),
+            b"Hostname" => Read::Str(m.hostname_bytes()),
             b"Timestamp" => Read::Number(m.timestamp as f64),
             b"Severity" => m.severity.map_or(Read::Nil, |s| Read::Number(f64::from(s))),
             b"Pid" => m.pid.map_or(Read::Nil, |p| Read::Number(f64::from(p))),
-            b"raw" | b"framed" | b"Uuid" => return None,
+            b"raw" | b"Uuid" => return None,
             n => match field_name(n).and_then(|f| m.find_field(f, fi)?.value(ai)) {
                 None | Some(FieldValue::Bytes([])) => Read::Nil,
-                Some(FieldValue::String(s) | FieldValue::Bytes(s)) => Read::bytes(s),
+                Some(FieldValue::String(s) | FieldValue::Bytes(s)) => Read::Str(s),
                 Some(FieldValue::Integer(i)) => Read::Number(i as f64),
                 Some(FieldValue::Double(d)) => Read::Number(d),
                 Some(FieldValue::Bool(b)) => Read::Bool(b),
@@ -296,7 +290,7 @@ impl HostRef {
     }
 }
 
-pub(crate) fn host(lua: &Lua) -> mlua::Result<RefMut<'_, Host>> {
+fn host(lua: &Lua) -> mlua::Result<RefMut<'_, Host>> {
     host_cell(lua)?
         .try_borrow_mut()
         .map_err(|_| mlua::Error::runtime("sandbox host state busy"))
@@ -441,46 +435,33 @@ fn read_message(lua: &Lua, args: MultiValue) -> HostResult<Value> {
     let fi = opt_index(lua, args.get(1), 2, "read_message", "field")?;
     let ai = opt_index(lua, args.get(2), 3, "read_message", "array")?;
     let h = host(lua)?;
+    let str_value = |b: &[u8]| -> HostResult<Value> { Ok(Value::String(lua.create_string(b)?)) };
+    match h.read_fast(&name, fi, ai) {
+        Some(Read::Nil) => return Ok(Value::Nil),
+        Some(Read::Number(n)) => return Ok(Value::Number(n)),
+        Some(Read::Bool(b)) => return Ok(Value::Boolean(b)),
+        Some(Read::Str(s)) => return str_value(s),
+        None => {}
+    }
     let (Some(pack), Some(m)) = (&h.message, h.current()) else {
         return Ok(Value::Nil);
     };
-    let str_value = |b: &[u8]| -> HostResult<Value> { Ok(Value::String(lua.create_string(b)?)) };
-    match name.as_ref() {
-        b"raw" => {
-            // The bytes as they came, even after write_message (Heka's MsgBytes).
-            let raw = match h.kind {
-                Kind::Decoder => pack.get().record().cloned(),
-                _ => Some(Bytes::from(pack.get().encoded().into_owned())),
-            };
-            match raw {
-                Some(b) if !b.is_empty() => str_value(&b),
-                _ => Ok(Value::Nil),
-            }
-        }
-        b"Type" => str_value(m.type_bytes()),
-        b"Logger" => str_value(m.logger_bytes()),
-        b"Payload" => str_value(m.payload_bytes()),
-        b"EnvVersion" => str_value(m.env_version_bytes()),
-        b"Hostname" => str_value(m.hostname_bytes()),
-        b"Uuid" => {
-            if m.uuid.len() == 16 {
-                str_value(m.uuid_string().as_bytes())
-            } else {
-                str_value(b"")
-            }
-        }
-        b"Timestamp" => Ok(Value::Number(m.timestamp as f64)),
-        b"Severity" => Ok(m
-            .severity
-            .map_or(Value::Nil, |s| Value::Number(f64::from(s)))),
-        b"Pid" => Ok(m.pid.map_or(Value::Nil, |s| Value::Number(f64::from(s)))),
-        n => match field_name(n) {
-            Some(field) => match m.find_field(field, fi).and_then(|f| f.value(ai)) {
-                Some(v) => Ok(field_value(lua, v)?),
-                None => Ok(Value::Nil),
-            },
-            None => Ok(Value::Nil),
-        },
+    if name.as_ref() == b"raw" {
+        // The bytes as they came, even after write_message (Heka's MsgBytes).
+        let raw = match h.kind {
+            Kind::Decoder => pack.get().record().cloned(),
+            _ => Some(Bytes::from(pack.get().encoded().into_owned())),
+        };
+        return match raw {
+            Some(b) if !b.is_empty() => str_value(&b),
+            _ => Ok(Value::Nil),
+        };
+    }
+    // Uuid.
+    if m.uuid.len() == 16 {
+        str_value(m.uuid_string().as_bytes())
+    } else {
+        str_value(b"")
     }
 }
 

@@ -300,7 +300,7 @@ impl Sandbox {
     /// collected into the call's [`Outcome`]).
     pub fn set_injector(&mut self, injector: Option<Injector>) {
         if let Some(lua) = &self.lua
-            && let Ok(mut host) = host::host(lua)
+            && let Ok(mut host) = self.host.get(lua).try_borrow_mut()
         {
             host.set_injector(injector);
         }
@@ -387,10 +387,7 @@ impl Sandbox {
                 }
             }
         };
-        let data = match cell.try_borrow_mut() {
-            Ok(mut h) => h.end_call(),
-            Err(_) => host::CallData::default(),
-        };
+        let data = end_call(cell);
         drop(forget);
         self.usage.note_output(data.largest_output);
         let (status, error) = match result {
@@ -425,9 +422,10 @@ impl Sandbox {
     ) -> Result<Vec<Injection>, Terminated> {
         const NAME: &str = "timer_event";
         let lua = self.live()?;
+        let cell = self.host.get(lua);
         {
-            let Ok(mut host) = host::host(lua) else {
-                return Err(Terminated("sandbox host state missing".into()));
+            let Ok(mut host) = cell.try_borrow_mut() else {
+                return Err(Terminated("sandbox host state busy".into()));
             };
             // SAFETY: no pack.
             #[allow(unsafe_code)]
@@ -443,7 +441,7 @@ impl Sandbox {
             None,
             &self.usage,
         );
-        let data = end_call(lua);
+        let data = end_call(cell);
         self.usage.note_output(data.largest_output);
         let injected = data.injected;
         match result {
@@ -663,8 +661,8 @@ fn returns(values: &mlua::MultiValue) -> Result<(i32, Option<String>), String> {
     Ok((status, error))
 }
 
-fn end_call(lua: &Lua) -> host::CallData {
-    match host::host(lua) {
+fn end_call(cell: &std::cell::RefCell<Host>) -> host::CallData {
+    match cell.try_borrow_mut() {
         Ok(mut h) => h.end_call(),
         Err(_) => host::CallData::default(),
     }

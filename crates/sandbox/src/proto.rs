@@ -132,10 +132,36 @@ fn object_field(name: Bytes, t: &Table) -> Result<Field, String> {
 
 /// The Lua type of a scalar field value.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Scalar {
+pub(crate) enum Scalar {
     Str,
     Num,
     Bool,
+}
+
+/// The field type of values of `kind` given `value_type` (lua_sandbox's rules); the error is
+/// the text after `could not encode protobuf - `.
+pub(crate) fn field_type(kind: Scalar, value_type: Option<i32>) -> Result<ValueType, String> {
+    Ok(match (kind, value_type) {
+        (Scalar::Str, None | Some(0)) => ValueType::String,
+        (Scalar::Str, Some(1)) => ValueType::Bytes,
+        (Scalar::Num, None | Some(3)) => ValueType::Double,
+        (Scalar::Num, Some(2)) => ValueType::Integer,
+        (Scalar::Bool, None | Some(4)) => ValueType::Bool,
+        (Scalar::Str, Some(n)) => return Err(format!("invalid string value_type: {n}")),
+        (Scalar::Num, Some(n)) => return Err(format!("invalid numeric value_type: {n}")),
+        (Scalar::Bool, Some(n)) => return Err(format!("invalid boolean value_type: {n}")),
+    })
+}
+
+/// A field of type `vt` with no values yet.
+pub(crate) fn empty_field(name: Bytes, vt: ValueType, representation: Option<Bytes>) -> Field {
+    Field {
+        name,
+        // Heka compat: STRING, the protobuf default, is left off the wire.
+        value_type: (vt != ValueType::String).then_some(vt as i32),
+        representation,
+        ..Field::default()
+    }
 }
 
 fn scalar_kind(v: &Value) -> Option<Scalar> {
@@ -199,23 +225,8 @@ fn values_field(
         }
     };
     let kind = scalar_kind(&values[0]).unwrap_or(Scalar::Str);
-    let vt = match (kind, value_type) {
-        (Scalar::Str, None | Some(0)) => ValueType::String,
-        (Scalar::Str, Some(1)) => ValueType::Bytes,
-        (Scalar::Num, None | Some(3)) => ValueType::Double,
-        (Scalar::Num, Some(2)) => ValueType::Integer,
-        (Scalar::Bool, None | Some(4)) => ValueType::Bool,
-        (Scalar::Str, Some(n)) => return Err(format!("invalid string value_type: {n}")),
-        (Scalar::Num, Some(n)) => return Err(format!("invalid numeric value_type: {n}")),
-        (Scalar::Bool, Some(n)) => return Err(format!("invalid boolean value_type: {n}")),
-    };
-    let mut f = Field {
-        name,
-        // Heka compat: STRING, the protobuf default, is left off the wire.
-        value_type: (vt != ValueType::String).then_some(vt as i32),
-        representation,
-        ..Field::default()
-    };
+    let vt = field_type(kind, value_type)?;
+    let mut f = empty_field(name, vt, representation);
     for x in &values {
         match (vt, x) {
             (ValueType::String, Value::String(s)) => {
