@@ -21,7 +21,7 @@ pub mod view;
 mod wire;
 
 pub use field::{Field, FieldValue, ValueType};
-pub use message::{DecodeError, Message, intern, new_uuid, now_ns};
+pub use message::{DecodeError, Message, intern, new_uuid, new_uuids, now_ns};
 pub use view::MessageView;
 pub use wire::{RawIndex, RawMessage};
 

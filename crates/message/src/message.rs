@@ -216,7 +216,10 @@ mod tests {
     #[test]
     fn new_uuids_are_version_4_and_all_different_across_pool_refills() {
         // 1,000 UUIDs take four refills of the pool on this thread.
-        let ids: Vec<Bytes> = (0..1000).map(|_| new_uuid()).collect();
+        let mut ids: Vec<Bytes> = (0..500).map(|_| new_uuid()).collect();
+        let block = new_uuids(500);
+        assert_eq!(block.len(), 500 * 16);
+        ids.extend((0..500).map(|i| block.slice(i * 16..i * 16 + 16)));
         let distinct: std::collections::HashSet<&Bytes> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
         for id in &ids {
@@ -358,6 +361,19 @@ thread_local! {
 /// the operating system's generator in blocks, so that a message costs no system call (one
 /// `getrandom` per 256 UUIDs).
 pub fn new_uuid() -> Bytes {
+    Bytes::copy_from_slice(&random_uuid())
+}
+
+/// `n` random UUIDs back to back in one buffer (for the messages of one read to share).
+pub fn new_uuids(n: usize) -> Bytes {
+    let mut out = Vec::with_capacity(n * 16);
+    for _ in 0..n {
+        out.extend_from_slice(&random_uuid());
+    }
+    Bytes::from(out)
+}
+
+fn random_uuid() -> [u8; 16] {
     let mut random = [0u8; 16];
     let pooled = POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
@@ -379,5 +395,5 @@ pub fn new_uuid() -> Bytes {
     } else {
         uuid::Uuid::new_v4()
     };
-    Bytes::copy_from_slice(id.as_bytes())
+    id.into_bytes()
 }

@@ -25,7 +25,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use heka_message::{Field, Message, framing::max_record_size};
 
 use crate::config::ConfigError;
@@ -105,18 +105,6 @@ pub struct Stream {
     nonblocking: bool,
     /// Deliveries a non-blocking stream could not send yet, in order.
     pending: Vec<Pending>,
-}
-
-/// Fills `n` random version-4 UUIDs into one shared buffer.
-fn uuids(n: usize) -> Bytes {
-    let mut b = BytesMut::with_capacity(n * 16);
-    for _ in 0..n {
-        let mut u = fastrand::u128(..).to_le_bytes();
-        u[6] = (u[6] & 0x0f) | 0x40;
-        u[8] = (u[8] & 0x3f) | 0x80;
-        b.extend_from_slice(&u);
-    }
-    b.freeze()
 }
 
 impl Stream {
@@ -411,7 +399,11 @@ impl Stream {
         self.batch
             .reserve(n.min(MAX_BATCH.saturating_sub(self.batch.len())));
         let use_bytes = self.shared.splitter_options.use_message_bytes;
-        let ids = if use_bytes { Bytes::new() } else { uuids(n) };
+        let ids = if use_bytes {
+            Bytes::new()
+        } else {
+            heka_message::new_uuids(n)
+        };
         let now = heka_message::now_ns();
         let records = std::mem::take(&mut self.records);
         for (i, (r, signer)) in records.iter().enumerate() {
