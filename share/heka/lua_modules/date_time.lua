@@ -111,19 +111,25 @@ local function word_index(words)
     return patt
 end
 
+-- The texts of the parts (uncaptured).
+local mday_text = P"0" * R"19" + R"12" * digit + P"3" * R"01"
+local hour_text = R"01" * digit + P"2" * R"03"
+local minute_text = R"05" * digit
+local second_text = R"05" * digit + P"60" -- 60: leap second
+
 M.date_fullyear = named(digit * digit * digit * digit, "year")
 M.date_month = named(P"0" * R"19" + P"1" * R"02", "month")
 M.date_mabbr = named(word_index(M.month_abbr), "month")
 M.date_mfull = named(word_index(M.month_names), "month")
-M.date_mday = named(P"0" * R"19" + R"12" * digit + P"3" * R"01", "day")
+M.date_mday = named(mday_text, "day")
 M.date_mday_sp = named(P" " * R"19" + R"12" * digit + P"3" * R"01", "day")
-M.time_hour = named(R"01" * digit + P"2" * R"03", "hour")
-M.time_minute = named(R"05" * digit, "min")
-M.time_second = named(R"05" * digit + P"60", "sec") -- 60: leap second
+M.time_hour = named(hour_text, "hour")
+M.time_minute = named(minute_text, "min")
+M.time_second = named(second_text, "sec")
 M.time_secfrac = named(P"." * digit^1 / tonumber, "sec_frac")
 
-local hour_number = (R"01" * digit + P"2" * R"03") / tonumber
-local minute_number = R"05" * digit / tonumber
+local hour_number = hour_text / tonumber
+local minute_number = minute_text / tonumber
 
 -- "+HH:MM" / "-HH:MM"
 M.rfc3339_time_numoffset = named(S"+-", "offset_sign")
@@ -240,10 +246,6 @@ M.clf_timestamp = Ct(M.date_mday * P"/" * M.date_mabbr * P"/" * M.date_fullyear
 do
     local month_number = P(false)
     for i, m in ipairs(M.month_abbr) do month_number = month_number + P(m) * Cc(i) end
-    local mday = P"0" * R"19" + R"12" * digit + P"3" * R"01"
-    local hour = R"01" * digit + P"2" * R"03"
-    local minute = R"05" * digit
-    local second = R"05" * digit + P"60"
     -- The digit strings take part in the arithmetic as numbers (Lua converts them as
     -- tonumber does), which saves a call per part.
     local function to_ns(day, month, year, h, m, s, sign, off_h, off_m)
@@ -252,9 +254,9 @@ do
         if sign == "+" then shift = -shift end
         return (secs + 0 + shift) * 1e9
     end
-    M.clf_timestamp_ns = (C(mday) * P"/" * month_number * P"/" * C(digit * digit * digit * digit)
-        * P":" * C(hour) * P":" * C(minute) * P":" * C(second) * P" " * C(S"+-") * C(hour)
-        * C(minute)) / to_ns
+    M.clf_timestamp_ns = (C(mday_text) * P"/" * month_number * P"/"
+        * C(digit * digit * digit * digit) * P":" * C(hour_text) * P":" * C(minute_text) * P":"
+        * C(second_text) * P" " * C(S"+-") * C(hour_text) * C(minute_text)) / to_ns
 end
 
 --[[ RFC 3164 (BSD syslog): "Feb  9 08:46:41", in the current year --]]
