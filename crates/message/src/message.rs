@@ -366,34 +366,52 @@ pub fn new_uuid() -> Bytes {
 
 /// `n` random UUIDs back to back in one buffer (for the messages of one read to share).
 pub fn new_uuids(n: usize) -> Bytes {
-    let mut out = Vec::with_capacity(n * 16);
-    for _ in 0..n {
-        out.extend_from_slice(&random_uuid());
+    let mut out = vec![0u8; n * 16];
+    if fill_random(&mut out) {
+        for id in out.chunks_exact_mut(16) {
+            // Version 4, RFC 4122 variant.
+            id[6] = (id[6] & 0x0f) | 0x40;
+            id[8] = (id[8] & 0x3f) | 0x80;
+        }
+    } else {
+        for id in out.chunks_exact_mut(16) {
+            id.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        }
     }
     Bytes::from(out)
 }
 
 fn random_uuid() -> [u8; 16] {
     let mut random = [0u8; 16];
-    let pooled = POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.used + 16 > pool.bytes.len() {
-            if getrandom::fill(&mut pool.bytes).is_err() {
-                return false;
-            }
-            pool.used = 0;
-        }
-        let at = pool.used;
-        random.copy_from_slice(&pool.bytes[at..at + 16]);
-        // Used bytes are not kept.
-        pool.bytes[at..at + 16].fill(0);
-        pool.used += 16;
-        true
-    });
-    let id = if pooled {
+    let id = if fill_random(&mut random) {
         uuid::Builder::from_random_bytes(random).into_uuid()
     } else {
         uuid::Uuid::new_v4()
     };
     id.into_bytes()
+}
+
+/// Fills `out` from this thread's pool of OS random bytes, refilling it as needed; false
+/// when the OS gives none.
+fn fill_random(out: &mut [u8]) -> bool {
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let mut done = 0;
+        while done < out.len() {
+            if pool.used == pool.bytes.len() {
+                if getrandom::fill(&mut pool.bytes).is_err() {
+                    return false;
+                }
+                pool.used = 0;
+            }
+            let at = pool.used;
+            let take = (out.len() - done).min(pool.bytes.len() - at);
+            out[done..done + take].copy_from_slice(&pool.bytes[at..at + take]);
+            // Used bytes are not kept.
+            pool.bytes[at..at + take].fill(0);
+            pool.used += take;
+            done += take;
+        }
+        true
+    })
 }
