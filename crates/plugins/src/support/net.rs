@@ -351,8 +351,32 @@ pub(crate) struct Closer(Socket);
 
 impl Closer {
     /// Shuts both directions down; errors (already closed, not connected) are ignored.
+    ///
+    /// A UDP socket is woken by an empty datagram sent to itself instead: a `recvfrom` that a
+    /// shutdown ends returns no sender address, and std's `UdpSocket::recv_from` then reads the
+    /// address family from uninitialised memory (it panicked on an `AF_INET6` it found there).
+    /// A wake-up datagram lost to a full receive buffer leaves the read timeout to end the wait.
     pub(crate) fn close(&self) {
+        if let Some(own) = self.udp_address() {
+            let _ = self.0.send_to(&[], &own.into());
+            return;
+        }
         let _ = self.0.shutdown(Shutdown::Both);
+    }
+
+    /// Where a UDP socket receives, with a wildcard address replaced by loopback.
+    fn udp_address(&self) -> Option<SocketAddr> {
+        if self.0.r#type().ok()? != socket2::Type::DGRAM {
+            return None;
+        }
+        let mut own = self.0.local_addr().ok()?.as_socket()?;
+        if own.ip().is_unspecified() {
+            own.set_ip(match own {
+                SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        Some(own)
     }
 }
 
@@ -696,6 +720,25 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_udp_sockets_closer_wakes_its_receive_with_a_sender_address() {
+        for address in ["0.0.0.0:0", "127.0.0.1:0"] {
+            let socket = DatagramSocket::bind(DatagramNet::Udp(Family::V4), address).unwrap();
+            let closer = socket.closer().unwrap();
+            let receiver = std::thread::spawn(move || {
+                let mut buf = [0u8; 16];
+                socket.recv_from(&mut buf)
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            closer.close();
+            // An empty datagram from the socket itself, with its address: not a shutdown's
+            // "no sender", which std's recv_from reads from uninitialised memory.
+            let (n, from) = receiver.join().unwrap().unwrap();
+            assert_eq!(n, 0, "{address}");
+            assert_eq!(from, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), "{address}");
+        }
+    }
 
     #[test]
     fn host_port_forms() {
