@@ -92,6 +92,14 @@ pub trait Decoder: Send {
     ///
     /// On error the runner tags or drops the pack (`send_decode_failures`, `log_decode_failures`).
     fn decode(&mut self, pack: &mut Pack, extra: &mut Vec<Pack>) -> Result<Decoded, CodecError>;
+
+    /// Whether each message's result depends on that message alone (the decoder keeps no state
+    /// from one call to the next), so that a busy stream's batches may be decoded by several
+    /// instances at once on the input's decode threads; the stream's order is kept all the
+    /// same. Default: false, one instance per stream, as in Heka.
+    fn parallel_safe(&self) -> bool {
+        false
+    }
 }
 
 /// Serialises a message for an output.

@@ -291,6 +291,17 @@ impl Sandbox {
         })
     }
 
+    /// Whether the script's global `name` is the boolean `true` (read without calling into the
+    /// script; false once the sandbox has terminated).
+    pub fn global_is_true(&self, name: &str) -> bool {
+        self.lua.as_ref().is_some_and(|lua| {
+            matches!(
+                lua.globals().raw_get::<mlua::Value>(name),
+                Ok(mlua::Value::Boolean(true))
+            )
+        })
+    }
+
     /// Stops an input's script from another thread (see [`Stopper`]).
     pub fn stopper(&self) -> Stopper {
         Stopper(self.stop.clone())

@@ -85,6 +85,13 @@ fn date_time_grammars_give_nanoseconds() {
     check(dt.clf_timestamp:match("1/Feb/2014:08:46:41 -0800"), nil, "one-digit day")
     -- clf_timestamp_ns (the access log grammars' fast path) agrees with the table form.
     check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:41 -0800"), 1392050801e9, "clf ns")
+    -- The last text converted is kept with its value: a different text is converted anew,
+    -- and one that does not match is refused, kept text or not.
+    check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:42 -0800"), 1392050802e9, "clf ns next")
+    check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:42 -0800"), 1392050802e9, "clf ns again")
+    check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:41 -0800"), 1392050801e9, "clf ns back")
+    check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:41 -08000"), 1392050801e9, "clf ns prefix")
+    check(dt.clf_timestamp_ns:match("10/Feb/2014:08:46:4 -0800"), nil, "clf ns short")
     for day = 0, 32 do
         for _, mon in ipairs{"Jan", "Feb", "Mar", "Dec", "Foo"} do
             for _, rest in ipairs{"2000:23:59:60 +0130", "1969:00:00:00 -2359", "2014:24:00:00 +0000",

@@ -59,6 +59,10 @@ local msg = {
     Fields = nil,
 }
 
+-- Each line is decoded on its own: hekad may decode a busy log file's lines with
+-- several instances of this decoder at once (our extension; Heka ignores it).
+decoder_is_stateless = true
+
 function process_message()
     local line = read_message("Payload")
     local fields = grammar:match(line or "")

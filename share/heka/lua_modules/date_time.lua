@@ -254,9 +254,23 @@ do
         if sign == "+" then shift = -shift end
         return (secs + 0 + shift) * 1e9
     end
-    M.clf_timestamp_ns = (C(mday_text) * P"/" * month_number * P"/"
+    local parts = (C(mday_text) * P"/" * month_number * P"/"
         * C(digit * digit * digit * digit) * P":" * C(hour_text) * P":" * C(minute_text) * P":"
         * C(second_text) * P" " * C(S"+-") * C(hour_text) * C(minute_text)) / to_ns
+    -- A log holds many lines of one second: the text of the last time converted is kept with
+    -- its value, and the same text (one interned Lua string) is answered without converting.
+    local month_text = P(false)
+    for _, m in ipairs(M.month_abbr) do month_text = month_text + P(m) end
+    local text = mday_text * P"/" * month_text * P"/" * digit * digit * digit * digit * P":"
+        * hour_text * P":" * minute_text * P":" * second_text * P" " * S"+-" * hour_text
+        * minute_text
+    local last_text, last_ns
+    M.clf_timestamp_ns = C(text) / function(t)
+        if t ~= last_text then
+            last_text, last_ns = t, parts:match(t)
+        end
+        return last_ns
+    end
 end
 
 --[[ RFC 3164 (BSD syslog): "Feb  9 08:46:41", in the current year --]]

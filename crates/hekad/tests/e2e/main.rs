@@ -12,6 +12,7 @@ mod buffering;
 mod config;
 mod corpus;
 mod data_loss;
+mod decode_threads;
 mod decoders;
 mod logstreamer;
 mod lua_decoders;

@@ -419,6 +419,9 @@ impl Builder<'_> {
             max_message_size: globals.max_message_size,
             router: shared.router.clone(),
             stats: stats.clone(),
+            // Heka's default: decoding on a task of its own unless `synchronous_decode`.
+            decode_pool: (decoder_name.is_some() && !common.synchronous_decode.unwrap_or(false))
+                .then(crate::runner::decode::DecodePool::new),
         };
         let t = Arc::new(Template {
             section: s.clone(),

@@ -42,9 +42,18 @@ impl InputContext {
         self.stop.wait(d)
     }
 
-    /// A new stream with its own splitter and decoder instances (one per connection or file).
+    /// A new stream with its own splitter and decoder instances (one per file or source).
+    /// Unless the input sets `synchronous_decode`, its batches are decoded and routed by one of
+    /// the input's decode threads (Heka's DecoderRunner), so this thread only reads and splits.
     pub fn stream(&self) -> Result<Stream, ProcessError> {
-        Stream::new(self.streams.clone()).map_err(|e| ProcessError::Fatal(e.to_string()))
+        Stream::new(self.streams.clone(), false).map_err(|e| ProcessError::Fatal(e.to_string()))
+    }
+
+    /// A new stream that decodes on the thread that feeds it, whatever `synchronous_decode`
+    /// says: for connection inputs, whose I/O threads already decode many connections in
+    /// parallel and must not wait on a queue.
+    pub fn stream_decoding_inline(&self) -> Result<Stream, ProcessError> {
+        Stream::new(self.streams.clone(), true).map_err(|e| ProcessError::Fatal(e.to_string()))
     }
 
     /// The `[hekad]` globals.
@@ -156,6 +165,12 @@ impl InputRunner {
                     .request(1, format!("input '{name}' stopped: {reason}"));
             }
             break;
+        }
+        // What the input's decode threads still hold is routed before the input counts as
+        // stopped (hekad stops the filters and outputs only after its inputs).
+        drop(self.input);
+        if let Some(pool) = &self.ctx.streams.decode_pool {
+            pool.close(&name);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Runners: one thread per input, filter and output, doing the work all plugins share.
 //!
 //! * [`stream`]: splitting, decoding and batching for inputs (the hot path).
+//! * [`decode`]: the decode workers that decode and route for inputs with a thread of their own.
 //! * [`input`]: the input runner and [`input::InputContext`].
 //! * [`filter_output`]: the match runner and the filter/output loop, injection, encoding,
 //!   retries and delivery acknowledgement.
@@ -11,6 +12,7 @@
 
 mod buffered;
 pub mod build;
+mod decode;
 pub mod dynamic;
 pub mod filter_output;
 pub mod input;

@@ -11,15 +11,17 @@
 //! it); only the bytes of an incomplete record stay with the stream, in a buffer that grows
 //! while that record needs the room and shrinks again after it.
 //!
-//! Heka decodes on a separate goroutine unless `synchronous_decode` is set; we always decode in
-//! the input's thread (one decoder instance per stream), which saves a hop per message and lets
-//! several connections decode in parallel.
+//! Decoding: one decoder instance per stream. Inputs that read on a thread of their own hand
+//! their batches to a decode worker (Heka's DecoderRunner, [`crate::runner::decode`]) unless
+//! `synchronous_decode` is set; connection inputs decode on their I/O threads, which already
+//! decode several connections in parallel.
 //!
 //! Routing: a blocking stream (the default) waits while a destination is full. A non-blocking
 //! stream ([`Stream::set_nonblocking`], for inputs that serve many connections on one thread)
 //! keeps what it could not send; the input then stops reading it until [`Stream::retry`]
 //! succeeds, so back-pressure reaches that connection's socket alone.
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::ops::Range;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use crate::pack::{AckTracker, Pack};
 use crate::plugin::{CodecError, Decoded, Decoder, Splitter};
 use crate::router::{self, Lane, MAX_BATCH, Pending, Router};
 use crate::runner::catch_panic;
+use crate::runner::decode::{DecodePool, Job, Reorder};
 
 /// Read size of [`Stream::read_from`].
 const MIN_READ: usize = 64 * 1024;
@@ -78,7 +81,32 @@ pub(crate) struct StreamShared {
     pub(crate) max_message_size: u32,
     pub(crate) router: Arc<Router>,
     pub(crate) stats: Arc<StreamStats>,
+    /// The input's decode workers (none with `synchronous_decode`, or without a decoder).
+    pub(crate) decode_pool: Option<DecodePool>,
 }
+
+/// A stream's link to its decode workers.
+struct Offload {
+    /// The stream's number in its workers.
+    id: u64,
+    /// The workers it uses, in the input's pool: one, or all of them when its decoder is
+    /// parallel-safe.
+    workers: Vec<usize>,
+    /// Their queues, once something was sent to them (indexed as `workers`).
+    txs: Vec<Option<crossbeam_channel::Sender<Job>>>,
+    /// The worker (index into `workers`) that takes the next batch.
+    turn: usize,
+    /// Puts the batches several workers decoded back in the stream's order.
+    order: Option<Arc<Reorder>>,
+    /// The next batch's place in that order.
+    next_seq: u64,
+    /// Jobs a non-blocking stream could not hand over yet, in order, with their worker.
+    held: VecDeque<(usize, Job)>,
+}
+
+/// A batch at least this large moves a parallel-safe stream on to its next worker; smaller
+/// ones stay with the current one, so a quiet stream keeps one decoder instance.
+const SPREAD_BATCH: usize = MAX_BATCH / 2;
 
 /// A byte stream being split, decoded and routed. See the module docs.
 pub struct Stream {
@@ -105,14 +133,36 @@ pub struct Stream {
     nonblocking: bool,
     /// Deliveries a non-blocking stream could not send yet, in order.
     pending: Vec<Pending>,
+    /// Where the stream's batches are decoded, when not on its own thread.
+    offload: Option<Offload>,
 }
 
 impl Stream {
-    pub(crate) fn new(shared: Arc<StreamShared>) -> Result<Stream, ConfigError> {
+    /// A stream of `shared`'s input; it decodes on its own thread when `decode_inline`, or when
+    /// the input has no decode workers.
+    pub(crate) fn new(
+        shared: Arc<StreamShared>,
+        decode_inline: bool,
+    ) -> Result<Stream, ConfigError> {
         let splitter = (shared.splitter)()?;
         let decoder = match &shared.decoder {
             Some(f) => Some(f()?),
             None => None,
+        };
+        let offload = match (&shared.decode_pool, &decoder) {
+            (Some(pool), Some(d)) if !decode_inline => {
+                let (id, workers) = pool.assign(d.parallel_safe());
+                Some(Offload {
+                    id,
+                    txs: workers.iter().map(|_| None).collect(),
+                    order: (workers.len() > 1).then(|| Arc::new(Reorder::default())),
+                    workers,
+                    turn: 0,
+                    next_seq: 0,
+                    held: VecDeque::new(),
+                })
+            }
+            _ => None,
         };
         let max_record = max_record_size(shared.max_message_size);
         Ok(Stream {
@@ -133,6 +183,7 @@ impl Stream {
             scratch: Vec::new(),
             nonblocking: false,
             pending: Vec::new(),
+            offload,
         })
     }
 
@@ -186,23 +237,30 @@ impl Stream {
         self.nonblocking = nonblocking;
         if !nonblocking {
             router::send_blocking(self.pending.drain(..));
+            self.hand_over_held(true);
         }
     }
 
-    /// Whether deliveries wait for room in a destination (non-blocking streams only).
+    /// Whether deliveries wait for room in a destination or in the decode worker's queue
+    /// (non-blocking streams only).
     pub fn is_blocked(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || self.offload.as_ref().is_some_and(|o| !o.held.is_empty())
     }
 
     /// Messages waiting for room in a destination (a message routed to two destinations that
-    /// both wait counts twice).
+    /// both wait counts twice) or in the decode worker's queue.
     pub fn blocked_messages(&self) -> usize {
-        self.pending.iter().map(Pending::len).sum()
+        let held: usize = self
+            .offload
+            .as_ref()
+            .map_or(0, |o| o.held.iter().map(|(_, j)| j.len()).sum());
+        held + self.pending.iter().map(Pending::len).sum::<usize>()
     }
 
     /// Tries again to send what waits; returns whether nothing waits any more.
     pub fn retry(&mut self) -> bool {
-        router::try_send(&mut self.pending)
+        let routed = router::try_send(&mut self.pending);
+        self.hand_over_held(false) && routed
     }
 
     /// Bytes of an incomplete record the stream holds.
@@ -299,20 +357,33 @@ impl Stream {
 
     /// Routes a message built by the input itself, decoding it when the input has a decoder.
     pub fn deliver_message(&mut self, message: Message) {
-        self.decode_and_batch(Pack::new(message));
+        self.take_pack(Pack::new(message));
         self.flush();
     }
 
     /// Routes a message built by the input itself as it is, without the input's decoder (for
     /// inputs whose messages are finished, as SandboxInput's are).
     pub fn route_message(&mut self, message: Message) {
+        if self.offload.is_some() {
+            // Behind what the worker still has to decode, in order.
+            self.flush();
+            let ack = self.ack.as_mut().map(|a| a.token().1);
+            self.hand_over(vec![Pack::new(message)], false, ack);
+            return;
+        }
         self.batch.push(Pack::new(message));
         self.flush();
     }
 
-    /// Sends the batch collected so far to the router.
+    /// Sends the batch collected so far to the router (or to the decode worker).
     pub fn flush(&mut self) {
         if self.batch.is_empty() {
+            return;
+        }
+        if self.offload.is_some() {
+            let packs = std::mem::take(&mut self.batch);
+            let ack = self.ack.as_mut().map(|a| a.token().1);
+            self.hand_over(packs, true, ack);
             return;
         }
         // The next batch starts empty: an idle connection must not keep room for the last
@@ -432,49 +503,214 @@ impl Stream {
                 pack.signer = signer.clone();
                 pack
             };
-            self.decode_and_batch(pack);
+            self.take_pack(pack);
         }
         self.records = records;
         self.records.clear();
     }
 
-    fn decode_and_batch(&mut self, mut pack: Pack) {
-        if let Some(d) = self.decoder.as_mut() {
-            let extra = &mut self.extra;
-            let res = match catch_panic(|| d.decode(&mut pack, extra)) {
-                Ok(res) => res,
-                Err(e) => {
-                    // A decoder that panicked may be left in any state: the stream goes on
-                    // with a new one, and the message is a decode failure.
-                    tracing::error!(input = %self.shared.input_name, "decoder {e}: replacing it");
-                    self.extra.clear();
-                    self.renew_decoder();
-                    Err(CodecError::new(format!("decoder {e}")))
-                }
-            };
-            match res {
-                Ok(Decoded::Keep) => self.batch.push(pack),
-                Ok(Decoded::Drop) => {}
-                Err(e) => {
-                    self.shared
-                        .stats
-                        .decode_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                    if self.shared.log_decode_failures {
-                        tracing::error!(input = %self.shared.input_name, "decode error: {e}");
-                    }
-                    if self.shared.send_decode_failures {
-                        tag_decode_failure(&mut pack, &e.0);
-                        self.batch.push(pack);
-                    }
-                }
-            }
-            self.batch.append(&mut self.extra);
-        } else {
+    /// Takes one pack: decodes it here, or batches it for the decode worker.
+    fn take_pack(&mut self, pack: Pack) {
+        if self.offload.is_some() {
             self.batch.push(pack);
+            if self.batch.len() >= MAX_BATCH {
+                self.flush();
+            }
+        } else {
+            self.decode_and_batch(pack);
+        }
+    }
+
+    fn decode_and_batch(&mut self, pack: Pack) {
+        match self.decoder.as_mut() {
+            Some(d) => decode_into(&self.shared, d, pack, &mut self.extra, &mut self.batch),
+            None => self.batch.push(pack),
         }
         if self.batch.len() >= MAX_BATCH {
             self.flush();
+        }
+    }
+
+    /// Hands packs to a decode worker (with the decoder instance, the first time). A
+    /// non-blocking stream keeps what the worker's queue has no room for; a stream whose worker
+    /// cannot be reached decodes on its own thread from then on.
+    fn hand_over(&mut self, packs: Vec<Pack>, decode: bool, ack: Option<crate::pack::AckToken>) {
+        let Some(off) = self.offload.as_mut() else {
+            return self.route_here(packs, decode, ack);
+        };
+        let k = off.turn;
+        if off.txs[k].is_none() {
+            off.txs[k] = self
+                .shared
+                .decode_pool
+                .as_ref()
+                .and_then(|p| p.sender(off.workers[k], &self.shared));
+            if off.txs[k].is_none() {
+                self.hand_over_held(true);
+                self.leave_pool();
+                return self.route_here(packs, decode, ack);
+            }
+        }
+        let spreads = || {
+            self.shared
+                .decode_pool
+                .as_ref()
+                .is_some_and(DecodePool::spreads)
+        };
+        if off.workers.len() > 1 && packs.len() >= SPREAD_BATCH && spreads() {
+            off.turn = (off.turn + 1) % off.workers.len();
+        }
+        let order = off.order.as_ref().map(|o| {
+            off.next_seq += 1;
+            (off.next_seq - 1, o.clone())
+        });
+        let job = Job::Batch {
+            stream: off.id,
+            decoder: self.decoder.take(),
+            packs,
+            decode,
+            ack,
+            order,
+        };
+        off.held.push_back((k, job));
+        self.hand_over_held(!self.nonblocking);
+    }
+
+    /// Hands the held jobs to their workers in order, waiting for room when `block`; returns
+    /// whether none is held any more.
+    fn hand_over_held(&mut self, block: bool) -> bool {
+        let Some(off) = self.offload.as_mut() else {
+            return true;
+        };
+        while let Some((k, job)) = off.held.pop_front() {
+            let Some(tx) = off.txs[k].as_ref() else {
+                off.held.push_front((k, job));
+                return false;
+            };
+            let refused = if block {
+                tx.send(job).err().map(|e| e.0)
+            } else {
+                match tx.try_send(job) {
+                    Ok(()) => None,
+                    Err(crossbeam_channel::TrySendError::Full(job)) => {
+                        off.held.push_front((k, job));
+                        return false;
+                    }
+                    Err(crossbeam_channel::TrySendError::Disconnected(job)) => Some(job),
+                }
+            };
+            if let Some(job) = refused {
+                // The worker is gone (the pool was closed): this stream decodes itself.
+                off.held.push_front((k, job));
+                let held = std::mem::take(&mut off.held);
+                self.leave_pool();
+                for (_, job) in held {
+                    if let Job::Batch {
+                        decoder,
+                        packs,
+                        decode,
+                        ack,
+                        ..
+                    } = job
+                    {
+                        if decoder.is_some() {
+                            self.decoder = decoder;
+                        }
+                        self.route_here(packs, decode, ack);
+                    }
+                }
+                return self.pending.is_empty();
+            }
+        }
+        true
+    }
+
+    /// Stops using the decode workers (they are gone): the stream decodes itself from now on.
+    fn leave_pool(&mut self) {
+        if self.offload.take().is_some()
+            && let Some(pool) = &self.shared.decode_pool
+        {
+            pool.release();
+        }
+    }
+
+    /// Decodes (when `decode`) and routes packs on this thread, with `ack`.
+    fn route_here(&mut self, packs: Vec<Pack>, decode: bool, ack: Option<crate::pack::AckToken>) {
+        if self.decoder.is_none() && decode {
+            self.renew_decoder();
+        }
+        let mut out = Vec::with_capacity(packs.len());
+        match self.decoder.as_mut() {
+            Some(d) if decode => {
+                for pack in packs {
+                    decode_into(&self.shared, d, pack, &mut self.extra, &mut out);
+                }
+            }
+            _ => out = packs,
+        }
+        self.shared
+            .router
+            .prepare(out, ack, Lane::Main, None, &mut self.pending);
+        if self.nonblocking {
+            router::try_send(&mut self.pending);
+        } else {
+            router::send_blocking(self.pending.drain(..));
+        }
+    }
+}
+
+/// Decodes one pack with `decoder` and appends the result to `out`: the pack (unless the
+/// decoder dropped it), tagged or dropped on failure (`send_decode_failures`), then what the
+/// decoder added. A decoder that panics is replaced by a new instance.
+pub(crate) fn decode_into(
+    shared: &StreamShared,
+    decoder: &mut Box<dyn Decoder>,
+    mut pack: Pack,
+    extra: &mut Vec<Pack>,
+    out: &mut Vec<Pack>,
+) {
+    let res = match catch_panic(|| decoder.decode(&mut pack, extra)) {
+        Ok(res) => res,
+        Err(e) => {
+            // A decoder that panicked may be left in any state: the stream goes on with a new
+            // one, and the message is a decode failure.
+            tracing::error!(input = %shared.input_name, "decoder {e}: replacing it");
+            extra.clear();
+            if let Some(d) = new_decoder(shared) {
+                *decoder = d;
+            }
+            Err(CodecError::new(format!("decoder {e}")))
+        }
+    };
+    match res {
+        Ok(Decoded::Keep) => out.push(pack),
+        Ok(Decoded::Drop) => {}
+        Err(e) => {
+            shared.stats.decode_failures.fetch_add(1, Ordering::Relaxed);
+            if shared.log_decode_failures {
+                tracing::error!(input = %shared.input_name, "decode error: {e}");
+            }
+            if shared.send_decode_failures {
+                tag_decode_failure(&mut pack, &e.0);
+                out.push(pack);
+            }
+        }
+    }
+    out.append(extra);
+}
+
+/// A new decoder instance from the input's factory (`None`, logged, when none can be made).
+pub(crate) fn new_decoder(shared: &StreamShared) -> Option<Box<dyn Decoder>> {
+    let factory = shared.decoder.as_ref()?;
+    match catch_panic(|| factory()) {
+        Ok(Ok(d)) => Some(d),
+        Ok(Err(e)) => {
+            tracing::error!(input = %shared.input_name, "can't make a new decoder: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::error!(input = %shared.input_name, "can't make a new decoder: {e}");
+            None
         }
     }
 }
@@ -493,19 +729,10 @@ impl Stream {
         }
     }
 
-    /// A new decoder instance in place of one that panicked (kept when none can be made).
+    /// A new decoder instance in place of one that is gone (kept when none can be made).
     fn renew_decoder(&mut self) {
-        let Some(factory) = &self.shared.decoder else {
-            return;
-        };
-        match catch_panic(|| factory()) {
-            Ok(Ok(d)) => self.decoder = Some(d),
-            Ok(Err(e)) => {
-                tracing::error!(input = %self.shared.input_name, "can't make a new decoder: {e}")
-            }
-            Err(e) => {
-                tracing::error!(input = %self.shared.input_name, "can't make a new decoder: {e}")
-            }
+        if let Some(d) = new_decoder(&self.shared) {
+            self.decoder = Some(d);
         }
     }
 }
@@ -514,6 +741,15 @@ impl Drop for Stream {
     /// What a non-blocking stream still holds is sent before it goes: nothing accepted is lost.
     fn drop(&mut self) {
         router::send_blocking(self.pending.drain(..));
+        self.hand_over_held(true);
+        if let Some(off) = self.offload.take() {
+            for tx in off.txs.into_iter().flatten() {
+                let _ = tx.send(Job::Close { stream: off.id });
+            }
+            if let Some(pool) = &self.shared.decode_pool {
+                pool.release();
+            }
+        }
     }
 }
 
@@ -596,8 +832,9 @@ mod tests {
             max_message_size: 2048,
             router,
             stats: Default::default(),
+            decode_pool: None,
         };
-        (Stream::new(Arc::new(shared)).unwrap(), rx)
+        (Stream::new(Arc::new(shared), true).unwrap(), rx)
     }
 
     fn opts() -> SplitterOptions {
@@ -828,6 +1065,7 @@ mod tests {
             max_message_size: s.max_message_size,
             router: s.router.clone(),
             stats: s.stats.clone(),
+            decode_pool: None,
         }
     }
 
@@ -853,5 +1091,238 @@ mod tests {
         assert!(s.retry());
         assert_eq!(payloads(&full.main), vec![b"f\n".to_vec()]);
         assert!(!s.is_blocked());
+    }
+    /// Tags each message with the number of the instance that decoded it (instances are
+    /// numbered as the factory makes them); parallel-safe or not as asked.
+    struct Numbered {
+        id: i64,
+        parallel: bool,
+    }
+    impl Decoder for Numbered {
+        fn decode(&mut self, pack: &mut Pack, _: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
+            let m = pack.message_mut();
+            m.set_type("line");
+            m.add_field(Field::new_integer("instance", self.id));
+            Ok(Decoded::Keep)
+        }
+        fn parallel_safe(&self) -> bool {
+            self.parallel
+        }
+    }
+
+    /// Streams of an input with `workers` decode workers and a [`Numbered`] decoder; the
+    /// counter says how many instances were made.
+    fn offloaded(
+        workers: usize,
+        parallel: bool,
+        cap: usize,
+    ) -> (
+        Arc<StreamShared>,
+        crossbeam_channel::Receiver<Delivery>,
+        Arc<AtomicU64>,
+    ) {
+        let router = Arc::new(Router::default());
+        let Lanes { main: rx, .. } =
+            crate::router::testing::destination(&router, "sink", "TRUE", cap);
+        let made = Arc::new(AtomicU64::new(0));
+        let counter = made.clone();
+        let shared = StreamShared {
+            input_name: "in".into(),
+            logger: Bytes::from_static(b"in"),
+            splitter: Arc::new(|| Ok(Box::new(Lines) as Box<dyn Splitter>)),
+            splitter_options: opts(),
+            decoder: Some(Arc::new(move || {
+                let id = counter.fetch_add(1, Ordering::Relaxed) as i64;
+                Ok(Box::new(Numbered { id, parallel }) as Box<dyn Decoder>)
+            })),
+            send_decode_failures: false,
+            log_decode_failures: false,
+            max_message_size: 2048,
+            router,
+            stats: Default::default(),
+            decode_pool: Some(DecodePool::with_workers(workers)),
+        };
+        (Arc::new(shared), rx, made)
+    }
+
+    /// `lines` numbered lines from `from`, as one chunk of bytes.
+    fn numbered_lines(from: usize, lines: usize) -> Vec<u8> {
+        (from..from + lines)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect()
+    }
+
+    /// The messages delivered so far: (payload, the decoding instance).
+    fn decoded(rx: &crossbeam_channel::Receiver<Delivery>) -> Vec<(String, i64)> {
+        rx.try_iter()
+            .flat_map(|d| {
+                d.packs()
+                    .map(|p| {
+                        let m = p.message();
+                        assert_eq!(m.type_bytes(), b"line");
+                        let id = match m.field_value(b"instance") {
+                            Some(Some(heka_message::FieldValue::Integer(n))) => n,
+                            other => panic!("no instance field: {other:?}"),
+                        };
+                        (String::from_utf8_lossy(m.payload_bytes()).into_owned(), id)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_parallel_safe_decoder_spreads_a_busy_stream_over_the_workers_in_order() {
+        let (shared, rx, made) = offloaded(2, true, 1024);
+        let mut s = Stream::new(shared.clone(), false).unwrap();
+        s.enable_ack();
+        // 40 reads of 300 lines: each batch is large enough to move on to the next worker.
+        for k in 0..40 {
+            s.push_bytes(&numbered_lines(k * 300, 300));
+        }
+        let issued = s.acks().unwrap().issued();
+        assert_eq!(issued, 40);
+        // Every batch is acknowledged once its delivery is taken and dropped.
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while s.acks().unwrap().poll() < 40 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "batches left unacknowledged"
+            );
+            got.extend(decoded(&rx));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(s);
+        shared.decode_pool.as_ref().unwrap().close("in");
+        got.extend(decoded(&rx));
+        let want: Vec<String> = (0..12_000).map(|i| format!("{i}\n")).collect();
+        assert_eq!(got.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(), want);
+        // Two instances (one per worker) decoded alternate batches.
+        assert_eq!(made.load(Ordering::Relaxed), 2);
+        assert_eq!(got[0].1, 0);
+        assert_eq!(got[300].1, 1);
+        assert_eq!(got[600].1, 0);
+    }
+
+    #[test]
+    fn small_batches_and_stateful_decoders_keep_one_instance_per_stream() {
+        // A stateful decoder: one instance per stream, whatever the batch size.
+        let (shared, rx, made) = offloaded(2, false, 1024);
+        let mut streams: Vec<Stream> = (0..3)
+            .map(|_| Stream::new(shared.clone(), false).unwrap())
+            .collect();
+        for k in 0..10 {
+            for (n, s) in streams.iter_mut().enumerate() {
+                s.push_bytes(&numbered_lines(n * 100_000 + k * 300, 300));
+            }
+        }
+        drop(streams);
+        shared.decode_pool.as_ref().unwrap().close("in");
+        assert_eq!(made.load(Ordering::Relaxed), 3);
+        let got = decoded(&rx);
+        assert_eq!(got.len(), 9_000);
+        for n in 0..3 {
+            let of_stream: Vec<_> = got
+                .iter()
+                .filter(|(p, _)| p.trim_end().parse::<usize>().unwrap() / 100_000 == n)
+                .collect();
+            let ids: std::collections::BTreeSet<i64> = of_stream.iter().map(|(_, i)| *i).collect();
+            assert_eq!(ids.len(), 1, "stream {n} saw instances {ids:?}");
+            let lines: Vec<usize> = of_stream
+                .iter()
+                .map(|(p, _)| p.trim_end().parse().unwrap())
+                .collect();
+            assert!(
+                lines.windows(2).all(|w| w[0] < w[1]),
+                "stream {n} out of order"
+            );
+        }
+        // A parallel-safe decoder fed small batches stays on one worker too.
+        let (shared, rx, made) = offloaded(2, true, 1024);
+        let mut s = Stream::new(shared.clone(), false).unwrap();
+        for k in 0..50 {
+            s.push_bytes(&numbered_lines(k * 10, 10));
+        }
+        drop(s);
+        shared.decode_pool.as_ref().unwrap().close("in");
+        assert_eq!(made.load(Ordering::Relaxed), 1);
+        assert_eq!(decoded(&rx).len(), 500);
+        // As many streams as workers: each keeps to its own worker and instance.
+        let (shared, rx, made) = offloaded(2, true, 1024);
+        let mut streams: Vec<Stream> = (0..2)
+            .map(|_| Stream::new(shared.clone(), false).unwrap())
+            .collect();
+        for k in 0..10 {
+            for (n, s) in streams.iter_mut().enumerate() {
+                s.push_bytes(&numbered_lines(n * 100_000 + k * 300, 300));
+            }
+        }
+        drop(streams);
+        shared.decode_pool.as_ref().unwrap().close("in");
+        assert_eq!(made.load(Ordering::Relaxed), 2);
+        let got = decoded(&rx);
+        assert_eq!(got.len(), 6_000);
+        for (p, id) in &got {
+            let n = p.trim_end().parse::<usize>().unwrap() / 100_000;
+            assert_eq!(*id as usize, n, "{p} decoded by instance {id}");
+        }
+    }
+
+    #[test]
+    fn a_full_decode_queue_blocks_a_nonblocking_stream_until_retry_hands_it_over() {
+        // The destination takes one delivery: the worker waits on it, its queue fills, and
+        // then the stream holds what it cannot hand over.
+        let (shared, rx, _) = offloaded(1, false, 1);
+        let mut s = Stream::new(shared.clone(), false).unwrap();
+        s.set_nonblocking(true);
+        let mut k = 0;
+        while !s.is_blocked() {
+            assert!(k < 1_000, "the stream never reported itself blocked");
+            s.push_bytes(&numbered_lines(k * 10, 10));
+            k += 1;
+        }
+        assert!(s.blocked_messages() >= 10);
+        let mut got = Vec::new();
+        while !s.retry() {
+            got.extend(decoded(&rx));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // A route_message after decoded batches keeps its place behind them.
+        s.route_message(Message {
+            r#type: Some(Bytes::from_static(b"line")),
+            payload: Some(Bytes::from_static(b"routed")),
+            fields: vec![Field::new_integer("instance", -1)],
+            ..Message::default()
+        });
+        let pool_closer = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                s.set_nonblocking(false);
+                drop(s);
+                shared.decode_pool.as_ref().unwrap().close("in");
+            })
+        };
+        while !pool_closer.is_finished() || !rx.is_empty() {
+            got.extend(decoded(&rx));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        pool_closer.join().unwrap();
+        let mut want: Vec<String> = (0..k * 10).map(|i| format!("{i}\n")).collect();
+        want.push("routed".into());
+        assert_eq!(got.into_iter().map(|(p, _)| p).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn once_the_pool_is_closed_streams_decode_on_their_own_thread() {
+        let (shared, rx, made) = offloaded(2, false, 64);
+        shared.decode_pool.as_ref().unwrap().close("in");
+        let mut s = Stream::new(shared.clone(), false).unwrap();
+        s.push_bytes(b"a\nb\n");
+        assert_eq!(
+            decoded(&rx),
+            vec![("a\n".to_string(), 0), ("b\n".to_string(), 0)]
+        );
+        assert_eq!(made.load(Ordering::Relaxed), 1);
     }
 }

@@ -485,6 +485,11 @@ fn indexed(items: Vec<Json>) -> Vec<(String, Json)> {
 }
 
 impl Decoder for JsonDecoder {
+    /// Each line is decoded on its own (the decoder's buffers are scratch space).
+    fn parallel_safe(&self) -> bool {
+        true
+    }
+
     fn decode(&mut self, pack: &mut Pack, _extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
         let orig = pack.message();
         // Heka compat: sandbox/plugins/sandbox_decoder.go's error text.

@@ -110,6 +110,11 @@ struct PayloadRegexDecoder {
 }
 
 impl Decoder for PayloadRegexDecoder {
+    /// Each line is decoded on its own (the decoder's buffers are scratch space).
+    fn parallel_safe(&self) -> bool {
+        true
+    }
+
     fn decode(&mut self, pack: &mut Pack, _extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
         let payload = pack.message().payload.clone().unwrap_or_default();
         if self.regex.captures_read(&mut self.locs, &payload).is_none() {

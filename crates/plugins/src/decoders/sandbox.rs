@@ -71,6 +71,8 @@ struct SandboxDecoder {
     tz: Option<Zone>,
     /// The termination has been logged.
     reported: bool,
+    /// The script set `decoder_is_stateless = true` (see [`Decoder::parallel_safe`]).
+    stateless: bool,
     /// The report's fields.
     stats: Arc<SandboxStats>,
     sampler: Sampler,
@@ -141,6 +143,12 @@ impl SandboxDecoder {
 }
 
 impl Decoder for SandboxDecoder {
+    /// A script declares it with the global `decoder_is_stateless = true` (our extension; the
+    /// library's access log decoders do): it keeps nothing from one message to the next.
+    fn parallel_safe(&self) -> bool {
+        self.stateless
+    }
+
     fn decode(&mut self, pack: &mut Pack, extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
         self.stats.count();
         let started = self.sampler.start();
@@ -252,6 +260,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
     let tz = config_tz(ctx, &settings.config)?;
     let mut sandbox = Sandbox::start(settings).map_err(|e| ctx.error(Some("filename"), e))?;
     let (stats, sampler) = SandboxStats::publish(ctx, Kind::Decoder, &mut sandbox);
+    let sandbox_stateless = sandbox.global_is_true("decoder_is_stateless");
     Ok(Box::new(SandboxDecoder {
         name: ctx.name.to_string(),
         sandbox,
@@ -259,6 +268,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Decoder>, ConfigError> {
         sampler,
         tz,
         reported: false,
+        stateless: sandbox_stateless,
     }))
 }
 
@@ -297,6 +307,42 @@ mod tests {
         m.set_payload(payload.to_string());
         m.add_field(Field::new_string("keep", "me"));
         Pack::new(m)
+    }
+
+    #[test]
+    fn a_script_declares_itself_stateless_for_parallel_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "function process_message() return 0 end\n";
+        assert!(!decoder(dir.path(), script, "").parallel_safe());
+        let flagged = format!("decoder_is_stateless = true\n{script}");
+        assert!(decoder(dir.path(), &flagged, "").parallel_safe());
+        // Only the boolean true counts.
+        let truthy = format!("decoder_is_stateless = 1\n{script}");
+        assert!(!decoder(dir.path(), &truthy, "").parallel_safe());
+        // The library's access log decoders declare it.
+        let share = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../share/heka");
+        for (file, format) in [
+            ("nginx_access.lua", "$remote_addr [$time_local]"),
+            ("apache_access.lua", "%h %t"),
+        ] {
+            let d = build_section(
+                build,
+                TestSection {
+                    name: "dec",
+                    type_name: "SandboxDecoder",
+                    options: &format!(
+                        "filename = 'lua_decoders/{file}'\n[dec.config]\nlog_format = '{format}'"
+                    ),
+                    hekad: &format!(
+                        "base_dir = '{}'\nshare_dir = '{}'",
+                        dir.path().display(),
+                        share.display()
+                    ),
+                },
+            )
+            .unwrap();
+            assert!(d.parallel_safe(), "{file}");
+        }
     }
 
     #[test]

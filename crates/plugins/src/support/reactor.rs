@@ -236,7 +236,7 @@ pub(crate) fn serve(
             {
                 tracing::warn!(input = %name, "can't set keep-alive: {e}");
             }
-            let mut stream = match ctx.stream() {
+            let mut stream = match ctx.stream_decoding_inline() {
                 Ok(s) => s,
                 Err(e) => {
                     stop_workers(&stop, workers);

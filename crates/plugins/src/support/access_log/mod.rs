@@ -306,6 +306,11 @@ fn lua_tonumber(text: &[u8]) -> Option<f64> {
 }
 
 impl Decoder for AccessLogDecoder {
+    /// Each line is decoded on its own (the decoder's buffers are scratch space).
+    fn parallel_safe(&self) -> bool {
+        true
+    }
+
     fn decode(&mut self, pack: &mut Pack, _extra: &mut Vec<Pack>) -> Result<Decoded, CodecError> {
         let original = pack.message();
         let payload = original.payload.clone().unwrap_or_default();
