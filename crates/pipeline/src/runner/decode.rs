@@ -41,7 +41,7 @@ use crate::runner::stream::{StreamShared, decode_into, new_decoder};
 pub(crate) const MAX_WORKERS: usize = 4;
 
 /// Batches a worker's queue holds.
-pub(crate) const QUEUE_BATCHES: usize = 16;
+pub(crate) const QUEUE_BATCHES: usize = 4;
 
 /// How long the input runner waits for its workers to finish at shutdown.
 const JOIN_WAIT: Duration = Duration::from_secs(30);
@@ -59,6 +59,8 @@ pub(crate) enum Job {
         ack: Option<AckToken>,
         /// The batch's place in its stream, when several workers decode the stream.
         order: Option<(u64, Arc<Reorder>)>,
+        /// The stream's count of jobs not yet routed, taken down once this one is.
+        flight: Arc<AtomicUsize>,
     },
     /// The stream is gone: its decoder instance can go too.
     Close { stream: u64 },
@@ -210,6 +212,7 @@ fn work(shared: &Arc<StreamShared>, rx: Receiver<Job>) {
                 decode,
                 ack,
                 order,
+                flight,
             } => {
                 if let Some(d) = decoder {
                     decoders.insert(stream, d);
@@ -230,8 +233,13 @@ fn work(shared: &Arc<StreamShared>, rx: Receiver<Job>) {
                     _ => packs,
                 };
                 match order {
-                    Some((seq, order)) => order.deliver(seq, packs, ack, shared, &mut pending),
-                    None => route(shared, packs, ack, &mut pending),
+                    Some((seq, order)) => {
+                        order.deliver(seq, (packs, ack, flight), shared, &mut pending);
+                    }
+                    None => {
+                        route(shared, packs, ack, &mut pending);
+                        flight.fetch_sub(1, Ordering::AcqRel);
+                    }
                 }
             }
         }
@@ -264,12 +272,15 @@ pub(crate) struct Reorder {
     state: Mutex<ReorderState>,
 }
 
+/// A decoded batch, its acknowledgement and its stream's count of jobs not yet routed.
+type Decoded = (Vec<Pack>, Option<AckToken>, Arc<AtomicUsize>);
+
 #[derive(Default)]
 struct ReorderState {
     /// The number of the batch to route next.
     next: u64,
     /// Decoded batches waiting for their turn.
-    ready: std::collections::BTreeMap<u64, (Vec<Pack>, Option<AckToken>)>,
+    ready: std::collections::BTreeMap<u64, Decoded>,
     /// A worker is routing this stream's batches (outside the lock).
     routing: bool,
 }
@@ -280,19 +291,18 @@ impl Reorder {
     fn deliver(
         &self,
         seq: u64,
-        packs: Vec<Pack>,
-        ack: Option<AckToken>,
+        batch: Decoded,
         shared: &StreamShared,
         pending: &mut Vec<router::Pending>,
     ) {
         let mut state = self.state.lock();
-        state.ready.insert(seq, (packs, ack));
+        state.ready.insert(seq, batch);
         if state.routing {
             return;
         }
         loop {
             let next = state.next;
-            let Some((packs, ack)) = state.ready.remove(&next) else {
+            let Some((packs, ack, flight)) = state.ready.remove(&next) else {
                 state.routing = false;
                 return;
             };
@@ -300,6 +310,7 @@ impl Reorder {
             state.routing = true;
             drop(state);
             route(shared, packs, ack, pending);
+            flight.fetch_sub(1, Ordering::AcqRel);
             state = self.state.lock();
         }
     }

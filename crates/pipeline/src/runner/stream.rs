@@ -102,7 +102,17 @@ struct Offload {
     next_seq: u64,
     /// Jobs a non-blocking stream could not hand over yet, in order, with their worker.
     held: VecDeque<(usize, Job)>,
+    /// Jobs made and not yet routed (held ones included).
+    flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// The decoder is parallel-safe: while the stream spreads its batches, it keeps its
+    /// instance and the workers make their own.
+    parallel: bool,
 }
+
+/// A batch smaller than this is decoded where it was read when the stream has nothing with
+/// its workers: a trickling stream (one of many files appended a few lines at a time) would
+/// pay more for the hand-over than for decoding.
+const OFFLOAD_BATCH: usize = 64;
 
 /// A batch at least this large moves a parallel-safe stream on to its next worker; smaller
 /// ones stay with the current one, so a quiet stream keeps one decoder instance.
@@ -151,8 +161,11 @@ impl Stream {
         };
         let offload = match (&shared.decode_pool, &decoder) {
             (Some(pool), Some(d)) if !decode_inline => {
-                let (id, workers) = pool.assign(d.parallel_safe());
+                let parallel = d.parallel_safe();
+                let (id, workers) = pool.assign(parallel);
                 Some(Offload {
+                    flight: Default::default(),
+                    parallel,
                     id,
                     txs: workers.iter().map(|_| None).collect(),
                     order: (workers.len() > 1).then(|| Arc::new(Reorder::default())),
@@ -261,6 +274,40 @@ impl Stream {
     pub fn retry(&mut self) -> bool {
         let routed = router::try_send(&mut self.pending);
         self.hand_over_held(false) && routed
+    }
+
+    /// Waits up to `timeout` for room for what the stream holds, handing it over as room
+    /// appears in the decode queue (only a full destination: waits out `timeout`, then tries
+    /// again); returns whether nothing waits any more. For an input with nothing else to do
+    /// while its stream is blocked: it resumes as soon as the decode threads catch up.
+    pub fn wait_for_room(&mut self, timeout: std::time::Duration) -> bool {
+        let front = self.offload.as_mut().and_then(|off| {
+            let (k, job) = off.held.pop_front()?;
+            Some((k, job, off.txs[k].clone()))
+        });
+        match front {
+            Some((k, job, Some(tx))) => match tx.send_timeout(job, timeout) {
+                Ok(()) => {}
+                Err(e) => {
+                    let timed_out = e.is_timeout();
+                    if let Some(off) = self.offload.as_mut() {
+                        off.held.push_front((k, e.into_inner()));
+                    }
+                    if timed_out {
+                        return false;
+                    }
+                    // The worker is gone: hand_over_held decodes it here.
+                }
+            },
+            Some((k, job, None)) => {
+                if let Some(off) = self.offload.as_mut() {
+                    off.held.push_front((k, job));
+                }
+            }
+            None if !self.pending.is_empty() => std::thread::sleep(timeout),
+            None => {}
+        }
+        self.retry()
     }
 
     /// Bytes of an incomplete record the stream holds.
@@ -380,10 +427,19 @@ impl Stream {
         if self.batch.is_empty() {
             return;
         }
-        if self.offload.is_some() {
+        if let Some(off) = &self.offload {
             let packs = std::mem::take(&mut self.batch);
             let ack = self.ack.as_mut().map(|a| a.token().1);
-            self.hand_over(packs, true, ack);
+            // Decoded here when the decoder instance is here and nothing is with the workers
+            // (so the order holds): a small batch, or one behind deliveries waiting here.
+            let here = self.decoder.is_some()
+                && off.flight.load(Ordering::Acquire) == 0
+                && (packs.len() < OFFLOAD_BATCH || !self.pending.is_empty());
+            if here {
+                self.route_here(packs, true, ack);
+            } else {
+                self.hand_over(packs, true, ack);
+            }
             return;
         }
         // The next batch starts empty: an idle connection must not keep room for the last
@@ -551,26 +607,37 @@ impl Stream {
                 return self.route_here(packs, decode, ack);
             }
         }
-        let spreads = || {
-            self.shared
+        let spreads = off.workers.len() > 1
+            && self
+                .shared
                 .decode_pool
                 .as_ref()
-                .is_some_and(DecodePool::spreads)
-        };
-        if off.workers.len() > 1 && packs.len() >= SPREAD_BATCH && spreads() {
+                .is_some_and(DecodePool::spreads);
+        if spreads && packs.len() >= SPREAD_BATCH {
             off.turn = (off.turn + 1) % off.workers.len();
         }
         let order = off.order.as_ref().map(|o| {
             off.next_seq += 1;
             (off.next_seq - 1, o.clone())
         });
+        // The stream's instance moves to the worker for good, unless the stream spreads its
+        // batches (a parallel-safe decoder, few streams): then each worker makes its own and
+        // the stream keeps its instance for small batches. Not spreading, a parallel-safe
+        // stream has one instance too (a thousand files must not hold two thousand).
+        let decoder = if off.parallel && spreads {
+            None
+        } else {
+            self.decoder.take()
+        };
+        off.flight.fetch_add(1, Ordering::AcqRel);
         let job = Job::Batch {
             stream: off.id,
-            decoder: self.decoder.take(),
+            decoder,
             packs,
             decode,
             ack,
             order,
+            flight: off.flight.clone(),
         };
         off.held.push_back((k, job));
         self.hand_over_held(!self.nonblocking);
@@ -1198,11 +1265,12 @@ mod tests {
         got.extend(decoded(&rx));
         let want: Vec<String> = (0..12_000).map(|i| format!("{i}\n")).collect();
         assert_eq!(got.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(), want);
-        // Two instances (one per worker) decoded alternate batches.
-        assert_eq!(made.load(Ordering::Relaxed), 2);
-        assert_eq!(got[0].1, 0);
-        assert_eq!(got[300].1, 1);
-        assert_eq!(got[600].1, 0);
+        // The workers' instances (one each; the stream's own, instance 0, is kept for small
+        // batches) decoded alternate batches.
+        assert_eq!(made.load(Ordering::Relaxed), 3);
+        assert_ne!(got[0].1, 0);
+        assert_ne!(got[0].1, got[300].1);
+        assert_eq!(got[0].1, got[600].1);
     }
 
     #[test]
@@ -1238,7 +1306,8 @@ mod tests {
                 "stream {n} out of order"
             );
         }
-        // A parallel-safe decoder fed small batches stays on one worker too.
+        // Small batches of a stream with nothing at its workers are decoded where they are
+        // read, by the stream's own instance.
         let (shared, rx, made) = offloaded(2, true, 1024);
         let mut s = Stream::new(shared.clone(), false).unwrap();
         for k in 0..50 {
@@ -1260,13 +1329,20 @@ mod tests {
         }
         drop(streams);
         shared.decode_pool.as_ref().unwrap().close("in");
+        // One instance per stream (moved to its worker): no stream spreads.
         assert_eq!(made.load(Ordering::Relaxed), 2);
         let got = decoded(&rx);
         assert_eq!(got.len(), 6_000);
+        let mut seen = [
+            std::collections::BTreeSet::new(),
+            std::collections::BTreeSet::new(),
+        ];
         for (p, id) in &got {
-            let n = p.trim_end().parse::<usize>().unwrap() / 100_000;
-            assert_eq!(*id as usize, n, "{p} decoded by instance {id}");
+            seen[p.trim_end().parse::<usize>().unwrap() / 100_000].insert(*id);
         }
+        assert_eq!(seen[0].len(), 1, "{seen:?}");
+        assert_eq!(seen[1].len(), 1, "{seen:?}");
+        assert_ne!(seen[0], seen[1]);
     }
 
     #[test]
@@ -1279,10 +1355,10 @@ mod tests {
         let mut k = 0;
         while !s.is_blocked() {
             assert!(k < 1_000, "the stream never reported itself blocked");
-            s.push_bytes(&numbered_lines(k * 10, 10));
+            s.push_bytes(&numbered_lines(k * 100, 100));
             k += 1;
         }
-        assert!(s.blocked_messages() >= 10);
+        assert!(s.blocked_messages() >= 100);
         let mut got = Vec::new();
         while !s.retry() {
             got.extend(decoded(&rx));
@@ -1308,9 +1384,25 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         pool_closer.join().unwrap();
-        let mut want: Vec<String> = (0..k * 10).map(|i| format!("{i}\n")).collect();
+        let mut want: Vec<String> = (0..k * 100).map(|i| format!("{i}\n")).collect();
         want.push("routed".into());
         assert_eq!(got.into_iter().map(|(p, _)| p).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn a_stateful_decoders_instance_moves_to_the_worker_with_the_first_large_batch() {
+        let (shared, rx, made) = offloaded(2, false, 1024);
+        let mut s = Stream::new(shared.clone(), false).unwrap();
+        s.push_bytes(&numbered_lines(0, 10));
+        s.push_bytes(&numbered_lines(10, 300));
+        s.push_bytes(&numbered_lines(310, 10));
+        drop(s);
+        shared.decode_pool.as_ref().unwrap().close("in");
+        // One instance throughout: it decoded the first small batch here, then went with the
+        // large one to the worker, which decoded the small one after it too.
+        assert_eq!(made.load(Ordering::Relaxed), 1);
+        let want: Vec<(String, i64)> = (0..320).map(|i| (format!("{i}\n"), 0)).collect();
+        assert_eq!(decoded(&rx), want);
     }
 
     #[test]
@@ -1318,11 +1410,10 @@ mod tests {
         let (shared, rx, made) = offloaded(2, false, 64);
         shared.decode_pool.as_ref().unwrap().close("in");
         let mut s = Stream::new(shared.clone(), false).unwrap();
-        s.push_bytes(b"a\nb\n");
-        assert_eq!(
-            decoded(&rx),
-            vec![("a\n".to_string(), 0), ("b\n".to_string(), 0)]
-        );
+        // Large enough to be handed over, had the workers been there.
+        s.push_bytes(&numbered_lines(0, 100));
+        let want: Vec<(String, i64)> = (0..100).map(|i| (format!("{i}\n"), 0)).collect();
+        assert_eq!(decoded(&rx), want);
         assert_eq!(made.load(Ordering::Relaxed), 1);
     }
 }

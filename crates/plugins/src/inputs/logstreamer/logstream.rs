@@ -257,6 +257,12 @@ impl Logstream {
         }
     }
 
+    /// Waits up to `timeout` for room for what the logstream holds (see
+    /// [`heka_pipeline::runner::stream::Stream::wait_for_room`]).
+    pub(super) fn wait_for_room(&mut self, timeout: std::time::Duration) {
+        self.stream.wait_for_room(timeout);
+    }
+
     /// Batches routed and not yet acknowledged.
     pub(super) fn outstanding(&mut self) -> u64 {
         self.stream.acks().map_or(0, |a| a.outstanding())

@@ -269,12 +269,14 @@ impl Input for LogstreamerInput {
                 self.apply(ctx, &mut streams, scan)?;
                 next_rescan = Instant::now() + self.rescan_interval;
             }
-            // Once one logstream waits for room in a destination, the others only retry what
-            // they already hold and read nothing new this turn: the input holds at most about
-            // one read's messages beyond the channels, however many files are behind. The turn
-            // starts one logstream further each time, so a backlog is read fairly.
+            // While one logstream waits for room in a destination (or in a decode thread's
+            // queue), the others only retry what they already hold and read nothing new: the
+            // input holds at most about one read's messages beyond the channels, however many
+            // files are behind. A turn that starts with a logstream waiting reads nothing at
+            // all (else each turn would let one more logstream read and wait). The turn starts
+            // one logstream further each time, so a backlog is read fairly.
             let mut busy = false;
-            let mut blocked = false;
+            let mut blocked = streams.iter().any(Logstream::is_blocked);
             let n = streams.len();
             for k in 0..n {
                 let ls = &mut streams[(first + k) % n];
@@ -288,12 +290,13 @@ impl Input for LogstreamerInput {
             }
             first = if n == 0 { 0 } else { (first + 1) % n };
             if !busy {
-                let wait = if blocked {
-                    Duration::from_millis(10)
-                } else {
-                    self.check_data_interval
-                };
-                if ctx.sleep(wait.min(self.rescan_interval)) {
+                if blocked {
+                    // Wait on the first blocked logstream: it resumes as soon as there is room.
+                    let wait = Duration::from_millis(10).min(self.rescan_interval);
+                    if let Some(ls) = streams.iter_mut().find(|ls| ls.is_blocked()) {
+                        ls.wait_for_room(wait);
+                    }
+                } else if ctx.sleep(self.check_data_interval.min(self.rescan_interval)) {
                     break;
                 }
             }
