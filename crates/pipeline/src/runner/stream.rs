@@ -1273,38 +1273,51 @@ mod tests {
         assert_eq!(got[0].1, got[600].1);
     }
 
-    #[test]
-    fn small_batches_and_stateful_decoders_keep_one_instance_per_stream() {
-        // A stateful decoder: one instance per stream, whatever the batch size.
-        let (shared, rx, made) = offloaded(2, false, 1024);
-        let mut streams: Vec<Stream> = (0..3)
+    /// Feeds `streams` streams of an input with two workers ten reads of 300 lines each, in
+    /// turn; returns, per stream, the instances that decoded its lines and the lines in the
+    /// order they were routed, and the number of instances made.
+    fn feed_streams(
+        parallel: bool,
+        streams: usize,
+    ) -> (Vec<(std::collections::BTreeSet<i64>, Vec<usize>)>, u64) {
+        let (shared, rx, made) = offloaded(2, parallel, 1024);
+        let mut all: Vec<Stream> = (0..streams)
             .map(|_| Stream::new(shared.clone(), false).unwrap())
             .collect();
         for k in 0..10 {
-            for (n, s) in streams.iter_mut().enumerate() {
+            for (n, s) in all.iter_mut().enumerate() {
                 s.push_bytes(&numbered_lines(n * 100_000 + k * 300, 300));
             }
         }
-        drop(streams);
+        drop(all);
         shared.decode_pool.as_ref().unwrap().close("in");
-        assert_eq!(made.load(Ordering::Relaxed), 3);
-        let got = decoded(&rx);
-        assert_eq!(got.len(), 9_000);
-        for n in 0..3 {
-            let of_stream: Vec<_> = got
-                .iter()
-                .filter(|(p, _)| p.trim_end().parse::<usize>().unwrap() / 100_000 == n)
-                .collect();
-            let ids: std::collections::BTreeSet<i64> = of_stream.iter().map(|(_, i)| *i).collect();
-            assert_eq!(ids.len(), 1, "stream {n} saw instances {ids:?}");
-            let lines: Vec<usize> = of_stream
-                .iter()
-                .map(|(p, _)| p.trim_end().parse().unwrap())
-                .collect();
-            assert!(
-                lines.windows(2).all(|w| w[0] < w[1]),
-                "stream {n} out of order"
-            );
+        let mut per_stream = vec![Default::default(); streams];
+        for (p, id) in decoded(&rx) {
+            let line: usize = p.trim_end().parse().unwrap();
+            let (ids, lines): &mut (std::collections::BTreeSet<i64>, Vec<usize>) =
+                &mut per_stream[line / 100_000];
+            ids.insert(id);
+            lines.push(line);
+        }
+        (per_stream, made.load(Ordering::Relaxed))
+    }
+
+    #[test]
+    fn small_batches_and_stateful_decoders_keep_one_instance_per_stream() {
+        // A stateful decoder: one instance per stream, whatever the batch size; and as many
+        // parallel-safe streams as workers: each keeps to its own worker and instance (no
+        // stream spreads).
+        for (parallel, streams) in [(false, 3), (true, 2)] {
+            let (per_stream, made) = feed_streams(parallel, streams);
+            assert_eq!(made, streams as u64);
+            let mut instances: std::collections::BTreeSet<i64> = Default::default();
+            for (n, (ids, lines)) in per_stream.iter().enumerate() {
+                assert_eq!(ids.len(), 1, "stream {n} saw instances {ids:?}");
+                instances.extend(ids);
+                let want: Vec<usize> = (n * 100_000..n * 100_000 + 3_000).collect();
+                assert!(lines == &want, "stream {n} lost or reordered lines");
+            }
+            assert_eq!(instances.len(), streams);
         }
         // Small batches of a stream with nothing at its workers are decoded where they are
         // read, by the stream's own instance.
@@ -1317,32 +1330,6 @@ mod tests {
         shared.decode_pool.as_ref().unwrap().close("in");
         assert_eq!(made.load(Ordering::Relaxed), 1);
         assert_eq!(decoded(&rx).len(), 500);
-        // As many streams as workers: each keeps to its own worker and instance.
-        let (shared, rx, made) = offloaded(2, true, 1024);
-        let mut streams: Vec<Stream> = (0..2)
-            .map(|_| Stream::new(shared.clone(), false).unwrap())
-            .collect();
-        for k in 0..10 {
-            for (n, s) in streams.iter_mut().enumerate() {
-                s.push_bytes(&numbered_lines(n * 100_000 + k * 300, 300));
-            }
-        }
-        drop(streams);
-        shared.decode_pool.as_ref().unwrap().close("in");
-        // One instance per stream (moved to its worker): no stream spreads.
-        assert_eq!(made.load(Ordering::Relaxed), 2);
-        let got = decoded(&rx);
-        assert_eq!(got.len(), 6_000);
-        let mut seen = [
-            std::collections::BTreeSet::new(),
-            std::collections::BTreeSet::new(),
-        ];
-        for (p, id) in &got {
-            seen[p.trim_end().parse::<usize>().unwrap() / 100_000].insert(*id);
-        }
-        assert_eq!(seen[0].len(), 1, "{seen:?}");
-        assert_eq!(seen[1].len(), 1, "{seen:?}");
-        assert_ne!(seen[0], seen[1]);
     }
 
     #[test]
