@@ -1273,13 +1273,13 @@ mod tests {
         assert_eq!(got[0].1, got[600].1);
     }
 
+    /// One stream's lines as routed: the instances that decoded them, and their numbers in
+    /// the order they came.
+    type StreamSeen = (std::collections::BTreeSet<i64>, Vec<usize>);
+
     /// Feeds `streams` streams of an input with two workers ten reads of 300 lines each, in
-    /// turn; returns, per stream, the instances that decoded its lines and the lines in the
-    /// order they were routed, and the number of instances made.
-    fn feed_streams(
-        parallel: bool,
-        streams: usize,
-    ) -> (Vec<(std::collections::BTreeSet<i64>, Vec<usize>)>, u64) {
+    /// turn; returns what was routed of each stream, and the number of instances made.
+    fn feed_streams(parallel: bool, streams: usize) -> (Vec<StreamSeen>, u64) {
         let (shared, rx, made) = offloaded(2, parallel, 1024);
         let mut all: Vec<Stream> = (0..streams)
             .map(|_| Stream::new(shared.clone(), false).unwrap())
@@ -1294,8 +1294,7 @@ mod tests {
         let mut per_stream = vec![Default::default(); streams];
         for (p, id) in decoded(&rx) {
             let line: usize = p.trim_end().parse().unwrap();
-            let (ids, lines): &mut (std::collections::BTreeSet<i64>, Vec<usize>) =
-                &mut per_stream[line / 100_000];
+            let (ids, lines): &mut StreamSeen = &mut per_stream[line / 100_000];
             ids.insert(id);
             lines.push(line);
         }
