@@ -35,7 +35,7 @@ use crate::pack::{AckToken, Pack};
 use crate::plugin::Decoder;
 use crate::router::{self, Lane};
 use crate::runner::catch_panic;
-use crate::runner::stream::{StreamShared, decode_into, new_decoder};
+use crate::runner::stream::{StreamShared, decode_batch, new_decoder};
 
 /// Most decode workers one input has.
 pub(crate) const MAX_WORKERS: usize = 4;
@@ -223,13 +223,7 @@ fn work(shared: &Arc<StreamShared>, rx: Receiver<Job>) {
                     }
                 }
                 let packs = match decoders.get_mut(&stream) {
-                    Some(d) if decode => {
-                        let mut out = Vec::with_capacity(packs.len());
-                        for pack in packs {
-                            decode_into(shared, d, pack, &mut extra, &mut out);
-                        }
-                        out
-                    }
+                    Some(d) if decode => decode_batch(shared, d, packs, &mut extra),
                     _ => packs,
                 };
                 match order {

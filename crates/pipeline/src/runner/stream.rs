@@ -450,9 +450,15 @@ impl Stream {
             packs.shrink_to_fit();
         }
         let token = self.ack.as_mut().map(|a| a.token().1);
+        self.send(packs, token);
+    }
+
+    /// Routes packs with `ack`: a blocking stream waits for room, a non-blocking one keeps
+    /// what a full destination cannot take.
+    fn send(&mut self, packs: Vec<Pack>, ack: Option<crate::pack::AckToken>) {
         self.shared
             .router
-            .prepare(packs, token, Lane::Main, None, &mut self.pending);
+            .prepare(packs, ack, Lane::Main, None, &mut self.pending);
         if self.nonblocking {
             router::try_send(&mut self.pending);
         } else {
@@ -706,24 +712,26 @@ impl Stream {
         if self.decoder.is_none() && decode {
             self.renew_decoder();
         }
-        let mut out = Vec::with_capacity(packs.len());
-        match self.decoder.as_mut() {
-            Some(d) if decode => {
-                for pack in packs {
-                    decode_into(&self.shared, d, pack, &mut self.extra, &mut out);
-                }
-            }
-            _ => out = packs,
-        }
-        self.shared
-            .router
-            .prepare(out, ack, Lane::Main, None, &mut self.pending);
-        if self.nonblocking {
-            router::try_send(&mut self.pending);
-        } else {
-            router::send_blocking(self.pending.drain(..));
-        }
+        let packs = match self.decoder.as_mut() {
+            Some(d) if decode => decode_batch(&self.shared, d, packs, &mut self.extra),
+            _ => packs,
+        };
+        self.send(packs, ack);
     }
+}
+
+/// Decodes every pack of a batch with `decoder` (see [`decode_into`]).
+pub(crate) fn decode_batch(
+    shared: &StreamShared,
+    decoder: &mut Box<dyn Decoder>,
+    packs: Vec<Pack>,
+    extra: &mut Vec<Pack>,
+) -> Vec<Pack> {
+    let mut out = Vec::with_capacity(packs.len());
+    for pack in packs {
+        decode_into(shared, decoder, pack, extra, &mut out);
+    }
+    out
 }
 
 /// Decodes one pack with `decoder` and appends the result to `out`: the pack (unless the
