@@ -361,7 +361,7 @@ thread_local! {
 /// the operating system's generator in blocks, so that a message costs no system call (one
 /// `getrandom` per 256 UUIDs).
 pub fn new_uuid() -> Bytes {
-    Bytes::copy_from_slice(&random_uuid())
+    new_uuids(1)
 }
 
 /// `n` random UUIDs back to back in one buffer (for the messages of one read to share).
@@ -379,16 +379,6 @@ pub fn new_uuids(n: usize) -> Bytes {
         }
     }
     Bytes::from(out)
-}
-
-fn random_uuid() -> [u8; 16] {
-    let mut random = [0u8; 16];
-    let id = if fill_random(&mut random) {
-        uuid::Builder::from_random_bytes(random).into_uuid()
-    } else {
-        uuid::Uuid::new_v4()
-    };
-    id.into_bytes()
 }
 
 /// Fills `out` from this thread's pool of OS random bytes, refilling it as needed; false
